@@ -1,0 +1,45 @@
+//! The one error type of `streammon-core`.
+
+/// Everything that can go wrong in `streammon-core`.
+///
+/// Every variant names the offending field or input, so a caller can report
+/// it to a user without adding context of its own. Errors only arise when
+/// values are constructed or parsed; once a [`Simulator`](crate::Simulator)
+/// exists, stepping it cannot fail.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration field holds a value outside its valid range.
+    #[error("invalid `{field}`: {reason}")]
+    InvalidConfig {
+        /// Dotted path of the field, e.g. `regions[2].audience_share`.
+        field: String,
+        /// Why the value was refused, naming the value.
+        reason: String,
+    },
+    /// A piece of text could not be parsed as the value it should hold.
+    #[error("cannot parse {what} from {input:?}: {reason}")]
+    Parse {
+        /// What was being parsed, e.g. `duration`.
+        what: &'static str,
+        /// The text as it was given.
+        input: String,
+        /// Why it was refused.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Builds an [`Error::InvalidConfig`].
+    pub fn config(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidConfig { field: field.into(), reason: reason.into() }
+    }
+
+    /// Builds an [`Error::Parse`].
+    pub fn parse(what: &'static str, input: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Parse { what, input: input.into(), reason: reason.into() }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,283 @@
+//! The metrics sample: what one title did in one CDN region during one tick.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::content::{ContentType, RenditionId};
+use crate::error::Error;
+use crate::id::{ContentId, RegionId};
+
+/// Version of the [`Sample`] wire schema; carried in every record as
+/// `schema`. Adding a field is compatible; renaming, removing or changing
+/// the meaning of one bumps it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Concurrent viewers per rendition: the part of which a sample's bitrate,
+/// bandwidth and segment size are the sums.
+///
+/// Serialised as an object of the non-zero counts, e.g.
+/// `{"720p":120,"1080p":480}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RenditionMix([u32; RenditionId::COUNT]);
+
+impl RenditionMix {
+    /// Viewers on `id`.
+    pub fn get(&self, id: RenditionId) -> u32 {
+        self.0[id.index()]
+    }
+
+    /// Sets the viewers on `id`.
+    pub fn set(&mut self, id: RenditionId, viewers: u32) {
+        self.0[id.index()] = viewers;
+    }
+
+    /// Total viewers over all renditions.
+    pub fn total(&self) -> u64 {
+        self.0.iter().map(|&v| u64::from(v)).sum()
+    }
+
+    /// The non-zero entries, lowest rendition first.
+    pub fn iter(&self) -> impl Iterator<Item = (RenditionId, u32)> + '_ {
+        RenditionId::ALL.into_iter().map(|id| (id, self.0[id.index()])).filter(|&(_, v)| v > 0)
+    }
+
+    /// The rendition with the most viewers (the highest on a tie), if any.
+    pub fn dominant(&self) -> Option<RenditionId> {
+        self.iter()
+            .fold(None, |best: Option<(RenditionId, u32)>, (id, v)| match best {
+                Some((_, bv)) if bv > v => best,
+                _ => Some((id, v)),
+            })
+            .map(|(id, _)| id)
+    }
+}
+
+impl Serialize for RenditionMix {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (id, v) in self.iter() {
+            map.serialize_entry(id.as_str(), &v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for RenditionMix {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MixVisitor;
+        impl<'de> Visitor<'de> for MixVisitor {
+            type Value = RenditionMix;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of rendition label to viewer count, e.g. {\"720p\": 12}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RenditionMix, A::Error> {
+                let mut mix = RenditionMix::default();
+                while let Some((label, viewers)) = map.next_entry::<std::borrow::Cow<'de, str>, u32>()? {
+                    let id = RenditionId::from_label(&label)
+                        .ok_or_else(|| serde::de::Error::custom(format!("unknown rendition {label:?}")))?;
+                    mix.set(id, viewers);
+                }
+                Ok(mix)
+            }
+        }
+        deserializer.deserialize_map(MixVisitor)
+    }
+}
+
+/// What one title did in one CDN region during one tick.
+///
+/// Units are in the field names. Ratios are within [0, 1]. Totals are sums
+/// of their parts: `viewers` is the sum of `renditions`, and
+/// `bandwidth_mbps` is the sum over renditions of viewers × encoded
+/// bitrate, so `bitrate_kbps × viewers = bandwidth_mbps × 1000`.
+///
+/// JSON schema version [`SCHEMA_VERSION`]; the field order below is the
+/// order on the wire and in CSV. `docs/SCHEMA.md` documents each field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Schema version of this record, [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// End of the tick, epoch milliseconds (UTC).
+    pub timestamp_ms: i64,
+    /// Length of the tick in milliseconds; counts (`joins`, `exits`,
+    /// `rebuffer_events`) are per this interval.
+    pub interval_ms: u32,
+    /// Which title.
+    pub content_id: ContentId,
+    /// The title's content type.
+    pub content_type: ContentType,
+    /// Which CDN region.
+    pub region: RegionId,
+    /// Concurrent viewers at the end of the tick.
+    pub viewers: u32,
+    /// Sessions started during the tick.
+    pub joins: u32,
+    /// Sessions ended during the tick.
+    pub exits: u32,
+    /// Mean session length in seconds at current quality.
+    pub avg_watch_time_s: f64,
+    /// Mean time to first byte of a media segment, milliseconds.
+    pub latency_ms: f64,
+    /// Live only: mean glass-to-glass latency, milliseconds; `null` for
+    /// on-demand titles.
+    pub e2e_latency_ms: Option<f64>,
+    /// Mean time from play request to first frame, milliseconds.
+    pub startup_time_ms: f64,
+    /// Share of watch time spent stalled, within [0, 1].
+    pub buffering_ratio: f64,
+    /// Stalls that began during the tick.
+    pub rebuffer_events: u32,
+    /// Viewer-weighted mean delivered bitrate, kilobits per second.
+    pub bitrate_kbps: f64,
+    /// The rendition most viewers are on: a resolution such as `1080p`
+    /// for video, a bitrate such as `128k` for audio.
+    pub rendition: RenditionId,
+    /// Concurrent viewers per rendition.
+    pub renditions: RenditionMix,
+    /// Media segment duration, seconds.
+    pub segment_duration_s: f64,
+    /// Viewer-weighted mean media segment size, kilobytes (1000 bytes).
+    pub segment_size_kb: f64,
+    /// Egress bandwidth, megabits per second.
+    pub bandwidth_mbps: f64,
+    /// Share of segment requests that failed, within [0, 1].
+    pub error_rate: f64,
+}
+
+impl Sample {
+    /// The value of a numeric metric; `None` where the sample has none
+    /// (end-to-end latency of an on-demand title).
+    ///
+    /// ```
+    /// # use streammon_core::{Metric, Simulator, SimConfig};
+    /// let mut sim = Simulator::new(SimConfig::default())?;
+    /// let frame = sim.next_frame();
+    /// let s = &frame.samples[0];
+    /// assert_eq!(s.get(Metric::Viewers), Some(f64::from(s.viewers)));
+    /// # Ok::<(), streammon_core::Error>(())
+    /// ```
+    pub fn get(&self, metric: Metric) -> Option<f64> {
+        Some(match metric {
+            Metric::Viewers => f64::from(self.viewers),
+            Metric::Joins => f64::from(self.joins),
+            Metric::Exits => f64::from(self.exits),
+            Metric::AvgWatchTimeS => self.avg_watch_time_s,
+            Metric::LatencyMs => self.latency_ms,
+            Metric::E2eLatencyMs => return self.e2e_latency_ms,
+            Metric::StartupTimeMs => self.startup_time_ms,
+            Metric::BufferingRatio => self.buffering_ratio,
+            Metric::RebufferEvents => f64::from(self.rebuffer_events),
+            Metric::BitrateKbps => self.bitrate_kbps,
+            Metric::SegmentSizeKb => self.segment_size_kb,
+            Metric::BandwidthMbps => self.bandwidth_mbps,
+            Metric::ErrorRate => self.error_rate,
+        })
+    }
+}
+
+/// A numeric field of [`Sample`], named as on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Metric {
+    Viewers,
+    Joins,
+    Exits,
+    AvgWatchTimeS,
+    LatencyMs,
+    E2eLatencyMs,
+    StartupTimeMs,
+    BufferingRatio,
+    RebufferEvents,
+    BitrateKbps,
+    SegmentSizeKb,
+    BandwidthMbps,
+    ErrorRate,
+}
+
+impl Metric {
+    /// Every metric, in wire order.
+    pub const ALL: [Metric; 13] = [
+        Self::Viewers,
+        Self::Joins,
+        Self::Exits,
+        Self::AvgWatchTimeS,
+        Self::LatencyMs,
+        Self::E2eLatencyMs,
+        Self::StartupTimeMs,
+        Self::BufferingRatio,
+        Self::RebufferEvents,
+        Self::BitrateKbps,
+        Self::SegmentSizeKb,
+        Self::BandwidthMbps,
+        Self::ErrorRate,
+    ];
+
+    /// The field name, e.g. `buffering_ratio`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewers => "viewers",
+            Self::Joins => "joins",
+            Self::Exits => "exits",
+            Self::AvgWatchTimeS => "avg_watch_time_s",
+            Self::LatencyMs => "latency_ms",
+            Self::E2eLatencyMs => "e2e_latency_ms",
+            Self::StartupTimeMs => "startup_time_ms",
+            Self::BufferingRatio => "buffering_ratio",
+            Self::RebufferEvents => "rebuffer_events",
+            Self::BitrateKbps => "bitrate_kbps",
+            Self::SegmentSizeKb => "segment_size_kb",
+            Self::BandwidthMbps => "bandwidth_mbps",
+            Self::ErrorRate => "error_rate",
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Metric {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|m| m.as_str()).collect();
+            Error::parse("metric", s, format!("expected one of {}", names.join(", ")))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mix_serialises_non_zero_entries_in_ladder_order() {
+        let mut mix = RenditionMix::default();
+        mix.set(RenditionId::P1080, 480);
+        mix.set(RenditionId::P720, 120);
+        let json = serde_json::to_string(&mix).unwrap();
+        assert_eq!(json, r#"{"720p":120,"1080p":480}"#);
+        assert_eq!(serde_json::from_str::<RenditionMix>(&json).unwrap(), mix);
+        assert_eq!(mix.total(), 600);
+        assert_eq!(mix.dominant(), Some(RenditionId::P1080));
+        let err = serde_json::from_str::<RenditionMix>(r#"{"9000p":1}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown rendition \"9000p\""), "{err}");
+    }
+
+    #[test]
+    fn metric_names_round_trip() {
+        for m in Metric::ALL {
+            assert_eq!(m.as_str().parse::<Metric>().unwrap(), m);
+            assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{m}\""));
+        }
+        assert!("latency".parse::<Metric>().unwrap_err().to_string().contains("latency_ms"));
+    }
+}
