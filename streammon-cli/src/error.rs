@@ -1,0 +1,37 @@
+//! Errors of the command line, and how each maps to an exit code.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything a `streammon` command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// A flag's value makes no sense; printed after the flag's name.
+    #[error("{flag}: {reason}")]
+    Usage { flag: &'static str, reason: String },
+    /// A configuration or input file holds something we cannot use:
+    /// printed as `file:line: reason`.
+    #[error("{}{}: {reason}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Input { path: PathBuf, line: Option<usize>, reason: String },
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    /// A value the core refused.
+    #[error(transparent)]
+    Core(#[from] streammon_core::Error),
+}
+
+impl CliError {
+    /// Exit code: 2 for what the user can fix in the command or its input
+    /// files, 1 for failures while running.
+    pub(crate) fn exit_code(&self) -> i32 {
+        match self {
+            Self::Usage { .. } | Self::Input { .. } | Self::Core(_) => 2,
+            Self::Io { .. } => 1,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+}

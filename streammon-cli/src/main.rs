@@ -1,0 +1,40 @@
+//! `streammon`: the streaming-QoE monitor's command line.
+
+mod config_file;
+mod error;
+mod output;
+mod simulate;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
+
+/// Watch video, audio and live streams as they are delivered.
+#[derive(Debug, Parser)]
+#[command(name = "streammon", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the deterministic simulator offline and write samples, content
+    /// changes and incident labels
+    Simulate(simulate::SimulateArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Simulate(args) => simulate::run(args),
+    };
+    if let Err(err) = result {
+        match err {
+            // Already `file:line: reason`.
+            CliError::Input { .. } => eprintln!("{err}"),
+            _ => eprintln!("streammon: error: {err}"),
+        }
+        std::process::exit(err.exit_code());
+    }
+}
