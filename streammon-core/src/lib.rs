@@ -1,10 +1,13 @@
 #![doc = include_str!("../README.md")]
 
 pub mod content;
+pub mod detect;
 mod error;
+pub mod forecast;
 mod id;
 pub mod region;
 pub mod sample;
+mod series;
 pub mod simulator;
 pub mod time;
 
@@ -12,10 +15,13 @@ pub use content::{
     Codec, Content, ContentChange, ContentStatus, ContentType, Genre, Ladder, LatencyMode, LiveInfo, LivePhase,
     LiveSchedule, Rendition, RenditionId,
 };
+pub use detect::{Anomaly, Band, Detector, Point, Reason, VectorDetector, Verdict};
 pub use error::{Error, Result};
+pub use forecast::{Forecast, Forecaster};
 pub use id::{ContentId, RegionId};
 pub use region::{Continent, LatencyProfile, Region};
 pub use sample::{Metric, RenditionMix, SCHEMA_VERSION, Sample};
+pub use series::SeriesKey;
 pub use simulator::{
     ContentMix, Frame, Incident, IncidentConfig, IncidentKind, IncidentScope, IncidentScript, SimConfig, Simulator,
     TargetKind,
