@@ -9,6 +9,7 @@ pub mod region;
 pub mod sample;
 mod series;
 pub mod simulator;
+pub mod stats;
 pub mod time;
 
 pub use content::{

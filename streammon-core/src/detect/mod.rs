@@ -10,17 +10,38 @@
 //! Scoring a whole slice is a default method built on `update`; outputs go
 //! into a buffer the caller owns.
 
+mod auto;
+mod calibrate;
+mod cusum;
+mod ewma_chart;
+mod mad;
+mod registry;
+mod score;
+mod seasonal;
+mod wrap;
+mod zscore;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use auto::{Auto, AutoConfig};
+pub use calibrate::{Calibrated, Calibrator};
+pub use cusum::{Cusum, CusumConfig};
+pub use ewma_chart::{EwmaChart, EwmaConfig};
+pub use mad::{Mad, MadConfig};
+pub use registry::{DETECTOR_NAMES, DetectorConfig, Gate};
+pub use seasonal::{Seasonal, SeasonalConfig};
+pub use wrap::{MinWeight, Warmup};
+pub use zscore::{ZScore, ZScoreConfig};
 
 /// One observation of a univariate series.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     /// When, epoch milliseconds.
     pub timestamp_ms: i64,
-    /// The value; `NaN` marks a missing value, which detectors skip
-    /// without changing their state.
+    /// The value; `NaN` (or an infinity) marks a missing value, which
+    /// detectors skip without changing their state.
     pub value: f64,
     /// How many viewers the value speaks for (1 when unknown); wrappers
     /// that gate out thin series read it.

@@ -1,0 +1,78 @@
+//! Robust median / MAD.
+
+use serde::{Deserialize, Serialize};
+
+use super::score::judge;
+use super::zscore::{check_threshold, check_window};
+use super::{Detector, Point, Verdict};
+use crate::error::Result;
+use crate::stats::SortedWindow;
+
+/// MAD × this estimates the standard deviation of Gaussian data.
+pub(crate) const MAD_TO_SIGMA: f64 = 1.4826;
+
+/// Configuration of [`Mad`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MadConfig {
+    /// Points in the window the median and MAD come from, 3 to 100 000.
+    /// Defaults to 96.
+    pub window: usize,
+    /// Half-width of the expected band in robust standard deviations
+    /// (1.4826 × MAD), above 0; 3.5 is Iglewicz and Hoaglin's cut-off.
+    /// Defaults to 3.5.
+    pub threshold: f64,
+}
+
+impl Default for MadConfig {
+    fn default() -> Self {
+        Self { window: 96, threshold: 3.5 }
+    }
+}
+
+impl MadConfig {
+    /// Validates and builds the detector.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`] naming `mad.window` or `mad.threshold`.
+    pub fn build(&self) -> Result<Mad> {
+        check_window("mad.window", self.window)?;
+        check_threshold("mad.threshold", self.threshold)?;
+        Ok(Mad { threshold: self.threshold, window: SortedWindow::new(self.window) })
+    }
+}
+
+/// Flags values far from the median of the last `window` points, in units
+/// of the median absolute deviation: the robust cousin of the z-score,
+/// unmoved by the outliers it is looking for (up to half the window).
+/// Catches spikes, dips and fresh level shifts. O(log n + n) per point
+/// with a small constant; `window` × 8 bytes.
+#[derive(Debug, Clone)]
+pub struct Mad {
+    threshold: f64,
+    window: SortedWindow,
+}
+
+impl Detector for Mad {
+    fn name(&self) -> &'static str {
+        "mad"
+    }
+
+    fn update(&mut self, point: Point) -> Verdict {
+        if !point.value.is_finite() {
+            return Verdict::QUIET;
+        }
+        let verdict = match (self.window.median(), self.window.mad()) {
+            (Some(median), Some(mad)) if self.window.len() >= 3 => {
+                judge(point.value, median, MAD_TO_SIGMA * mad, self.threshold)
+            }
+            _ => Verdict::QUIET,
+        };
+        self.window.push(point.value);
+        verdict
+    }
+
+    fn state_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() - std::mem::size_of::<SortedWindow>() + self.window.state_bytes()
+    }
+}

@@ -1,0 +1,86 @@
+//! Cross-cutting behaviour as wrappers that are themselves detectors:
+//! warm-up and gating of thin series.
+
+use super::{Detector, Point, Verdict};
+
+/// Quiet until the inner detector has seen `min_samples` valid points
+/// (it learns from them all the same).
+#[derive(Debug, Clone)]
+pub struct Warmup<D> {
+    inner: D,
+    min_samples: u64,
+    seen: u64,
+}
+
+impl<D: Detector> Warmup<D> {
+    /// Wraps `inner`.
+    pub fn new(inner: D, min_samples: u64) -> Self {
+        Self { inner, min_samples, seen: 0 }
+    }
+}
+
+impl<D: Detector> Detector for Warmup<D> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn update(&mut self, point: Point) -> Verdict {
+        if !point.value.is_finite() {
+            return Verdict::QUIET;
+        }
+        let verdict = self.inner.update(point);
+        self.seen += 1;
+        if self.seen > self.min_samples { verdict } else { Verdict { score: 0.0, reason: None, ..verdict } }
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.inner.state_bytes() + 16
+    }
+}
+
+/// Gates out points that speak for fewer than `min_weight` viewers: they
+/// are learned from but never flagged, because on a thin series a single
+/// viewer's stall is a 100 % buffering ratio.
+#[derive(Debug, Clone)]
+pub struct MinWeight<D> {
+    inner: D,
+    min_weight: f64,
+}
+
+impl<D: Detector> MinWeight<D> {
+    /// Wraps `inner`.
+    pub fn new(inner: D, min_weight: f64) -> Self {
+        Self { inner, min_weight }
+    }
+}
+
+impl<D: Detector> Detector for MinWeight<D> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn update(&mut self, point: Point) -> Verdict {
+        let verdict = self.inner.update(point);
+        if point.weight >= self.min_weight { verdict } else { Verdict { score: 0.0, reason: None, ..verdict } }
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.inner.state_bytes() + 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::MadConfig;
+
+    #[test]
+    fn warmup_and_gating_silence_without_forgetting() {
+        let mut d = Warmup::new(MinWeight::new(MadConfig::default().build().unwrap(), 10.0), 50);
+        for i in 0..50 {
+            assert_eq!(d.update(Point::new(i, if i == 20 { 1e6 } else { (i % 5) as f64 })).score, 0.0);
+        }
+        assert!(d.update(Point::new(50, 1e6).with_weight(100.0)).score > 0.9);
+        assert_eq!(d.update(Point::new(51, 1e6).with_weight(3.0)).score, 0.0);
+    }
+}
