@@ -1,7 +1,9 @@
 //! `streammon`: the streaming-QoE monitor's command line.
 
 mod config_file;
+mod detect;
 mod error;
+mod eval;
 mod output;
 mod simulate;
 
@@ -22,12 +24,18 @@ enum Command {
     /// Run the deterministic simulator offline and write samples, content
     /// changes and incident labels
     Simulate(simulate::SimulateArgs),
+    /// Score a `timestamp,value` CSV for anomalies
+    Detect(detect::DetectArgs),
+    /// Score every detector against simulated incidents
+    Eval(eval::EvalArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Simulate(args) => simulate::run(args),
+        Command::Detect(args) => detect::run(args),
+        Command::Eval(args) => eval::run(args),
     };
     if let Err(err) = result {
         match err {

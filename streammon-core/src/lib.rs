@@ -3,6 +3,7 @@
 pub mod content;
 pub mod detect;
 mod error;
+pub mod eval;
 pub mod forecast;
 mod id;
 pub mod region;

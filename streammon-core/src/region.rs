@@ -130,16 +130,16 @@ impl Region {
         #[allow(clippy::type_complexity)]
         let table: [(&str, &str, Continent, i32, f64, f64, f64, f64, f64); 10] = [
             // id, name, continent, utc offset (min), capacity Gbps, share, median Mbps, base ms, tail p
-            ("us-east", "US East (N. Virginia)", NorthAmerica, -300, 1_900.0, 0.20, 38.0, 22.0, 0.002),
-            ("us-west", "US West (Oregon)", NorthAmerica, -480, 1_250.0, 0.13, 36.0, 26.0, 0.002),
-            ("sa-east", "South America East (São Paulo)", SouthAmerica, -180, 750.0, 0.08, 18.0, 48.0, 0.006),
-            ("eu-west", "Europe West (Dublin)", Europe, 0, 1_650.0, 0.17, 32.0, 24.0, 0.002),
-            ("eu-central", "Europe Central (Frankfurt)", Europe, 60, 1_050.0, 0.11, 34.0, 23.0, 0.002),
-            ("af-south", "Africa South (Cape Town)", Africa, 120, 300.0, 0.03, 11.0, 70.0, 0.010),
-            ("me-central", "Middle East (UAE)", Asia, 240, 400.0, 0.04, 20.0, 45.0, 0.005),
-            ("ap-south", "Asia Pacific South (Mumbai)", Asia, 330, 950.0, 0.10, 14.0, 55.0, 0.008),
-            ("ap-east", "Asia Pacific East (Hong Kong)", Asia, 480, 850.0, 0.09, 40.0, 30.0, 0.003),
-            ("ap-southeast", "Asia Pacific Southeast (Sydney)", Oceania, 600, 500.0, 0.05, 30.0, 34.0, 0.003),
+            ("us-east", "US East (N. Virginia)", NorthAmerica, -300, 1_900.0, 0.20, 38.0, 22.0, 0.0002),
+            ("us-west", "US West (Oregon)", NorthAmerica, -480, 1_250.0, 0.13, 36.0, 26.0, 0.0002),
+            ("sa-east", "South America East (São Paulo)", SouthAmerica, -180, 750.0, 0.08, 18.0, 48.0, 0.0006),
+            ("eu-west", "Europe West (Dublin)", Europe, 0, 1_650.0, 0.17, 32.0, 24.0, 0.0002),
+            ("eu-central", "Europe Central (Frankfurt)", Europe, 60, 1_050.0, 0.11, 34.0, 23.0, 0.0002),
+            ("af-south", "Africa South (Cape Town)", Africa, 120, 300.0, 0.03, 11.0, 70.0, 0.001),
+            ("me-central", "Middle East (UAE)", Asia, 240, 400.0, 0.04, 20.0, 45.0, 0.0005),
+            ("ap-south", "Asia Pacific South (Mumbai)", Asia, 330, 950.0, 0.10, 14.0, 55.0, 0.0008),
+            ("ap-east", "Asia Pacific East (Hong Kong)", Asia, 480, 850.0, 0.09, 40.0, 30.0, 0.0003),
+            ("ap-southeast", "Asia Pacific Southeast (Sydney)", Oceania, 600, 500.0, 0.05, 30.0, 34.0, 0.0003),
         ];
         table
             .into_iter()

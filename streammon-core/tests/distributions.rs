@@ -51,8 +51,9 @@ proptest! {
             }
         }
         // Normalised by each region's median, pooled: the body is the
-        // log-normal jitter (p99.9 about 1.45× the median at jitter 0.12);
-        // the Pareto tail pushes the extreme quantiles well beyond it.
+        // log-normal jitter (its p99.95 about 1.5× the median at jitter
+        // 0.12); the Pareto tail events (about 0.2 % of 5 s samples) push
+        // the extreme quantiles well beyond it.
         let mut pooled = Vec::new();
         for (region, values) in regions.iter().zip(&mut per_region) {
             let m = median(values);
@@ -60,9 +61,9 @@ proptest! {
             pooled.extend(values.iter().map(|v| v / m));
         }
         pooled.sort_by(f64::total_cmp);
-        let p999 = pooled[pooled.len() * 999 / 1000];
+        let p9995 = pooled[pooled.len() * 9_995 / 10_000];
         let max = pooled[pooled.len() - 1];
-        prop_assert!(p999 > 1.7, "p99.9 / median = {p999}");
+        prop_assert!(p9995 > 1.7, "p99.95 / median = {p9995}");
         prop_assert!(max > 5.0, "max / median = {max}");
     }
 

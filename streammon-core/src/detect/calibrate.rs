@@ -3,6 +3,10 @@
 use super::score::{normal_tail, score_from_tail};
 use super::{Detector, Point, Verdict};
 
+/// Pseudo-points of the heavy-tailed prior (P(|z| ≥ u) = e^−u) the
+/// empirical tail is shrunk toward.
+const PRIOR_WEIGHT: f64 = 20.0;
+
 /// Thresholds, in standard deviations, at which exceedance rates are kept.
 const LADDER: [f64; 14] = [1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0, 128.0, 256.0, 1024.0];
 
@@ -14,10 +18,12 @@ const LADDER: [f64; 14] = [1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0,
 /// It keeps, for a ladder of thresholds from 1 to 1024, the exponentially
 /// weighted rate at which past deviations exceeded each (half-life
 /// `half_life` points): an empirical tail in 112 bytes. The probability of
-/// a new deviation is the larger of that empirical tail and the Gaussian
-/// one, interpolated log-linearly between thresholds; the score is
+/// a new deviation is the larger of that empirical tail (shrunk toward a
+/// heavy exponential prior while history is short) and the Gaussian one,
+/// interpolated log-linearly between thresholds; the score is
 /// `−log10(p) / 8`, so 0.5 is one in ten thousand and 1 is one in a
-/// hundred million. On Gaussian noise 0.5 falls at about 3.9σ; on a
+/// hundred million. On Gaussian noise, after a few thousand points, 0.5
+/// falls at about 4.5σ (earlier, higher); on a
 /// heavy-tailed series (latency, say) the deviations it shows every hour
 /// stop scoring high, while one far beyond anything in its history still
 /// does. The input's scale does not matter as long as it is in standard
@@ -52,10 +58,17 @@ impl Calibrator {
         score
     }
 
-    /// P(deviation ≥ u): the empirical tail or the Gaussian, whichever is
-    /// heavier, log-linear between rungs.
+    /// P(deviation ≥ u): the empirical tail shrunk toward a heavy
+    /// (exponential) prior by `PRIOR_WEIGHT` pseudo-points, or the Gaussian
+    /// tail, whichever is heavier; log-linear between rungs. The prior
+    /// keeps a young calibrator, which has not yet seen this series' tail,
+    /// from calling a common skewed value a one-in-a-million event.
     fn tail(&self, u: f64) -> f64 {
-        let at = |k: usize| self.rates[k].max(2.0 * normal_tail(LADDER[k]));
+        let n = self.seen as f64;
+        let at = |k: usize| {
+            let empirical = (n * self.rates[k] + PRIOR_WEIGHT * (-LADDER[k]).exp()) / (n + PRIOR_WEIGHT);
+            empirical.max(2.0 * normal_tail(LADDER[k]))
+        };
         if u <= LADDER[0] {
             return 1.0;
         }
@@ -124,7 +137,7 @@ mod tests {
     }
 
     #[test]
-    fn gaussian_deviations_score_half_near_four_sigma() {
+    fn gaussian_deviations_score_half_between_four_and_five_sigma() {
         let mut c = Calibrator::new(500.0, 50);
         let mut seed = 1;
         let loud = (0..5_000).filter(|_| c.calibrate(half_normal(&mut seed)) >= 0.5).count();
@@ -133,7 +146,7 @@ mod tests {
         assert!(probe.calibrate(3.0) < 0.4);
         let mut probe = c;
         assert!(probe.calibrate(4.5) > 0.5);
-        assert!(c.calibrate(8.0) > 0.9);
+        assert!(c.calibrate(8.0) > 0.7);
     }
 
     #[test]

@@ -16,7 +16,9 @@ pub struct CusumConfig {
     /// ignored, at least 0. Defaults to 0.5.
     pub drift: f64,
     /// Decision interval: a cumulative sum of this many standard
-    /// deviations signals a change, above 0. Defaults to 5.
+    /// deviations signals a change, above 0. Defaults to 8: with thousands
+    /// of series, the textbook 4–5 (an in-control run length of a few
+    /// hundred points) would alarm somewhere every few seconds.
     pub threshold: f64,
     /// Weight of each new point in the baseline mean and variance, in
     /// (0, 1]. Defaults to 0.02.
@@ -25,7 +27,7 @@ pub struct CusumConfig {
 
 impl Default for CusumConfig {
     fn default() -> Self {
-        Self { drift: 0.5, threshold: 5.0, baseline_alpha: 0.02 }
+        Self { drift: 0.5, threshold: 8.0, baseline_alpha: 0.02 }
     }
 }
 
@@ -40,23 +42,31 @@ impl CusumConfig {
         }
         check_threshold("cusum.threshold", self.threshold)?;
         check_fraction("cusum.baseline_alpha", self.baseline_alpha)?;
-        Ok(Cusum { config: self.clone(), baseline: Ewma::new(self.baseline_alpha), high: 0.0, low: 0.0 })
+        Ok(Cusum { config: self.clone(), baseline: Ewma::new(self.baseline_alpha), high: 0.0, low: 0.0, held: None })
     }
 }
 
 /// Page's two-sided cumulative sum (1954) on points standardised against
 /// a slow baseline: accumulates evidence of a sustained level shift and
 /// signals when it exceeds the decision interval, then re-anchors its
-/// baseline on the new level so one shift is one signal. Catches level
-/// shifts early with few false alarms; blind to isolated spikes by design.
-/// O(1) per point, under 100 bytes.
+/// baseline on the new level and holds the signal (up to 60 points) while
+/// values stay more than 4σ from the old level. Catches level shifts
+/// early with few false alarms; blind to isolated spikes by design, and
+/// too keen on near-deterministic series, where any drift of the mean is
+/// a shift. O(1) per point, under 100 bytes.
 #[derive(Debug, Clone)]
 pub struct Cusum {
     config: CusumConfig,
     baseline: Ewma,
     high: f64,
     low: f64,
+    /// After a signal: the level before the shift, its noise, and how many
+    /// more points the signal is held while values stay away from it.
+    held: Option<(f64, f64, u32)>,
 }
+
+/// Points a signal is held at most while the shift persists.
+const HOLD: u32 = 60;
 
 impl Detector for Cusum {
     fn name(&self) -> &'static str {
@@ -81,8 +91,21 @@ impl Detector for Cusum {
         let sum = self.high.max(self.low);
         let s = score(sum, h);
         let band = Band::new(mean - 3.0 * sd, mean + 3.0 * sd);
+        let mut s = s;
+        // Hold the signal while values stay far from the old level, so a
+        // shift reads as a shift for as long as it lasts, not one point.
+        if let Some((old, old_sd, left)) = self.held {
+            let away = ((x - old) / old_sd).abs();
+            if left > 0 && away >= 4.0 {
+                s = s.max(score(away, 4.0));
+                self.held = Some((old, old_sd, left - 1));
+            } else {
+                self.held = None;
+            }
+        }
         let reason = (s >= 0.5).then_some(Reason::LevelShift);
         if sum > h {
+            self.held = Some((mean, sd, HOLD));
             // Re-anchor on the new level, keeping the noise estimate.
             self.baseline.recentre(x);
             self.high = 0.0;

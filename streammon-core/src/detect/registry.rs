@@ -9,7 +9,7 @@ use super::cusum::CusumConfig;
 use super::ewma_chart::EwmaConfig;
 use super::mad::MadConfig;
 use super::seasonal::SeasonalConfig;
-use super::wrap::{MinWeight, Warmup};
+use super::wrap::{MinWeight, Persistence, Warmup};
 use super::zscore::ZScoreConfig;
 use crate::error::{Error, Result};
 
@@ -77,6 +77,13 @@ impl DetectorConfig {
         }
     }
 
+    /// Whether the score gains from [`Calibrated`]: `auto` calibrates
+    /// itself, and `cusum` has its decision interval (which bounds its
+    /// scores, so calibration would only blur them).
+    pub fn needs_calibration(&self) -> bool {
+        !matches!(self, Self::Auto(_) | Self::Cusum(_))
+    }
+
     /// Validates and builds the detector. Detectors other than `auto`
     /// (which warms up by itself) stay quiet for their first 30 points.
     ///
@@ -96,8 +103,9 @@ impl DetectorConfig {
 
     /// Builds the detector with the options every pipeline needs: points
     /// speaking for fewer than `gate.min_weight` viewers are never flagged,
-    /// and with `gate.calibrate` the score is calibrated against the
-    /// detector's own history ([`Calibrated`]).
+    /// with `gate.calibrate` the score is calibrated against the
+    /// detector's own history ([`Calibrated`]), and with `gate.persistence`
+    /// only runs of alarms are flagged ([`Persistence`]).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the field.
@@ -106,7 +114,13 @@ impl DetectorConfig {
             return Err(Error::config("min_viewers", format!("{} must be at least 0", gate.min_weight)));
         }
         let inner = self.build()?;
-        let inner: Box<dyn Detector> = if gate.calibrate { Box::new(Calibrated::new(inner, 500.0, 50)) } else { inner };
+        let inner: Box<dyn Detector> = if gate.calibrate && self.needs_calibration() {
+            Box::new(Calibrated::new(inner, 500.0, 50))
+        } else {
+            inner
+        };
+        let inner: Box<dyn Detector> =
+            if gate.persistence > 1 { Box::new(Persistence::new(inner, gate.persistence)) } else { inner };
         Ok(if gate.min_weight > 0.0 { Box::new(MinWeight::new(inner, gate.min_weight)) } else { inner })
     }
 }
@@ -124,9 +138,13 @@ pub struct Gate {
     /// Points speaking for fewer viewers than this are never flagged.
     /// Defaults to 0 (no gating).
     pub min_weight: f64,
-    /// Whether to calibrate the score against the detector's own history.
+    /// Whether to calibrate the score against the detector's own history
+    /// (for the detectors that [need it](DetectorConfig::needs_calibration)).
     /// Defaults to false.
     pub calibrate: bool,
+    /// Consecutive points at or above 0.5 needed before one is flagged
+    /// ([`Persistence`]); 0 and 1 flag at once. Defaults to 0.
+    pub persistence: u32,
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Cross-cutting behaviour as wrappers that are themselves detectors:
-//! warm-up and gating of thin series.
+//! warm-up, gating of thin series, and persistence.
 
 use super::{Detector, Point, Verdict};
 
@@ -69,6 +69,47 @@ impl<D: Detector> Detector for MinWeight<D> {
     }
 }
 
+/// Flags a point only when it is the `n`-th consecutive point at or above
+/// 0.5: a single noisy point on one of thousands of series is not an
+/// incident, while every fault worth an alert lasts several ticks. Below
+/// that, scores are capped just under 0.5 (the ranking is kept).
+#[derive(Debug, Clone)]
+pub struct Persistence<D> {
+    inner: D,
+    needed: u32,
+    run: u32,
+}
+
+impl<D: Detector> Persistence<D> {
+    /// Wraps `inner`; `needed` of at least 1 (1 changes nothing).
+    pub fn new(inner: D, needed: u32) -> Self {
+        Self { inner, needed: needed.max(1), run: 0 }
+    }
+}
+
+impl<D: Detector> Detector for Persistence<D> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn update(&mut self, point: Point) -> Verdict {
+        if !point.value.is_finite() {
+            return Verdict::QUIET;
+        }
+        let verdict = self.inner.update(point);
+        self.run = if verdict.score >= 0.5 { self.run + 1 } else { 0 };
+        if self.run >= self.needed {
+            verdict
+        } else {
+            Verdict { score: verdict.score.min(0.499), reason: None, ..verdict }
+        }
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.inner.state_bytes() + 8
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +123,16 @@ mod tests {
         }
         assert!(d.update(Point::new(50, 1e6).with_weight(100.0)).score > 0.9);
         assert_eq!(d.update(Point::new(51, 1e6).with_weight(3.0)).score, 0.0);
+    }
+
+    #[test]
+    fn persistence_needs_consecutive_alarms() {
+        let mut d = Persistence::new(MadConfig::default().build().unwrap(), 2);
+        for i in 0..100 {
+            d.update(Point::new(i, (i % 5) as f64));
+        }
+        assert!(d.update(Point::new(100, 1e6)).score < 0.5);
+        assert!(d.update(Point::new(101, 1e6)).score > 0.9);
+        assert!(d.update(Point::new(102, 2.0)).score < 0.5);
     }
 }

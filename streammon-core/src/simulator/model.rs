@@ -184,7 +184,7 @@ impl Series {
         let p_tail = 1.0 - libm::pow(1.0 - profile.tail_probability, step_s);
         if self.rng.random::<f64>() < p_tail {
             let pareto = Pareto::new(1.0, profile.tail_alpha).expect("tail_alpha validated above 1");
-            latency_ms *= pareto.sample(&mut self.rng).min(50.0);
+            latency_ms *= pareto.sample(&mut self.rng).min(20.0);
         }
 
         // Audience: sessions end at a rate set by the watch time, which
