@@ -148,7 +148,7 @@ pub struct HoltWintersConfig {
     /// Whether α, β, γ and φ are re-fitted on the buffer by grid search.
     /// Defaults to `true`.
     pub fit: bool,
-    /// Most steps between re-fits, at least 1. Defaults to 256.
+    /// Most steps between re-fits, at least 1. Defaults to 1024.
     pub refit_every: usize,
     /// Observations before the first forecast, at least 3. Defaults to 24.
     pub min_samples: usize,
@@ -165,7 +165,7 @@ impl Default for HoltWintersConfig {
             gamma: 0.1,
             phi: 0.98,
             fit: true,
-            refit_every: 256,
+            refit_every: 1_024,
             min_samples: 24,
         }
     }
