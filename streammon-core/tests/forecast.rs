@@ -118,6 +118,7 @@ fn random_walks_rarely_get_a_season() {
             f.season().is_some()
         })
         .count();
+    println!("{seasons} of 20 random walks got a season");
     assert!(seasons <= 2, "{seasons} of 20 random walks got a season");
 }
 
@@ -254,6 +255,7 @@ fn flash_crowd_is_warned_before_the_crossing_and_a_clean_run_is_quiet() {
     assert!(first.timestamp_ms >= streammon_core::simulator::DEFAULT_START_MS + HOUR_MS, "{first:?}");
     let [low, high] = first.confidence_interval;
     assert!(low <= first.predicted_value && first.predicted_value <= high && first.predicted_value >= LIMIT_MBPS);
+    println!("{}", serde_json::to_string(first).unwrap());
     println!(
         "warned {} s before egress crossed; predicted crossing in {} s",
         (crossed - first.timestamp_ms) / 1_000,
