@@ -319,6 +319,31 @@ mod tests {
         assert_eq!((w.timestamp_ms, w.crossing_ms, w.lead_ms), (3_000, 3_000, 0));
     }
 
+    proptest::proptest! {
+        /// The warning names the first step at or over the limit, and no
+        /// earlier step reaches it.
+        #[test]
+        fn first_crossing_is_the_first(values in proptest::collection::vec(0.0f64..100.0, 0..30), limit in 0.0f64..100.0) {
+            let steps: Vec<Forecast> = values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| Forecast { timestamp_ms: 10 * (i as i64 + 1), value: v, low: v - 5.0, high: v + 5.0 })
+                .collect();
+            for trigger in [Trigger::Point, Trigger::Upper] {
+                let reach = |f: &Forecast| if trigger == Trigger::Point { f.value } else { f.high } >= limit;
+                match first_crossing(0, &steps, limit, trigger) {
+                    Some(w) => {
+                        let i = (w.crossing_ms / 10 - 1) as usize;
+                        proptest::prop_assert!(reach(&steps[i]) && !steps[..i].iter().any(reach));
+                        proptest::prop_assert_eq!(w.lead_ms, w.crossing_ms);
+                        proptest::prop_assert_eq!(w.predicted_value, steps[i].value);
+                    }
+                    None => proptest::prop_assert!(!steps.iter().any(reach)),
+                }
+            }
+        }
+    }
+
     #[test]
     fn validation_names_the_field() {
         let bad = [

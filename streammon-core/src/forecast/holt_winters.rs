@@ -622,6 +622,7 @@ impl Forecaster for HoltWinters {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn feed(hw: &mut HoltWinters, values: impl IntoIterator<Item = f64>) {
         for (t, v) in values.into_iter().enumerate() {
@@ -705,6 +706,57 @@ mod tests {
             assert_eq!(serde_json::to_string(&season).unwrap(), json);
         }
         assert!(serde_json::from_str::<Season>("\"weekly\"").is_err());
+    }
+
+    proptest! {
+        /// With fitting off, no season and the whole history in the
+        /// buffer, the streamed forecast equals the recursion recomputed
+        /// from scratch.
+        #[test]
+        fn streaming_equals_recomputation(values in prop::collection::vec(-1e3f64..1e3, 24..90)) {
+            let config = HoltWintersConfig { season: Season::None, fit: false, ..Default::default() };
+            let (a, b, phi) = (config.alpha, config.beta, config.phi);
+            let mut hw = HoltWinters::new(config).unwrap();
+            feed(&mut hw, values.iter().copied());
+            let (mut level, mut trend) = (values[0], 0.0);
+            for &y in &values[1..] {
+                let e = y - (level + phi * trend);
+                level += phi * trend + a * e;
+                trend = phi * trend + b * e;
+            }
+            let mut out = Vec::new();
+            hw.forecast(2, 0.95, &mut out);
+            let expected = [level + phi * trend, level + (phi + phi * phi) * trend];
+            for (step, want) in out.iter().zip(expected) {
+                prop_assert!((step.value - want).abs() <= 1e-9 * (1.0 + want.abs()), "{} vs {want}", step.value);
+            }
+        }
+
+        /// Whatever arrives (NaN, infinities, jitter, gaps, repeats), the
+        /// forecast is finite-or-absent and ordered low ≤ value ≤ high.
+        #[test]
+        fn forecasts_stay_ordered(points in prop::collection::vec(
+            (0i64..40_000, prop_oneof![4 => -1e6f64..1e6, 1 => Just(f64::NAN), 1 => Just(f64::INFINITY)]),
+            0..400,
+        )) {
+            let mut hw = HoltWinters::new(HoltWintersConfig { max_season: 20, ..Default::default() }).unwrap();
+            let (mut t, mut last_finite) = (0, 0);
+            let mut out = Vec::new();
+            for (gap, v) in points {
+                t += gap;
+                hw.update(Point::new(t, v));
+                if v.is_finite() {
+                    last_finite = t;
+                }
+                out.clear();
+                hw.forecast(5, 0.9, &mut out);
+                for f in &out {
+                    prop_assert!(f.value.is_finite() && f.low <= f.value && f.value <= f.high, "{f:?}");
+                    // After the last observation: skipped values do not count.
+                    prop_assert!(f.timestamp_ms > last_finite, "{f:?} after {last_finite}");
+                }
+            }
+        }
     }
 
     #[test]
