@@ -1,16 +1,4 @@
 //! Capacity warnings: say before a forecast crosses a limit, not after.
-//!
-//! [`first_crossing`] reads one forecast and reports the first step whose
-//! point forecast (or, with [`Trigger::Upper`], the upper bound of its
-//! interval) reaches the limit. [`CapacityWatch`] owns a forecaster for
-//! one series, such as a region's egress in Mbps against its capacity,
-//! and turns the forecast after every point into a warning that does not
-//! flap: it is raised after `raise_after` consecutive crossing forecasts
-//! and cleared only after `clear_after` consecutive forecasts that stay
-//! below `clear_ratio × limit`.
-//!
-//! A [`CapacityWarning`] is what the server sends as a `prediction`: the
-//! predicted value and its `confidence_interval` at the crossing.
 
 use serde::{Deserialize, Serialize};
 
@@ -168,7 +156,19 @@ impl CapacityWatchConfig {
     }
 }
 
-/// Watches one series against a limit. See the [module docs](self).
+/// Watches one series against a limit.
+///
+/// [`first_crossing`] reads one forecast and reports the first step whose
+/// point forecast (or, with [`Trigger::Upper`], the upper bound of its
+/// interval) reaches the limit. A `CapacityWatch` owns a forecaster for
+/// one series, such as a region's egress in Mbps against its capacity,
+/// and turns the forecast after every point into a warning that does not
+/// flap: it is raised after `raise_after` consecutive crossing forecasts
+/// and cleared only after `clear_after` consecutive forecasts that stay
+/// below `clear_ratio × limit`.
+///
+/// A [`CapacityWarning`] is what the server sends as a `prediction`: the
+/// predicted value and its `confidence_interval` at the crossing.
 ///
 /// ```
 /// use streammon_core::forecast::{CapacityWatch, CapacityWatchConfig};

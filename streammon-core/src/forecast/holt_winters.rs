@@ -1,39 +1,5 @@
-//! Holt-Winters: additive level, damped trend and additive season, in the
-//! error-correction form of ETS(A,Ad,A) (Hyndman et al., *Forecasting
-//! with Exponential Smoothing*, 2008, ch. 2 and 6):
-//!
-//! ```text
-//! ŷ(t)  = l(t-1) + φ·b(t-1) + s(t-m)          e(t) = y(t) - ŷ(t)
-//! l(t)  = l(t-1) + φ·b(t-1) + α·e(t)
-//! b(t)  = φ·b(t-1) + β·e(t)
-//! s(t)  = s(t-m) + γ·e(t)
-//! ```
-//!
-//! # Streaming
-//! [`update`](Forecaster::update) places each point on the grid the
-//! [`Cadence`] infers from the timestamps and runs the recursion once per
-//! grid step: O(1) work and no allocation. A missing step (a `NaN` value
-//! or a gap in the timestamps) advances the state by its own forecast
-//! without learning from it; a gap longer than the buffer restarts the
-//! model. Values are also kept in a bounded buffer of the last
-//! `3 · max_season` steps (at least 96).
-//!
-//! # Re-fitting
-//! Every so often (after `min_samples` observations, then at doubling
-//! intervals up to every `refit_every` steps) the buffer is used to
-//! detect the season length ([`detect_season`]) when it is `auto`, to pick
-//! α, β, γ and φ by a grid search minimising the one-step squared error
-//! when `fit` is on, and to replay the buffer through the recursion from a
-//! classical initialisation, which becomes the new state. This costs
-//! O(buffer · (max_season + grid)) and happens rarely, so its cost per
-//! point is bounded and small; see `docs/FORECASTING.md` for numbers.
-//!
-//! # Prediction intervals
-//! The analytic variance of ETS(A,Ad,A), the "class 1" formula:
-//! σ²ₕ = σ² · (1 + Σⱼ₌₁ʰ⁻¹ cⱼ²) with cⱼ = α + β·(φ + … + φʲ) + γ·[j mod m = 0],
-//! where σ² is the mean squared one-step error, exponentially weighted
-//! over about the last 256 steps. Bounds are the point forecast ± z·σₕ
-//! for the normal quantile z of the requested level.
+//! Holt-Winters: additive level, damped trend and additive season, with
+//! its configuration. The design is documented on [`HoltWinters`].
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -314,8 +280,43 @@ fn nan_mean(values: &[f64]) -> Option<f64> {
 }
 
 /// Holt-Winters forecasting with damped trend, additive season,
-/// auto-detected season length and re-fitted parameters. See the
-/// [module docs](self).
+/// auto-detected season length and re-fitted parameters.
+///
+/// The model is ETS(A,Ad,A) in error-correction form (Hyndman et al.,
+/// *Forecasting with Exponential Smoothing*, 2008, ch. 2 and 6):
+///
+/// ```text
+/// ŷ(t)  = l(t-1) + φ·b(t-1) + s(t-m)          e(t) = y(t) - ŷ(t)
+/// l(t)  = l(t-1) + φ·b(t-1) + α·e(t)
+/// b(t)  = φ·b(t-1) + β·e(t)
+/// s(t)  = s(t-m) + γ·e(t)
+/// ```
+///
+/// # Streaming
+/// [`update`](Forecaster::update) places each point on a grid whose
+/// interval is the median of the last 15 gaps between timestamps, and
+/// runs the recursion once per grid step: O(1) work and no allocation. A missing step (a `NaN` value
+/// or a gap in the timestamps) advances the state by its own forecast
+/// without learning from it; a gap longer than the buffer restarts the
+/// model. Values are also kept in a bounded buffer of the last
+/// `3 · max_season` steps (at least 96).
+///
+/// # Re-fitting
+/// Every so often (after `min_samples` observations, then at doubling
+/// intervals up to every `refit_every` steps) the buffer is used to
+/// detect the season length ([`detect_season`](super::detect_season)) when it is `auto`, to pick
+/// α, β, γ and φ by a grid search minimising the one-step squared error
+/// when `fit` is on, and to replay the buffer through the recursion from a
+/// classical initialisation, which becomes the new state. This costs
+/// O(buffer · (max_season + grid)) and happens rarely, so its cost per
+/// point is bounded and small; see `docs/FORECASTING.md` for numbers.
+///
+/// # Prediction intervals
+/// The analytic variance of ETS(A,Ad,A), the "class 1" formula:
+/// σ²ₕ = σ² · (1 + Σⱼ₌₁ʰ⁻¹ cⱼ²) with cⱼ = α + β·(φ + … + φʲ) + γ·[j mod m = 0],
+/// where σ² is the mean squared one-step error, exponentially weighted
+/// over about the last 256 steps. Bounds are the point forecast ± z·σₕ
+/// for the normal quantile z of the requested level.
 ///
 /// ```
 /// use streammon_core::forecast::{HoltWinters, HoltWintersConfig};

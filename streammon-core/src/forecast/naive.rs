@@ -1,14 +1,4 @@
 //! Baselines: the naive and the seasonal naive forecast.
-//!
-//! The naive forecast repeats the last value; the seasonal naive forecast
-//! repeats the value one season earlier. They are what a forecaster has to
-//! beat to be worth its state (Hyndman & Athanasopoulos, *Forecasting:
-//! Principles and Practice*, §5.2), and the tests measure
-//! [`HoltWinters`](super::HoltWinters) against them.
-//!
-//! Intervals come from the root mean squared one-step error σ of the same
-//! method, widened as a random walk: σ·√(k + 1) with k = ⌊(h − 1)/m⌋
-//! whole seasons ahead (§5.5).
 
 use std::collections::VecDeque;
 
@@ -61,7 +51,17 @@ impl SeasonalNaiveConfig {
 }
 
 /// The (seasonal) naive forecast: the value one season ago, or the last
-/// value with a season of 1. See the [module docs](self).
+/// value with a season of 1.
+///
+/// The naive forecast repeats the last value; the seasonal naive forecast
+/// repeats the value one season earlier. They are what a forecaster has to
+/// beat to be worth its state (Hyndman & Athanasopoulos, *Forecasting:
+/// Principles and Practice*, §5.2), and the tests measure
+/// [`HoltWinters`](super::HoltWinters) against them.
+///
+/// Intervals come from the root mean squared one-step error σ of the same
+/// method, widened as a random walk: σ·√(k + 1) with k = ⌊(h − 1)/m⌋
+/// whole seasons ahead (§5.5).
 ///
 /// ```
 /// use streammon_core::forecast::{SeasonalNaive, SeasonalNaiveConfig};

@@ -1,26 +1,26 @@
-//! Season-length detection by autocorrelation.
-//!
-//! The series is detrended by a least-squares line (so a trend does not
-//! read as one long season), then its autocorrelation is computed at every
-//! lag up to `max_lag`. A season is a lag whose autocorrelation is a local
-//! peak, at least `threshold`, and at least `threshold` above the lowest
-//! autocorrelation at any shorter lag: a slowly decaying autocorrelation
-//! (a drifting level) has no such peak, and neither has white noise, whose
-//! autocorrelations stay near ±2/√n. A random walk seen through a short
-//! window can wander like a wave and pass; that is why
-//! [`HoltWinters`](super::HoltWinters) keeps a detected season only when it
-//! also lowers the one-step error (by AIC). Of the qualifying
-//! peaks the shortest whose autocorrelation is within 90 % of the best is
-//! chosen, so the fundamental wins over its multiples.
-//!
-//! Missing values (`NaN`) are skipped pair by pair. Cost is
-//! O(n · max_lag), which is why [`HoltWinters`](super::HoltWinters) runs it
-//! only when it re-fits, on a bounded buffer.
+//! Season-length detection by autocorrelation; see [`detect_season`].
 
 /// Detects the season length of `values` (evenly spaced; `NaN` marks a
 /// missing value), looking at lags 2 to `max_lag` and at most a third of
 /// the length, so every candidate is seen at least three times. Returns
 /// `None` when no lag is significant.
+///
+/// The series is detrended by a least-squares line (so a trend does not
+/// read as one long season), then its autocorrelation is computed at every
+/// lag up to `max_lag`. A season is a lag whose autocorrelation is a local
+/// peak, at least `threshold`, and at least `threshold` above the lowest
+/// autocorrelation at any shorter lag: a slowly decaying autocorrelation
+/// (a drifting level) has no such peak, and neither has white noise, whose
+/// autocorrelations stay near ±2/√n. A random walk seen through a short
+/// window can wander like a wave and pass; that is why
+/// [`HoltWinters`](super::HoltWinters) keeps a detected season only when it
+/// also lowers the one-step error (by AIC). Of the qualifying
+/// peaks the shortest whose autocorrelation is within 90 % of the best is
+/// chosen, so the fundamental wins over its multiples.
+///
+/// Missing values (`NaN`) are skipped pair by pair. Cost is
+/// O(n · max_lag), which is why [`HoltWinters`](super::HoltWinters) runs it
+/// only when it re-fits, on a bounded buffer.
 ///
 /// ```
 /// use streammon_core::forecast::detect_season;
