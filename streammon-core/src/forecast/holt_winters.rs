@@ -441,8 +441,9 @@ impl HoltWinters {
     /// Forgets everything but the cadence and starts from `y`.
     fn restart(&mut self, y: f64) {
         self.history.clear();
-        self.state.seasonal.clear();
-        self.state = State { level: y, trend: 0.0, seasonal: std::mem::take(&mut self.state.seasonal), phase: 0 };
+        let mut seasonal = std::mem::take(&mut self.state.seasonal);
+        seasonal.clear();
+        self.state = State { level: y, trend: 0.0, seasonal, phase: 0 };
         self.sigma2 = 0.0;
         self.steps = 0;
         self.observed = 0;
