@@ -19,6 +19,9 @@ pub use content::{
 };
 pub use detect::{Anomaly, Band, Detector, Point, Reason, VectorDetector, Verdict};
 pub use error::{Error, Result};
+pub use forecast::{
+    CapacityWarning, CapacityWatch, CapacityWatchConfig, ForecasterConfig, HoltWinters, HoltWintersConfig,
+};
 pub use forecast::{Forecast, Forecaster};
 pub use id::{ContentId, RegionId};
 pub use region::{Continent, LatencyProfile, Region};

@@ -36,3 +36,18 @@ pub trait Forecaster: fmt::Debug + Send {
     /// Bytes of state this forecaster holds, heap included.
     fn state_bytes(&self) -> usize;
 }
+
+// --- forecasting implementations (wt/forecast) ---
+mod cadence;
+mod capacity;
+mod config;
+mod holt_winters;
+mod naive;
+mod season;
+
+pub use capacity::{CapacityWarning, CapacityWatch, CapacityWatchConfig, Trigger, first_crossing};
+pub use config::ForecasterConfig;
+pub use holt_winters::{HOLT_WINTERS, HoltWinters, HoltWintersConfig, Season};
+pub use naive::{NAIVE, SEASONAL_NAIVE, SeasonalNaive, SeasonalNaiveConfig};
+pub use season::detect_season;
+// --- end forecasting implementations ---
