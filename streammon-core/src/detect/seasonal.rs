@@ -54,6 +54,7 @@ impl SeasonalConfig {
         check_threshold("seasonal.threshold", self.threshold)?;
         Ok(Seasonal {
             period_ms: period as i64,
+            buckets_per_ms: self.buckets as f64 / period as f64,
             profile_alpha: self.profile_alpha as f32,
             threshold: self.threshold,
             level: Ewma::new(self.level_alpha),
@@ -78,6 +79,7 @@ impl SeasonalConfig {
 #[derive(Debug, Clone)]
 pub struct Seasonal {
     period_ms: i64,
+    buckets_per_ms: f64,
     profile_alpha: f32,
     threshold: f64,
     level: Ewma,
@@ -91,7 +93,7 @@ pub struct Seasonal {
 impl Seasonal {
     fn bucket(&self, timestamp_ms: i64) -> usize {
         let phase = timestamp_ms.rem_euclid(self.period_ms);
-        (phase as i128 * self.profile.len() as i128 / self.period_ms as i128) as usize
+        ((phase as f64 * self.buckets_per_ms) as usize).min(self.profile.len() - 1)
     }
 
     /// Whether the profile is in use: a full season seen, and residuals

@@ -7,7 +7,7 @@
 //! | [`Ewma`] | exponentially weighted mean and variance | O(1) | 24 B |
 //! | [`RollingExtrema`] | min and max of the last `n` values | amortised O(1) | ≤ 2`n` × 16 B |
 //! | [`P2Quantile`] | one quantile of the whole stream (P² algorithm) | O(1) | 88 B |
-//! | [`SortedWindow`] | any quantile, median and MAD of the last `n` values | O(log n) search + O(n) shift of ≤ 4`n` bytes | `n` × 8 B |
+//! | [`SortedWindow`] | any quantile, median and MAD of the last `n` values | O(log n) search + O(n) shift of ≤ 4`n` bytes; MAD in O(log n) | `n` × 8 B |
 //! | [`RateMeter`] | events per second, exponentially decayed | O(1) | 32 B |
 //!
 //! Every type is property-tested against a naive recomputation.

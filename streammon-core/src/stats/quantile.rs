@@ -190,51 +190,50 @@ impl SortedWindow {
         self.quantile(0.5)
     }
 
-    /// The median absolute deviation from the median (unscaled), found by
-    /// merging the deviations on both sides of the median, which are
-    /// already sorted: O(n) without allocating.
+    /// The median absolute deviation from the median (unscaled). The
+    /// deviations below and above the median are each already sorted (by
+    /// walking away from the median), so the middle deviation is the k-th
+    /// smallest of two sorted sequences: a binary search, O(log n), with
+    /// no allocation.
     pub fn mad(&self) -> Option<f64> {
         let n = self.sorted.len();
         let med = self.median()?;
         let s = &self.sorted;
-        // Left deviations grow as we walk down from the median, right ones
-        // as we walk up: merge them and stop at the middle ranks.
         let split = s.partition_point(|&v| f64::from(v) < med);
-        let (mut l, mut r) = (split, split);
-        let (want_lo, want_hi) = ((n - 1) / 2, n / 2);
-        let (mut lo_val, mut k) = (0.0, 0);
-        loop {
-            let dl = if l > 0 { Some(med - f64::from(s[l - 1])) } else { None };
-            let dr = if r < n { Some(f64::from(s[r]) - med) } else { None };
-            let d = match (dl, dr) {
-                (Some(a), Some(b)) if a <= b => {
-                    l -= 1;
-                    a
-                }
-                (_, Some(b)) => {
-                    r += 1;
-                    b
-                }
-                (Some(a), None) => {
-                    l -= 1;
-                    a
-                }
-                (None, None) => return None,
-            };
-            if k == want_lo {
-                lo_val = d;
-            }
-            if k == want_hi {
-                return Some((lo_val + d) / 2.0);
-            }
-            k += 1;
-        }
+        // Deviations below the median, nearest first, and above it.
+        let below = |i: usize| med - f64::from(s[split - 1 - i]);
+        let above = |j: usize| f64::from(s[split + j]) - med;
+        let (m, r) = (split, n - split);
+        let lo = kth_of_two(&below, m, &above, r, (n - 1) / 2);
+        let hi = if n % 2 == 0 { kth_of_two(&below, m, &above, r, n / 2) } else { lo };
+        Some((lo + hi) / 2.0)
     }
 
     /// Bytes of state, heap included.
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + (self.ring.len() + self.sorted.capacity()) * std::mem::size_of::<f32>()
     }
+}
+
+/// The `k`-th smallest (0-based) of the union of two ascending sequences
+/// of lengths `m` and `n`, given by index: binary search on how many come
+/// from the first.
+fn kth_of_two(a: &impl Fn(usize) -> f64, m: usize, b: &impl Fn(usize) -> f64, n: usize, k: usize) -> f64 {
+    let take = k + 1;
+    let (mut lo, mut hi) = (take.saturating_sub(n), take.min(m));
+    while lo < hi {
+        let i = (lo + hi) / 2;
+        let j = take - i;
+        if a(i) < b(j - 1) {
+            lo = i + 1;
+        } else {
+            hi = i;
+        }
+    }
+    let (i, j) = (lo, take - lo);
+    let from_a = if i > 0 { a(i - 1) } else { f64::NEG_INFINITY };
+    let from_b = if j > 0 { b(j - 1) } else { f64::NEG_INFINITY };
+    from_a.max(from_b)
 }
 
 #[cfg(test)]
