@@ -214,23 +214,4 @@ fn metric_label(metric: Metric) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_are_words() {
-        for m in Metric::ALL {
-            let label = metric_label(m);
-            assert!(!label.contains('_'), "{label}");
-        }
-        assert_eq!(metric_label(Metric::BufferingRatio), "buffering ratio");
-    }
-
-    #[test]
-    fn group_key_omits_absent_dimensions() {
-        let key = GroupKey { region: Some("eu-west".into()), metric: Some(Metric::ErrorRate), content: None };
-        assert_eq!(serde_json::to_string(&key).unwrap(), r#"{"region":"eu-west","metric":"error_rate"}"#);
-        assert_eq!(serde_json::to_string(&Severity::Critical).unwrap(), r#""critical""#);
-        assert_eq!(AlertState::Firing.to_string(), "firing");
-    }
-}
+mod tests;
