@@ -73,8 +73,10 @@ impl RuleRun {
         let (metric, violated, cleared, x) = match &rule.condition {
             Condition::Threshold { metric, bound, min_viewers } => {
                 let Some(x) = s.get(*metric).filter(|x| !x.is_nan()) else { return };
-                let gated = s.viewers < *min_viewers;
-                (*metric, !gated && bound.violated(x), gated || bound.cleared(x), x)
+                // A thin sample is no evidence either way: it cannot raise an
+                // alert, nor clear one whose audience fled.
+                let thick = s.viewers >= *min_viewers;
+                (*metric, thick && bound.violated(x), thick && bound.cleared(x), x)
             }
             Condition::Rate { metric, bound, min_viewers, per_ms, relative } => {
                 let Some(x) = s.get(*metric).filter(|x| !x.is_nan()) else { return };

@@ -103,8 +103,11 @@ pub struct RuleConfig {
     /// 0.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hysteresis: Option<f64>,
-    /// Threshold and rate_of_change rules ignore samples with fewer
-    /// viewers, so thin series cannot alert. Defaults to 0.
+    /// Thin series cannot alert. A threshold rule takes a sample with
+    /// fewer viewers as no evidence either way: it breaks a pending run
+    /// but does not clear a firing series (whose audience may have fled
+    /// the fault). A rate_of_change rule measures no change from a
+    /// reference with fewer viewers, which counts as clear. Defaults to 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_viewers: Option<u32>,
     /// Rate_of_change rules: the window the change is measured over

@@ -177,6 +177,17 @@ fn series_of_one_group_share_one_alert_and_join_it_while_firing() {
 fn min_viewers_gates_thin_series() {
     let mut e = engine(vec![RuleConfig { min_viewers: Some(1_000), ..buffering_rule(0, 0) }]);
     assert!(run(&mut e, &[("vod-1", "eu-west")], 0..30, |_| 0.5).is_empty());
+
+    // Viewers fleeing a fault do not clear it: thin samples are no evidence.
+    let mut e = engine(vec![RuleConfig { min_viewers: Some(100), ..buffering_rule(0, 0) }]);
+    let mut out = Vec::new();
+    for (i, (viewers, value)) in [(500, 0.5), (50, 0.01), (50, 0.01), (500, 0.01)].into_iter().enumerate() {
+        let t = T0 + i as i64 * S;
+        e.observe_sample(&sample("vod-1", "eu-west", t, value, viewers));
+        e.evaluate(t, &mut out);
+    }
+    let kinds: Vec<_> = out.iter().map(|e| (e.kind, e.timestamp_ms - T0)).collect();
+    assert_eq!(kinds, [(AlertEventKind::Fired, 0), (AlertEventKind::Resolved, 3 * S)]);
 }
 
 #[test]
