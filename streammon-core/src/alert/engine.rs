@@ -14,12 +14,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::cause::{self, CauseDimension, Level};
 use super::config::AlertConfig;
 use super::rule::{AlertRule, Condition};
 use super::state::{Phase, RateWindow, SeriesState, ewma_alpha};
 use super::table::Table;
-use super::{Alert, AlertEvent, AlertEventKind, AlertSeries, AlertState, GroupKey, metric_label};
+use super::{Alert, AlertEvent, AlertEventKind, GroupKey};
 use crate::content::ContentChange;
 use crate::detect::Anomaly;
 use crate::error::Result;
@@ -27,31 +26,31 @@ use crate::sample::{Metric, Sample};
 
 /// A series under one rule: its stream's slot and, for rules that watch
 /// several metrics, which one.
-type Member = (u32, Option<Metric>);
+pub(super) type Member = (u32, Option<Metric>);
 
 /// One rule and the state of its series.
 #[derive(Debug)]
-struct RuleRun {
-    rule: AlertRule,
+pub(super) struct RuleRun {
+    pub(super) rule: AlertRule,
     /// By slot, for every rule but anomaly rules.
-    by_slot: Vec<SeriesState>,
+    pub(super) by_slot: Vec<SeriesState>,
     /// By slot, for rate-of-change rules only.
-    windows: Vec<RateWindow>,
+    pub(super) windows: Vec<RateWindow>,
     /// Anomaly rules: series in condition only.
-    keyed: HashMap<(u32, Metric), SeriesState>,
+    pub(super) keyed: HashMap<(u32, Metric), SeriesState>,
     /// Series not Quiet, in order, so evaluation skips the quiet majority.
-    hot: BTreeSet<Member>,
+    pub(super) hot: BTreeSet<Member>,
 }
 
 impl RuleRun {
-    fn state(&self, (slot, metric): Member) -> Option<&SeriesState> {
+    pub(super) fn state(&self, (slot, metric): Member) -> Option<&SeriesState> {
         match (&self.rule.condition, metric) {
             (Condition::Anomaly { .. }, Some(m)) => self.keyed.get(&(slot, m)),
             _ => self.by_slot.get(slot as usize),
         }
     }
 
-    fn state_mut(&mut self, (slot, metric): Member) -> Option<&mut SeriesState> {
+    pub(super) fn state_mut(&mut self, (slot, metric): Member) -> Option<&mut SeriesState> {
         match (&self.rule.condition, metric) {
             (Condition::Anomaly { .. }, Some(m)) => self.keyed.get_mut(&(slot, m)),
             _ => self.by_slot.get_mut(slot as usize),
@@ -107,7 +106,7 @@ impl RuleRun {
     }
 }
 
-fn mark_hot(st: &mut SeriesState, hot: &mut BTreeSet<Member>, member: Member) {
+pub(super) fn mark_hot(st: &mut SeriesState, hot: &mut BTreeSet<Member>, member: Member) {
     if st.phase != Phase::Quiet && !st.hot {
         st.hot = true;
         hot.insert(member);
@@ -155,15 +154,15 @@ pub struct EngineStats {
 /// ```
 #[derive(Debug)]
 pub struct AlertEngine {
-    rules: Vec<RuleRun>,
-    table: Table,
-    alerts: BTreeMap<(usize, GroupKey), Alert>,
-    next_id: u64,
+    pub(super) rules: Vec<RuleRun>,
+    pub(super) table: Table,
+    pub(super) alerts: BTreeMap<(usize, GroupKey), Alert>,
+    pub(super) next_id: u64,
     idle_ms: i64,
     max_series: usize,
-    sample_series: usize,
+    pub(super) sample_series: usize,
     half_life_ms: f64,
-    min_support: usize,
+    pub(super) min_support: usize,
     /// The EWMA weight for the last sample interval seen.
     alpha: (u32, f64),
     dropped: u64,
@@ -342,237 +341,4 @@ impl AlertEngine {
             run.hot.retain(|(slot, _)| !gone.contains(slot));
         }
     }
-
-    /// Absence and anomaly conditions change with time, not samples.
-    fn advance_time(&mut self, now: i64) {
-        let Self { rules, table, .. } = self;
-        for run in rules.iter_mut() {
-            let (for_ms, resolve_ms) = (run.rule.for_ms, run.rule.resolve_ms);
-            match run.rule.condition {
-                Condition::Absence { after_ms, scope } => {
-                    for (id, slot) in table.iter() {
-                        let last = match scope {
-                            super::AbsenceScope::Series => slot.last_seen,
-                            super::AbsenceScope::Title => table
-                                .slots_of(&slot.content)
-                                .iter()
-                                .filter_map(|&(_, j)| table.get(j))
-                                .map(|s| s.last_seen)
-                                .max()
-                                .unwrap_or(slot.last_seen),
-                        };
-                        if now - last >= after_ms {
-                            let st = &mut run.by_slot[id as usize];
-                            st.step(last + after_ms, true, false, for_ms, resolve_ms);
-                            st.step(now, true, false, for_ms, resolve_ms);
-                            mark_hot(st, &mut run.hot, (id, None));
-                        }
-                    }
-                }
-                Condition::Anomaly { max_gap_ms, .. } => {
-                    for (slot, metric) in run.hot.clone() {
-                        let Some(st) = metric.and_then(|m| run.keyed.get_mut(&(slot, m))) else { continue };
-                        if now - st.last_ms > max_gap_ms {
-                            st.step(st.last_ms + max_gap_ms, false, true, for_ms, resolve_ms);
-                            st.step(now, false, true, for_ms, resolve_ms);
-                        }
-                    }
-                }
-                Condition::Threshold { .. } | Condition::Rate { .. } => {}
-            }
-        }
-    }
-
-    /// Gathers the series in condition by (rule, group), dropping series
-    /// that went quiet from the hot sets.
-    fn group(&mut self) -> BTreeMap<(usize, GroupKey), Group> {
-        let mut groups: BTreeMap<(usize, GroupKey), Group> = BTreeMap::new();
-        for (r, run) in self.rules.iter_mut().enumerate() {
-            let mut cold = Vec::new();
-            for &member in &run.hot {
-                let (Some(st), Some(slot)) = (run.state(member), self.table.get(member.0)) else {
-                    cold.push(member);
-                    continue;
-                };
-                if st.phase == Phase::Quiet {
-                    cold.push(member);
-                    continue;
-                }
-                let rule = &run.rule;
-                let key = GroupKey {
-                    region: rule.by_region.then(|| slot.region.clone()),
-                    content: rule.by_content.then(|| slot.content.clone()),
-                    metric: if rule.by_metric { member.1 } else { None },
-                };
-                let group = groups.entry((r, key)).or_insert_with(|| Group { since: i64::MAX, ..Group::default() });
-                group.since = group.since.min(st.since);
-                let list = if st.phase == Phase::Firing { &mut group.firing } else { &mut group.pending };
-                list.push((member, st.value, st.baseline));
-            }
-            for member in cold {
-                run.hot.remove(&member);
-                if let Some(st) = run.state_mut(member) {
-                    st.hot = false;
-                }
-                if let (Condition::Anomaly { .. }, Some(m)) = (&run.rule.condition, member.1) {
-                    run.keyed.remove(&(member.0, m));
-                }
-            }
-        }
-        groups
-    }
-
-    /// Moves alerts through their lifecycle; returns the resolved alerts
-    /// and the keys of those that fired.
-    fn reconcile(&mut self, now: i64, groups: &BTreeMap<(usize, GroupKey), Group>) -> (Vec<Alert>, Vec<GroupId>) {
-        let mut resolved = Vec::new();
-        let ended: Vec<GroupId> = self
-            .alerts
-            .iter()
-            .filter(|(key, alert)| match groups.get(*key) {
-                None => true,
-                Some(group) => alert.state == AlertState::Firing && group.firing.is_empty(),
-            })
-            .map(|(key, _)| key.clone())
-            .collect();
-        for key in ended {
-            let mut alert = self.alerts.remove(&key).expect("listed above");
-            if alert.state == AlertState::Firing {
-                alert.state = AlertState::Resolved;
-                alert.resolved_ms = Some(now);
-                resolved.push(alert);
-            }
-        }
-        let mut fired = Vec::new();
-        for (key, group) in groups {
-            if !self.alerts.contains_key(key) {
-                self.next_id += 1;
-                let alert = Alert {
-                    id: format!("alrt-{:06}", self.next_id),
-                    rule: self.rules[key.0].rule.name.clone(),
-                    severity: self.rules[key.0].rule.severity,
-                    state: AlertState::Pending,
-                    started_ms: group.since,
-                    fired_ms: None,
-                    resolved_ms: None,
-                    group: key.1.clone(),
-                    series_count: 0,
-                    series: Vec::new(),
-                    value: None,
-                    baseline: None,
-                    cause: None,
-                    summary: String::new(),
-                };
-                self.alerts.insert(key.clone(), alert);
-            }
-            let alert = self.alerts.get_mut(key).expect("inserted above");
-            alert.started_ms = alert.started_ms.min(group.since);
-            if !group.firing.is_empty() && alert.state == AlertState::Pending {
-                alert.state = AlertState::Firing;
-                alert.fired_ms = Some(now);
-                fired.push(key.clone());
-            }
-            let members = group.members();
-            alert.series_count = members.len();
-            alert.value = mean(members.iter().map(|m| m.1));
-            alert.baseline = mean(members.iter().map(|m| m.2));
-            let mut series: Vec<AlertSeries> = members
-                .iter()
-                .filter_map(|&((slot, metric), ..)| {
-                    let s = self.table.get(slot)?;
-                    Some(AlertSeries { content: s.content.clone(), region: s.region.clone(), metric })
-                })
-                .collect();
-            series.sort_unstable();
-            series.truncate(self.sample_series);
-            alert.series = series;
-        }
-        (resolved, fired)
-    }
-
-    /// Sets each alert's root-cause hint and summary.
-    fn explain(&mut self, groups: &BTreeMap<(usize, GroupKey), Group>) {
-        let streams: BTreeMap<&GroupId, Vec<u32>> = groups
-            .iter()
-            .map(|(key, group)| {
-                let mut ids: Vec<u32> = group.members().iter().map(|&((slot, _), ..)| slot).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                (key, ids)
-            })
-            .collect();
-        let mut everywhere: Vec<u32> = streams
-            .iter()
-            .filter(|(key, _)| !groups[**key].firing.is_empty())
-            .flat_map(|(_, ids)| ids.iter().copied())
-            .collect();
-        everywhere.sort_unstable();
-        everywhere.dedup();
-        let shared = cause::best_cause(&everywhere, &self.table, self.min_support);
-        for (key, alert) in &mut self.alerts {
-            let Some(ids) = streams.get(key) else { continue };
-            alert.cause = cause::best_cause(ids, &self.table, self.min_support)
-                .or_else(|| shared.clone().filter(|c| cause::explains(c, ids, &self.table)));
-            let rule = &self.rules[key.0].rule;
-            let mut places: Vec<(CauseDimension, &str)> = Vec::new();
-            if let Some(c) = &alert.cause {
-                places.push((c.dimension, &c.value));
-            }
-            if let Some(region) = &key.1.region {
-                if !places.iter().any(|p| p.0 == CauseDimension::Region) {
-                    places.push((CauseDimension::Region, region.as_str()));
-                }
-            }
-            if let Some(content) = &key.1.content {
-                if !places.iter().any(|p| p.0 == CauseDimension::Content) {
-                    places.push((CauseDimension::Content, content.as_str()));
-                }
-            }
-            let level = match rule.condition {
-                Condition::Absence { after_ms, .. } => Level::Absent { after_ms },
-                _ => {
-                    let metric = key.1.metric.or(rule.metric()).or_else(|| single_metric(&groups[key]));
-                    Level::Value {
-                        label: metric.map_or("anomalous value", metric_label),
-                        value: alert.value.unwrap_or(f64::NAN),
-                        baseline: alert.baseline.unwrap_or(f64::NAN),
-                    }
-                }
-            };
-            let slots = ids.iter().filter_map(|&id| self.table.get(id));
-            let titles: BTreeSet<&str> = slots.clone().map(|s| s.content.as_str()).collect();
-            let regions: BTreeSet<&str> = slots.map(|s| s.region.as_str()).collect();
-            alert.summary = cause::summary(level, &places, titles.len(), regions.len(), alert.started_ms);
-        }
-    }
-}
-
-/// An alert's identity: rule index and group key.
-type GroupId = (usize, GroupKey);
-
-/// The series of one (rule, group) in condition now, with their value and
-/// baseline.
-#[derive(Debug, Default)]
-struct Group {
-    since: i64,
-    firing: Vec<(Member, f64, f64)>,
-    pending: Vec<(Member, f64, f64)>,
-}
-
-impl Group {
-    /// The series an alert reports: the firing ones once any fire.
-    fn members(&self) -> &[(Member, f64, f64)] {
-        if self.firing.is_empty() { &self.pending } else { &self.firing }
-    }
-}
-
-fn single_metric(group: &Group) -> Option<Metric> {
-    let mut metrics = group.members().iter().filter_map(|m| m.0.1);
-    let first = metrics.next()?;
-    metrics.all(|m| m == first).then_some(first)
-}
-
-fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = values.filter(|v| v.is_finite()).fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    (n > 0).then(|| sum / n as f64)
 }

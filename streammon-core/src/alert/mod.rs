@@ -29,6 +29,7 @@
 mod cause;
 mod config;
 mod engine;
+mod lifecycle;
 mod rule;
 mod state;
 mod table;
