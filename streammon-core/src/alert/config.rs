@@ -75,9 +75,9 @@ impl AlertConfig {
             value("startup_slow", Metric::StartupTimeMs, 8_000.0, 120, Severity::Warning),
             RuleConfig {
                 metric: Some(Metric::Viewers),
-                below: Some(-0.6),
+                below: Some(-0.7),
                 per: Some(Span::from_mins(2)),
-                min_viewers: Some(200),
+                min_viewers: Some(500),
                 ..RuleConfig::new("audience_collapse", RuleKind::RateOfChange)
             },
             RuleConfig {
