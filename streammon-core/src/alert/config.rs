@@ -184,6 +184,9 @@ mod tests {
             let err = error_of(vec![first, RuleConfig { name: "y".into(), ..threshold() }, rule]);
             assert!(err.contains(&format!("`{field}`")), "{field}: {err}");
         }
+        let rate = RuleConfig { kind: RuleKind::RateOfChange, ..threshold() };
+        let err = AlertRule::try_from(&rate).unwrap_err().to_string();
+        assert!(err.contains("`rule.per`"), "{err}");
         let err = AlertConfig { max_series: 0, ..AlertConfig::default() }.build_rules().unwrap_err();
         assert!(err.to_string().contains("`max_series`"));
     }

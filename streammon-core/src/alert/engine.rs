@@ -6,8 +6,8 @@
 //! stream not seen for `series_idle` is forgotten, as is every stream of a
 //! title whose [`ContentChange`] says it stopped streaming. Per stream it
 //! holds one slot (about 80 bytes with its index entry) and, per rule, one
-//! [`SeriesState`] (56 bytes), plus a 180-byte checkpoint window per
-//! rate-of-change rule. Anomaly rules hold state only for series currently
+//! 56-byte series state, plus a 184-byte checkpoint window per
+//! rate-of-change rule (vectors grow by doubling, so up to twice that). Anomaly rules hold state only for series currently
 //! in condition, and alerts list at most `sample_series` series each, so
 //! memory is O(`max_series` × rules) and does not grow with time;
 //! [`EngineStats::state_bytes`] reports it.

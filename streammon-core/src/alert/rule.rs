@@ -200,7 +200,7 @@ impl RuleConfig {
             return Err(Error::config(at("name"), "must not be empty"));
         }
         use RuleKind::*;
-        let owners: [(&str, bool, &[RuleKind]); 12] = [
+        let owners: [(&str, bool, &[RuleKind]); 13] = [
             ("metric", self.metric.is_some(), &[Threshold, RateOfChange]),
             ("metrics", !self.metrics.is_empty(), &[AnomalyScore]),
             ("above", self.above.is_some(), &[Threshold, RateOfChange]),
@@ -212,12 +212,12 @@ impl RuleConfig {
             ("relative", self.relative.is_some(), &[RateOfChange]),
             ("absent_for", self.absent_for.is_some(), &[Absence]),
             ("scope", self.scope.is_some(), &[Absence]),
-            ("min_score", self.min_score.is_some() || self.max_gap.is_some(), &[AnomalyScore]),
+            ("min_score", self.min_score.is_some(), &[AnomalyScore]),
+            ("max_gap", self.max_gap.is_some(), &[AnomalyScore]),
         ];
         for (name, set, kinds) in owners {
             if set && !kinds.contains(&self.kind) {
                 let names: Vec<_> = kinds.iter().map(|k| k.as_str()).collect();
-                let name = if name == "min_score" && self.min_score.is_none() { "max_gap" } else { name };
                 return Err(Error::config(
                     at(name),
                     format!("applies to {} rules, not {}", names.join(" and "), self.kind.as_str()),
@@ -351,6 +351,16 @@ pub struct AlertRule {
     pub(crate) by_content: bool,
     pub(crate) by_metric: bool,
     pub(crate) condition: Condition,
+}
+
+impl TryFrom<&RuleConfig> for AlertRule {
+    type Error = Error;
+
+    /// [`RuleConfig::build`] with errors naming fields under `rule`, e.g.
+    /// `rule.per`.
+    fn try_from(config: &RuleConfig) -> Result<Self> {
+        config.build("rule")
+    }
 }
 
 impl AlertRule {

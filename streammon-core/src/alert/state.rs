@@ -172,6 +172,13 @@ mod tests {
         assert_eq!(s.phase, Phase::Quiet);
     }
 
+    /// `docs/ALERTS.md` and the engine docs quote these sizes.
+    #[test]
+    fn state_sizes_match_the_documented_memory_bound() {
+        assert_eq!(std::mem::size_of::<SeriesState>(), 56);
+        assert_eq!(std::mem::size_of::<RateWindow>(), 184);
+    }
+
     #[test]
     fn zero_for_duration_fires_at_once() {
         let mut s = SeriesState::default();
