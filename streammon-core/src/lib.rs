@@ -12,9 +12,7 @@ mod series;
 pub mod simulator;
 pub mod time;
 
-pub use alert::{
-    Alert, AlertConfig, AlertEngine, AlertEvent, AlertEventKind, AlertState, RuleConfig, RuleKind, Severity,
-};
+pub use alert::{Alert, AlertConfig, AlertEngine, AlertEvent, AlertState, RuleConfig, Severity};
 pub use content::{
     Codec, Content, ContentChange, ContentStatus, ContentType, Genre, Ladder, LatencyMode, LiveInfo, LivePhase,
     LiveSchedule, Rendition, RenditionId,
