@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod alert;
 pub mod content;
 pub mod detect;
 mod error;
@@ -13,6 +14,7 @@ pub mod simulator;
 pub mod stats;
 pub mod time;
 
+pub use alert::{Alert, AlertConfig, AlertEngine, AlertEvent, AlertState, RuleConfig, Severity};
 pub use content::{
     Codec, Content, ContentChange, ContentStatus, ContentType, Genre, Ladder, LatencyMode, LiveInfo, LivePhase,
     LiveSchedule, Rendition, RenditionId,
