@@ -121,5 +121,18 @@ pub(crate) fn run(args: &EvalArgs) -> Result<(), CliError> {
         )
         .map_err(io)?;
     }
+    writeln!(out, "\nfalse events by metric (true events in parentheses):").map_err(io)?;
+    write!(out, "{:<10}", "detector").map_err(io)?;
+    for m in scores.first().map(|s| s.by_metric.as_slice()).unwrap_or_default() {
+        write!(out, " {:>16}", m.metric.as_str()).map_err(io)?;
+    }
+    writeln!(out).map_err(io)?;
+    for s in &scores {
+        write!(out, "{:<10}", s.detector).map_err(io)?;
+        for m in &s.by_metric {
+            write!(out, " {:>16}", format!("{} ({})", m.events - m.true_events, m.true_events)).map_err(io)?;
+        }
+        writeln!(out).map_err(io)?;
+    }
     Ok(())
 }

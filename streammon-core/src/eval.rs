@@ -15,9 +15,11 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::detect::{Detector, DetectorConfig, Gate, Point};
+use crate::detect::{DetectorConfig, Gate};
 use crate::error::{Error, Result};
+use crate::monitor::Monitor;
 use crate::sample::Metric;
+use crate::series::SeriesKey;
 use crate::simulator::{Frame, Incident, SimConfig, Simulator};
 use crate::time::Span;
 
@@ -97,19 +99,29 @@ pub struct DetectorScore {
     pub mean_time_to_detect_s: Option<f64>,
     /// Events matching no incident, per simulated hour, over all series.
     pub false_events_per_hour: f64,
-    /// Points judged.
+    /// Points fed to each detector.
     pub points: u64,
+    /// Events per metric, in the order of [`EvalConfig::metrics`].
+    pub by_metric: Vec<MetricEvents>,
+}
+
+/// Events a detector raised on one metric's series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricEvents {
+    /// The metric.
+    pub metric: Metric,
+    /// Events raised.
+    pub events: usize,
+    /// Events that match an incident.
+    pub true_events: usize,
 }
 
 /// An alarm event on one series.
 #[derive(Debug, Clone)]
 struct Event {
-    series: usize,
+    series: SeriesKey,
     at_ms: i64,
 }
-
-/// Per-series identity: (content, region, metric).
-type SeriesId = (crate::ContentId, crate::RegionId, Metric);
 
 /// Runs the evaluation; `progress` is called after every tick with the
 /// tick number and the total.
@@ -129,52 +141,41 @@ pub fn evaluate(
         return Err(Error::config("threshold", format!("{} must be within (0, 1]", config.threshold)));
     }
     let mut sim = Simulator::new(config.sim.clone())?;
-    // Every detector runs calibrated where it needs it, as in the pipeline.
+    // Every detector runs as in the pipeline: calibrated where it needs
+    // it, gated on thin series, with persistence.
     let gate = Gate { min_weight: config.min_viewers, calibrate: true, persistence: config.persistence };
-    // Validate every detector once before the run.
-    for d in detectors {
-        d.build_gated(&gate)?;
-    }
+    let mut monitors = detectors
+        .iter()
+        .map(|d| {
+            Monitor::new(d, &gate, config.metrics.clone())
+                .map(|m| m.with_threshold(config.threshold).with_idle(config.duration.as_millis() as i64))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let step = config.sim.step.as_millis();
     let ticks = config.duration.as_millis() / step;
-    let mut series: HashMap<SeriesId, usize> = HashMap::new();
-    let mut keys: Vec<SeriesId> = Vec::new();
-    // Per detector: one instance per series, open event per series.
-    let mut instances: Vec<Vec<Box<dyn Detector>>> = detectors.iter().map(|_| Vec::new()).collect();
-    let mut last_alarm: Vec<Vec<Option<i64>>> = detectors.iter().map(|_| Vec::new()).collect();
+    let merge = config.merge_gap.as_millis() as i64;
+    let mut last_alarm: Vec<HashMap<SeriesKey, i64>> = detectors.iter().map(|_| HashMap::new()).collect();
     let mut events: Vec<Vec<Event>> = detectors.iter().map(|_| Vec::new()).collect();
-    let mut points = vec![0u64; detectors.len()];
+    let mut points = 0u64;
     let mut incidents: Vec<Incident> = Vec::new();
     let mut frame = Frame::default();
-    let merge = config.merge_gap.as_millis() as i64;
+    let mut anomalies = Vec::new();
 
     for tick in 0..ticks {
         sim.step(&mut frame);
         incidents.extend(frame.incidents_started.iter().cloned());
-        for sample in &frame.samples {
-            for &metric in &config.metrics {
-                let Some(value) = sample.get(metric) else { continue };
-                let key = (sample.content_id.clone(), sample.region.clone(), metric);
-                let next = keys.len();
-                let id = *series.entry(key.clone()).or_insert(next);
-                if id == next {
-                    keys.push(key);
-                    for (d, config) in detectors.iter().enumerate() {
-                        instances[d].push(config.build_gated(&gate)?);
-                        last_alarm[d].push(None);
-                    }
-                }
-                let point = Point::new(sample.timestamp_ms, value).with_weight(f64::from(sample.viewers));
-                for d in 0..detectors.len() {
-                    let verdict = instances[d][id].update(point);
-                    points[d] += 1;
-                    if verdict.score >= config.threshold {
-                        let t = sample.timestamp_ms;
-                        if last_alarm[d][id].is_none_or(|last| t - last > merge) {
-                            events[d].push(Event { series: id, at_ms: t });
-                        }
-                        last_alarm[d][id] = Some(t);
-                    }
+        points += frame
+            .samples
+            .iter()
+            .map(|s| config.metrics.iter().filter(|&&m| s.get(m).is_some()).count() as u64)
+            .sum::<u64>();
+        for (d, monitor) in monitors.iter_mut().enumerate() {
+            anomalies.clear();
+            monitor.observe_all(&frame.samples, &mut anomalies);
+            for a in anomalies.drain(..) {
+                let last = last_alarm[d].insert(a.series.clone(), a.timestamp_ms);
+                if last.is_none_or(|last| a.timestamp_ms - last > merge) {
+                    events[d].push(Event { series: a.series, at_ms: a.timestamp_ms });
                 }
             }
         }
@@ -182,11 +183,11 @@ pub fn evaluate(
     }
 
     let hours = (ticks * step) as f64 / 3_600_000.0;
+    let metrics = &config.metrics;
     let grace = config.grace.as_millis() as i64;
     let matches = |e: &Event, i: &Incident| {
-        let (content, region, metric) = &keys[e.series];
-        i.scope.contains(content, region)
-            && i.metrics.contains(metric)
+        i.scope.contains(&e.series.content, &e.series.region)
+            && i.metrics.contains(&e.series.metric)
             && e.at_ms >= i.start_ms
             && e.at_ms <= i.end_ms + grace
     };
@@ -215,7 +216,15 @@ pub fn evaluate(
                 mean_time_to_detect_s: (!first.is_empty())
                     .then(|| first.iter().sum::<i64>() as f64 / first.len() as f64 / 1_000.0),
                 false_events_per_hour: (events.len() - true_events) as f64 / hours.max(1e-9),
-                points: points[d],
+                points,
+                by_metric: metrics
+                    .iter()
+                    .map(|&metric| {
+                        let on: Vec<&Event> = events.iter().filter(|e| e.series.metric == metric).collect();
+                        let true_events = on.iter().filter(|e| incidents.iter().any(|i| matches(e, i))).count();
+                        MetricEvents { metric, events: on.len(), true_events }
+                    })
+                    .collect(),
             }
         })
         .collect())

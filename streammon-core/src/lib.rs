@@ -7,6 +7,7 @@ mod error;
 pub mod eval;
 pub mod forecast;
 mod id;
+pub mod monitor;
 pub mod region;
 pub mod sample;
 mod series;
