@@ -32,7 +32,7 @@ pub use ewma_chart::{EwmaChart, EwmaConfig};
 pub use mad::{Mad, MadConfig};
 pub use registry::{DETECTOR_NAMES, DetectorConfig, Gate};
 pub use seasonal::{Seasonal, SeasonalConfig};
-pub use wrap::{MinWeight, Persistence, Warmup};
+pub use wrap::{Ensemble, MinWeight, Persistence, Warmup};
 pub use zscore::{ZScore, ZScoreConfig};
 
 /// One observation of a univariate series.

@@ -1,5 +1,5 @@
 //! Cross-cutting behaviour as wrappers that are themselves detectors:
-//! warm-up, gating of thin series, and persistence.
+//! warm-up, gating of thin series, persistence, and ensembles.
 
 use super::{Detector, Point, Verdict};
 
@@ -110,6 +110,40 @@ impl<D: Detector> Detector for Persistence<D> {
     }
 }
 
+/// Several detectors judging the same series; the loudest wins. The
+/// expected band is the first member's (members are listed in order of
+/// how well their band describes the series), or the loudest member's
+/// while the first has none yet. Calibrate the members
+/// ([`Calibrated`](super::Calibrated)) so their scores compare.
+#[derive(Debug)]
+pub struct Ensemble {
+    members: Vec<Box<dyn Detector>>,
+}
+
+impl Ensemble {
+    /// An ensemble of `members` (at least one, or every point is quiet).
+    pub fn new(members: Vec<Box<dyn Detector>>) -> Self {
+        Self { members }
+    }
+}
+
+impl Detector for Ensemble {
+    fn name(&self) -> &'static str {
+        "ensemble"
+    }
+
+    fn update(&mut self, point: Point) -> Verdict {
+        let mut verdicts = self.members.iter_mut().map(|m| m.update(point));
+        let Some(first) = verdicts.next() else { return Verdict::QUIET };
+        let best = verdicts.fold(first, |best, v| if v.score > best.score { v } else { best });
+        Verdict { expected: first.expected.or(best.expected), ..best }
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.members.iter().map(|m| m.state_bytes()).sum::<usize>() + std::mem::size_of::<Self>()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +157,27 @@ mod tests {
         }
         assert!(d.update(Point::new(50, 1e6).with_weight(100.0)).score > 0.9);
         assert_eq!(d.update(Point::new(51, 1e6).with_weight(3.0)).score, 0.0);
+    }
+
+    #[test]
+    fn an_ensemble_takes_the_loudest_member_and_the_first_band() {
+        use crate::detect::{CusumConfig, ZScoreConfig};
+        let mut e = Ensemble::new(vec![
+            Box::new(MadConfig::default().build().unwrap()),
+            Box::new(ZScoreConfig::default().build().unwrap()),
+            Box::new(CusumConfig::default().build().unwrap()),
+        ]);
+        let mut mad = MadConfig::default().build().unwrap();
+        for i in 0..200 {
+            let p = Point::new(i, (i % 7) as f64);
+            let (v, m) = (e.update(p), mad.update(p));
+            if m.expected.is_some() {
+                assert_eq!(v.expected, m.expected);
+            }
+            assert!(v.score >= m.score);
+        }
+        assert!(e.update(Point::new(200, 1e3)).score > 0.99);
+        assert_eq!(Ensemble::new(Vec::new()).update(Point::new(0, 1.0)), Verdict::QUIET);
     }
 
     #[test]
