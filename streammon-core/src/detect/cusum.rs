@@ -120,3 +120,36 @@ impl Detector for Cusum {
         std::mem::size_of::<Self>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(i: i64) -> f64 {
+        ((i * 7_919 + 13) % 101) as f64 / 101.0 - 0.5
+    }
+
+    #[test]
+    fn a_shift_signals_early_and_holds_while_it_lasts() {
+        let mut d = CusumConfig::default().build().unwrap();
+        for i in 0..500 {
+            assert!(d.update(Point::new(i, 10.0 + noise(i))).score < 0.5, "false alarm at {i}");
+        }
+        // A shift of 1.5σ (σ ≈ 0.29): invisible point by point, caught by the sum.
+        let first = (500..540).find(|&i| d.update(Point::new(i, 10.45 + noise(i))).score >= 0.5);
+        assert!(first.is_some_and(|i| i < 520), "{first:?}");
+        let err = CusumConfig { drift: -1.0, ..CusumConfig::default() }.build().unwrap_err();
+        assert!(err.to_string().contains("cusum.drift"));
+    }
+
+    #[test]
+    fn a_big_shift_is_held_then_learned() {
+        let mut d = CusumConfig::default().build().unwrap();
+        for i in 0..500 {
+            d.update(Point::new(i, 10.0 + noise(i)));
+        }
+        let scores: Vec<f64> = (500..700).map(|i| d.update(Point::new(i, 20.0 + noise(i))).score).collect();
+        assert!(scores[..20].iter().filter(|&&s| s >= 0.5).count() >= 15, "{:?}", &scores[..20]);
+        assert!(scores[150..].iter().all(|&s| s < 0.5), "the new level becomes normal");
+    }
+}

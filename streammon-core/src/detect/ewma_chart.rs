@@ -91,3 +91,36 @@ impl Detector for EwmaChart {
         std::mem::size_of::<Self>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::ZScoreConfig;
+
+    fn noise(i: i64) -> f64 {
+        ((i * 7_919 + 13) % 101) as f64 / 101.0 - 0.5
+    }
+
+    #[test]
+    fn catches_a_small_sustained_shift_the_z_score_misses() {
+        let (mut ewma, mut z) = (EwmaConfig::default().build().unwrap(), ZScoreConfig::default().build().unwrap());
+        for i in 0..1_000 {
+            ewma.update(Point::new(i, noise(i)));
+            z.update(Point::new(i, noise(i)));
+        }
+        // A 1.2σ shift: the chart signals within its expected run length
+        // (about ten points at λ = 0.2, L = 3); the z-score never does.
+        let (mut first, mut z_hits) = (None, 0);
+        for i in 1_000..1_060 {
+            let p = Point::new(i, 0.35 + noise(i));
+            if ewma.update(p).score >= 0.5 {
+                first.get_or_insert(i - 1_000);
+            }
+            z_hits += usize::from(z.update(p).score >= 0.5);
+        }
+        assert!(first.is_some_and(|n| n <= 20), "{first:?}");
+        assert_eq!(z_hits, 0);
+        let err = EwmaConfig { lambda: 0.0, ..EwmaConfig::default() }.build().unwrap_err();
+        assert!(err.to_string().contains("ewma.lambda"));
+    }
+}

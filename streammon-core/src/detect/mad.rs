@@ -76,3 +76,22 @@ impl Detector for Mad {
         std::mem::size_of::<Self>() - std::mem::size_of::<SortedWindow>() + self.window.state_bytes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outliers_in_the_window_do_not_hide_the_next_one() {
+        let mut d = MadConfig::default().build().unwrap();
+        for i in 0..200 {
+            let v = if i % 20 == 0 { 1e4 } else { (i % 5) as f64 };
+            d.update(Point::new(i, v));
+        }
+        let v = d.update(Point::new(200, 50.0));
+        assert!(v.score > 0.99);
+        assert_eq!(v.reason, Some(crate::detect::Reason::Above));
+        let band = v.expected.unwrap();
+        assert!(band.low > -10.0 && band.high < 15.0, "{band:?}");
+    }
+}

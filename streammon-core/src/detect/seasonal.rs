@@ -153,3 +153,39 @@ impl Detector for Seasonal {
         std::mem::size_of::<Self>() + self.profile.len() * (std::mem::size_of::<f32>() + 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(i: i64) -> f64 {
+        ((i * 7_919 + 13) % 101) as f64 / 101.0 - 0.5
+    }
+
+    #[test]
+    fn learns_the_day_and_flags_what_is_wrong_for_the_hour() {
+        let mut d = SeasonalConfig::default().build().unwrap();
+        let five_min = 300_000;
+        let daily = |i: i64| 100.0 + 50.0 * (i as f64 / 288.0 * std::f64::consts::TAU).sin();
+        for i in 0..288 * 3 {
+            d.update(Point::new(i * five_min, daily(i) + noise(i)));
+        }
+        let t = 288 * 3 * five_min;
+        assert!(d.is_seasonal(t));
+        // The trough's value at the peak hour: normal for the day, not for the hour.
+        let peak = 288 * 3 + 72;
+        assert!(d.update(Point::new(peak * five_min, daily(peak) + 0.2)).score < 0.5);
+        assert!(d.update(Point::new((peak + 1) * five_min, 50.0)).score > 0.9);
+    }
+
+    #[test]
+    fn stays_plain_on_noise() {
+        let mut d = SeasonalConfig::default().build().unwrap();
+        for i in 0..288 * 3 {
+            d.update(Point::new(i * 300_000, 10.0 + noise(i)));
+        }
+        assert!(!d.is_seasonal(288 * 3 * 300_000));
+        let err = SeasonalConfig { buckets: 1, ..SeasonalConfig::default() }.build().unwrap_err();
+        assert!(err.to_string().contains("seasonal.buckets"));
+    }
+}

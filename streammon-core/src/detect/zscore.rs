@@ -106,3 +106,23 @@ pub(crate) fn check_fraction(field: &str, value: f64) -> Result<()> {
         Err(Error::config(field, format!("{value} must be within (0, 1]")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn band_is_mean_plus_minus_threshold_sigma() {
+        let mut d = ZScoreConfig { window: 4, threshold: 2.0 }.build().unwrap();
+        for (i, v) in [1.0, 2.0, 3.0, 4.0].into_iter().enumerate() {
+            d.update(Point::new(i as i64, v));
+        }
+        let v = d.update(Point::new(4, 2.5));
+        let sd = (5.0f64 / 3.0).sqrt();
+        let band = v.expected.unwrap();
+        assert!((band.low - (2.5 - 2.0 * sd)).abs() < 1e-9 && (band.high - (2.5 + 2.0 * sd)).abs() < 1e-9);
+        assert_eq!(v.score, 0.0);
+        assert!(ZScoreConfig { window: 2, ..ZScoreConfig::default() }.build().is_err());
+        assert!(ZScoreConfig { threshold: f64::NAN, ..ZScoreConfig::default() }.build().is_err());
+    }
+}
