@@ -29,11 +29,13 @@ struct Tracked {
 /// use streammon_core::detect::{DetectorConfig, Gate};
 /// use streammon_core::{Metric, SimConfig, Simulator};
 /// let mut monitor = Monitor::new(&DetectorConfig::default(), &Gate::default(), vec![Metric::BufferingRatio])?;
-/// let mut anomalies = Vec::new();
+/// let (mut anomalies, mut streams) = (Vec::new(), 0);
 /// for frame in Simulator::new(SimConfig::default())?.take(10) {
 ///     monitor.observe_all(&frame.samples, &mut anomalies);
+///     streams = frame.samples.len();
 /// }
-/// assert_eq!(monitor.series(), 480);
+/// // One series per (title, region) stream, for the one metric followed.
+/// assert_eq!(monitor.series(), streams);
 /// # Ok::<(), streammon_core::Error>(())
 /// ```
 pub struct Monitor {

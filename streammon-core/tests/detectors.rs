@@ -70,6 +70,11 @@ fn every_detector_is_quiet_on_clean_traffic() {
 }
 
 /// Which detectors claim which incident: (script, region, metric, detectors).
+/// A CDN degradation lifts a single title's buffering by about 3σ: a
+/// shift, which the point detectors with bands of ±3.5σ and more (`zscore`,
+/// `mad`, `seasonal`) do not claim, nor `ewma` behind calibration (on this
+/// skewed metric its raw chart alarms too often for a 3σ shift to stand
+/// out); `cusum` and `auto` do.
 const CLAIMS: [(&str, &str, Metric, &[&str]); 3] = [
     (
         "latency_spike:eu-west@3h+30m*0.6",
@@ -77,12 +82,7 @@ const CLAIMS: [(&str, &str, Metric, &[&str]); 3] = [
         Metric::LatencyMs,
         &["auto", "zscore", "mad", "ewma", "cusum", "seasonal"],
     ),
-    (
-        "cdn_degradation:eu-west@3h+30m*0.8",
-        "eu-west",
-        Metric::BufferingRatio,
-        &["auto", "zscore", "mad", "ewma", "cusum", "seasonal"],
-    ),
+    ("cdn_degradation:eu-west@3h+30m*0.8", "eu-west", Metric::BufferingRatio, &["auto", "cusum"]),
     // Not cusum: on a series this smooth (bitrate moves only as viewers
     // come and go), any drift of the mean is a shift to it.
     (
@@ -244,4 +244,24 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn auto_on_a_sparse_count_flags_the_burst_not_the_ones() {
+    // Mostly zero, a one now and then, a two rarely: then a burst of 9.
+    let points: Vec<Point> = (0..3_000)
+        .map(|i| {
+            let v = if i == 2_800 {
+                9.0
+            } else if i % 23 == 0 {
+                1.0
+            } else if i % 97 == 0 {
+                2.0
+            } else {
+                0.0
+            };
+            Point::new(i * 300_000, v)
+        })
+        .collect();
+    assert_catches("sparse count", &points, 2_800, 5);
 }

@@ -3,8 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::Calibrator;
-use super::mad::MAD_TO_SIGMA;
-use super::score::{floor_scale, score, score_from_tail};
+use super::score::{floor_scale, normal_tail, score, score_from_tail};
 use super::seasonal::{Seasonal, SeasonalConfig};
 use super::{Band, Detector, Point, Reason, Verdict};
 use crate::error::{Error, Result};
@@ -61,6 +60,8 @@ impl AutoConfig {
             level_cal: calibrator,
             change_cal: calibrator,
             seasonal_cal: calibrator,
+            sustained_stats: Ewma::with_half_life(self.calibration_half_life),
+            sustained: 0.0,
             same_rate: Ewma::new(0.01),
             run: 0,
             interval: Ewma::new(0.05),
@@ -73,11 +74,13 @@ impl AutoConfig {
 /// The default detector: a self-calibrating ensemble for series of
 /// unknown scale, trend, seasonality and sampling interval.
 ///
-/// Four views of each point, each asking a different question:
+/// Five views of each point, each asking a different question:
 ///
 /// 1. **Level**: how far is the value from the median of the last
-///    `window` points, in robust standard deviations (1.4826 × MAD)?
-///    Spikes, dips, fresh level shifts.
+///    `window` points, in robust standard deviations (1.4826 × MAD, or
+///    the mean absolute deviation when most of the window is one value,
+///    as in a count that is mostly zero)? Spikes, dips, fresh level
+///    shifts.
 /// 2. **Change**: how unusual is the step from the previous point, against
 ///    the recent steps? Sudden jumps within the normal range, breaks in a
 ///    trend. Not computed across gaps longer than three typical intervals.
@@ -85,11 +88,16 @@ impl AutoConfig {
 ///    is the value from what this hour usually brings ([`Seasonal`])?
 /// 4. **Flat line**: how improbable is the current run of identical
 ///    values, given how often this series repeats a value?
+/// 5. **Sustained**: a short average (weight 0.1) of the level deviations,
+///    each capped at 4σ, judged against its own mean and spread: one spike, however tall, moves it little; minutes
+///    of a moderate deviation move it far. On a heavy-tailed series whose
+///    own spikes make tall deviations ordinary, this is what still sees an
+///    incident that lasts.
 ///
 /// Views 1–3 are calibrated ([`Calibrator`]): each score says how unusual
 /// this deviation is *for this series*, so no threshold needs tuning; a
 /// view scores 0.5 or more only when its deviation is also at least 3.5
-/// robust standard deviations. A sustained level shift shows in the level
+/// robust standard deviations (the sustained view: an average of 3). A sustained level shift shows in the level
 /// view until the window's median has moved (half a window); the `cusum`
 /// detector is there for small shifts, but it is not part of `auto`: on
 /// series with a strong daily swing it cannot tell the swing from a shift.
@@ -109,6 +117,10 @@ pub struct Auto {
     level_cal: Calibrator,
     change_cal: Calibrator,
     seasonal_cal: Calibrator,
+    /// Mean and spread of the sustained average.
+    sustained_stats: Ewma,
+    /// Short exponential average of clipped level deviations.
+    sustained: f64,
     /// How often a value repeats the previous one.
     same_rate: Ewma,
     /// Current run of repeated values.
@@ -128,6 +140,12 @@ const MIN_WINDOW: usize = 16;
 /// unusual, this floor keeps a series that is almost always calm from
 /// alarming at 2.5σ.
 const EVIDENCE: f64 = 3.5;
+/// Per-point cap and weight of the sustained view's average.
+const SUSTAINED_CLIP: f64 = 4.0;
+const SUSTAINED_ALPHA: f64 = 0.1;
+/// Mean deviation the sustained view needs to reach 0.5: lower than a
+/// single point's, because it is an average of several.
+const SUSTAINED_EVIDENCE: f64 = 3.0;
 
 impl Detector for Auto {
     fn name(&self) -> &'static str {
@@ -158,14 +176,37 @@ impl Detector for Auto {
 
         // 1. Level.
         let level_ready = self.level.len() >= MIN_WINDOW;
-        if let (true, Some(median), Some(mad)) = (level_ready, self.level.median(), self.level.mad()) {
-            let scale = floor_scale(MAD_TO_SIGMA * mad, median);
+        if let (true, Some(median), Some(sigma)) = (level_ready, self.level.median(), self.level.robust_sigma()) {
+            let scale = floor_scale(sigma, median);
             let z = (x - median) / scale;
             let s = self.level_cal.calibrate(z.abs()).min(score(z, EVIDENCE));
             let level_band = Band::new(median - 3.5 * scale, median + 3.5 * scale);
             band = band.or(Some(level_band));
+            let reason = if z > 0.0 { Reason::Above } else { Reason::Below };
             if s > best.score {
-                best = Verdict::new(s, band, Some(if z > 0.0 { Reason::Above } else { Reason::Below }));
+                best = Verdict::new(s, band, Some(reason));
+            }
+            // 5. Sustained: a short average of clipped deviations. One
+            // spike moves it little however tall it is; minutes of a
+            // moderate deviation move it far: what a heavy-tailed series'
+            // own spikes never do.
+            let clipped = z.abs().min(SUSTAINED_CLIP);
+            self.sustained += SUSTAINED_ALPHA * (clipped - self.sustained);
+            // An average of ten-odd values is close to Gaussian: judge it
+            // against its own mean and spread, learning only from values
+            // that are not themselves far out.
+            let (mean, sd) = (self.sustained_stats.mean(), self.sustained_stats.std_dev().max(0.05));
+            let zs = (self.sustained - mean) / sd;
+            let s = if self.sustained_stats.count() >= 2 * MIN_WINDOW as u64 {
+                score_from_tail(normal_tail(zs)).min(score(self.sustained, SUSTAINED_EVIDENCE))
+            } else {
+                0.0
+            };
+            if zs < 4.0 || self.sustained_stats.count() < 2 * MIN_WINDOW as u64 {
+                self.sustained_stats.push(self.sustained);
+            }
+            if s > best.score {
+                best = Verdict::new(s, band, Some(reason));
             }
         }
 
@@ -180,8 +221,10 @@ impl Detector for Auto {
             let step = x - px;
             if continuous {
                 let change_ready = self.change.len() >= MIN_WINDOW;
-                if let (true, Some(median), Some(mad)) = (change_ready, self.change.median(), self.change.mad()) {
-                    let scale = floor_scale(MAD_TO_SIGMA * mad, px);
+                if let (true, Some(median), Some(sigma)) =
+                    (change_ready, self.change.median(), self.change.robust_sigma())
+                {
+                    let scale = floor_scale(sigma, px);
                     let z = (step - median) / scale;
                     let s = self.change_cal.calibrate(z.abs()).min(score(z, EVIDENCE));
                     // A step back toward the level is a recovery, not news.

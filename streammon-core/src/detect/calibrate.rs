@@ -3,6 +3,9 @@
 use super::score::{normal_tail, score_from_tail};
 use super::{Detector, Point, Verdict};
 
+/// Weight of a value scored 0.5 or more in the learned tail.
+const ANOMALY_WEIGHT: f64 = 0.05;
+
 /// Pseudo-points of the heavy-tailed prior (P(|z| ≥ u) = e^−u) the
 /// empirical tail is shrunk toward.
 const PRIOR_WEIGHT: f64 = 20.0;
@@ -20,10 +23,10 @@ const LADDER: [f64; 14] = [1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0,
 /// `half_life` points): an empirical tail in 112 bytes. The probability of
 /// a new deviation is the larger of that empirical tail (shrunk toward a
 /// heavy exponential prior while history is short) and the Gaussian one,
-/// interpolated log-linearly between thresholds; the score is
+/// interpolated log-linearly between thresholds, and beyond the largest
+/// deviations the series has shown decaying as its own tail decays; the score is
 /// `−log10(p) / 8`, so 0.5 is one in ten thousand and 1 is one in a
-/// hundred million. On Gaussian noise, after a few thousand points, 0.5
-/// falls at about 4.5σ (earlier, higher); on a
+/// hundred million. On Gaussian noise 0.5 falls at about 5σ; on a
 /// heavy-tailed series (latency, say) the deviations it shows every hour
 /// stop scoring high, while one far beyond anything in its history still
 /// does. The input's scale does not matter as long as it is in standard
@@ -51,34 +54,46 @@ impl Calibrator {
         let u = surprise.abs();
         let score = if self.seen >= self.min_history { score_from_tail(self.tail(u)) } else { 0.0 };
         self.seen += 1;
-        let a = self.alpha.max(1.0 / self.seen as f64);
+        // What it has just called anomalous counts a twentieth: a lasting
+        // incident stays news for a while, a recurring pattern still
+        // becomes normal.
+        let weight = if score >= 0.5 { ANOMALY_WEIGHT } else { 1.0 };
+        let a = weight * self.alpha.max(1.0 / self.seen as f64);
         for (rate, &t) in self.rates.iter_mut().zip(&LADDER) {
             *rate += a * (f64::from(u8::from(u >= t)) - *rate);
         }
         score
     }
 
-    /// P(deviation ≥ u): the empirical tail shrunk toward a heavy
-    /// (exponential) prior by `PRIOR_WEIGHT` pseudo-points, or the Gaussian
-    /// tail, whichever is heavier; log-linear between rungs. The prior
-    /// keeps a young calibrator, which has not yet seen this series' tail,
-    /// from calling a common skewed value a one-in-a-million event.
+    /// P(deviation ≥ u). At each rung: the empirical rate shrunk toward a
+    /// heavy (exponential) prior by `PRIOR_WEIGHT` pseudo-points, or the
+    /// Gaussian tail, whichever is heavier. Between two rungs the history
+    /// supports (at least half an observation's worth, counted over the
+    /// effective window of the exponential weights), log-linear
+    /// interpolation. Beyond the last supported rung, the tail keeps
+    /// falling as it fell between the last two supported rungs — as a
+    /// power of u, with an exponent held within [4, 12]: past what the
+    /// series has shown, a Gaussian-like series keeps its steep tail and a
+    /// heavy-tailed one its heavy tail. The prior keeps a young
+    /// calibrator, which has not seen this series' tail yet, from calling
+    /// a common skewed value a one-in-a-million event.
     fn tail(&self, u: f64) -> f64 {
-        let n = self.seen as f64;
-        let at = |k: usize| {
-            let empirical = (n * self.rates[k] + PRIOR_WEIGHT * (-LADDER[k]).exp()) / (n + PRIOR_WEIGHT);
-            empirical.max(2.0 * normal_tail(LADDER[k]))
-        };
         if u <= LADDER[0] {
             return 1.0;
         }
+        let n = (self.seen as f64).min(1.0 / self.alpha);
+        let support = 0.5 / (n + PRIOR_WEIGHT);
+        let empirical = |k: usize| (n * self.rates[k] + PRIOR_WEIGHT * (-LADDER[k]).exp()) / (n + PRIOR_WEIGHT);
+        let at = |k: usize| empirical(k).max(2.0 * normal_tail(LADDER[k]));
         let k = LADDER.iter().rposition(|&t| t <= u).unwrap_or(0);
-        if k + 1 == LADDER.len() {
-            return at(k) * LADDER[k] / u;
+        if k + 1 < LADDER.len() && empirical(k + 1) >= support {
+            let (lo, hi) = (at(k).ln(), at(k + 1).ln());
+            let frac = (u - LADDER[k]) / (LADDER[k + 1] - LADDER[k]);
+            return (lo + frac * (hi - lo)).exp();
         }
-        let (lo, hi) = (at(k).max(1e-300).ln(), at(k + 1).max(1e-300).ln());
-        let frac = (u - LADDER[k]) / (LADDER[k + 1] - LADDER[k]);
-        (lo + frac * (hi - lo)).exp()
+        let j = (0..=k).rev().find(|&j| empirical(j) >= support).unwrap_or(0);
+        let exponent = if j > 0 { (at(j - 1) / at(j)).ln() / (LADDER[j] / LADDER[j - 1]).ln() } else { 4.0 };
+        at(j) * (LADDER[j] / u).powf(exponent.clamp(4.0, 12.0))
     }
 }
 
@@ -110,9 +125,16 @@ impl<D: Detector> Detector for Calibrated<D> {
             return Verdict::QUIET;
         }
         let raw = self.inner.update(point);
-        // Back from a score to the deviation it came from: every detector
-        // here scores 1 − 2^−(z/k)², with k = 3.5 as a common band.
-        let surprise = 3.5 * (-(1.0 - raw.score.min(1.0 - 1e-15)).log2()).sqrt();
+        // Back from the verdict to a deviation in standard deviations:
+        // every detector here scores 1 − 2^−(z/k)², so the score gives z
+        // for k = 3.5 — but saturates near 25; the band gives it without
+        // limit (its half-width is k standard deviations). Take the larger.
+        let from_score = 3.5 * (-(1.0 - raw.score.min(1.0 - 1e-15)).log2()).sqrt();
+        let from_band = raw.expected.map_or(0.0, |b| {
+            let half = (b.high - b.low) / 2.0;
+            if half > 0.0 { 3.5 * (point.value - (b.low + b.high) / 2.0).abs() / half } else { 0.0 }
+        });
+        let surprise = from_score.max(from_band);
         let score = self.calibrator.calibrate(surprise);
         Verdict::new(score, raw.expected, raw.reason.filter(|_| score >= 0.5))
     }
@@ -137,16 +159,19 @@ mod tests {
     }
 
     #[test]
-    fn gaussian_deviations_score_half_between_four_and_five_sigma() {
+    fn gaussian_deviations_score_half_near_five_sigma() {
         let mut c = Calibrator::new(500.0, 50);
         let mut seed = 1;
         let loud = (0..5_000).filter(|_| c.calibrate(half_normal(&mut seed)) >= 0.5).count();
         assert!(loud <= 5, "{loud} of 5000 Gaussian deviations scored 0.5");
-        let mut probe = c;
-        assert!(probe.calibrate(3.0) < 0.4);
-        let mut probe = c;
-        assert!(probe.calibrate(4.5) > 0.5);
-        assert!(c.calibrate(8.0) > 0.7);
+        let probe = |u: f64| {
+            let mut p = c;
+            p.calibrate(u)
+        };
+        assert!(probe(3.0) < 0.4);
+        assert!(probe(4.0) < 0.5);
+        assert!(probe(6.0) > 0.5);
+        assert!(probe(8.0) > 0.6);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::score::{floor_scale, score};
-use super::zscore::{check_fraction, check_threshold};
+use super::zscore::{check_fraction, check_threshold, learnable};
 use super::{Band, Detector, Point, Reason, Verdict};
 use crate::error::Result;
 use crate::stats::Ewma;
@@ -43,12 +43,16 @@ impl EwmaConfig {
             threshold: self.threshold,
             baseline: Ewma::new(self.baseline_alpha),
             chart: None,
+            spread: Ewma::new(self.baseline_alpha),
         })
     }
 }
 
 /// An EWMA control chart (Roberts 1959): the exponentially weighted mean
-/// of recent points against control limits around a slow baseline. Catches
+/// of recent points, each clipped to ±3σ of the baseline (a Huber-type
+/// robust chart), against control limits around a slow baseline; the
+/// limits widen to the statistic's own in-control spread when the series
+/// is autocorrelated. Catches
 /// small sustained shifts that a point-wise z-score misses; slow to flag a
 /// single spike (by design). O(1) per point, under 100 bytes.
 #[derive(Debug, Clone)]
@@ -57,6 +61,8 @@ pub struct EwmaChart {
     threshold: f64,
     baseline: Ewma,
     chart: Option<f64>,
+    /// In-control spread of the chart statistic around the baseline.
+    spread: Ewma,
 }
 
 impl Detector for EwmaChart {
@@ -69,12 +75,28 @@ impl Detector for EwmaChart {
         if !x.is_finite() {
             return Verdict::QUIET;
         }
-        let chart = self.chart.map_or(x, |c| c + self.lambda * (x - c));
+        // Huber-type robust chart: each point moves the statistic by at most
+        // 3σ of the baseline, so one heavy-tail spike cannot trip it while a
+        // sustained shift still does.
+        let (m, sd) = (self.baseline.mean(), self.baseline.std_dev());
+        let input = if self.baseline.count() >= 8 && sd > 0.0 && sd.is_finite() && m.is_finite() {
+            x.clamp(m - 3.0 * sd, m + 3.0 * sd)
+        } else {
+            x
+        };
+        let chart = self.chart.map_or(input, |c| c + self.lambda * (input - c));
         self.chart = Some(chart);
         let verdict = if self.baseline.count() >= 2 {
             let (mean, sd) = (self.baseline.mean(), floor_scale(self.baseline.std_dev(), self.baseline.mean()));
-            let se = sd * (self.lambda / (2.0 - self.lambda)).sqrt();
+            // The textbook standard error assumes independent points; on an
+            // autocorrelated series the chart swings wider, so use its own
+            // in-control spread when that is larger.
+            let theory = sd * (self.lambda / (2.0 - self.lambda)).sqrt();
+            let se = if self.spread.count() >= 30 { theory.max(self.spread.std_dev()) } else { theory };
             let z = (chart - mean) / se;
+            if z.abs() < self.threshold {
+                self.spread.push(chart - mean);
+            }
             let s = score(z, self.threshold);
             // The band is drawn for the raw point, so charts show it.
             let band = Band::new(mean - self.threshold * sd, mean + self.threshold * sd);
@@ -83,7 +105,8 @@ impl Detector for EwmaChart {
         } else {
             Verdict::QUIET
         };
-        self.baseline.push(x);
+        let (mean, sd) = (self.baseline.mean(), self.baseline.std_dev());
+        self.baseline.push(learnable(x, mean, sd, self.baseline.count() as usize));
         verdict
     }
 

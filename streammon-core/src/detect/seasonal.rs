@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::score::{floor_scale, judge};
-use super::zscore::{check_fraction, check_threshold};
+use super::zscore::{check_fraction, check_threshold, learnable};
 use super::{Detector, Point, Verdict};
 use crate::error::{Error, Result};
 use crate::stats::Ewma;
@@ -133,6 +133,9 @@ impl Detector for Seasonal {
         };
         // Learn: residual statistics first (against the model before this
         // point), then the level on the deseasonalised value, then the profile.
+        let active = if self.is_seasonal(t) { &self.seasonal_resid } else { &self.plain_resid };
+        let x =
+            learnable(x, if self.is_seasonal(t) { seasonal } else { level }, active.std_dev(), active.count() as usize);
         self.seasonal_resid.push(x - seasonal);
         self.plain_resid.push(x - level);
         let deseasonalised = if offset.is_nan() { x } else { x - offset };

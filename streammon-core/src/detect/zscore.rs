@@ -42,7 +42,9 @@ impl ZScoreConfig {
 /// standard deviations. Catches spikes and dips on stationary, roughly
 /// Gaussian series; fooled by outliers inside its own window, by trends,
 /// and by heavy tails (on simulated latency it flags about 1 % of clean
-/// points: use `mad` or `auto` there). O(1) per point, `window` × 8 bytes.
+/// points: use `mad` or `auto` there). It learns from values clipped to
+/// ±5σ, so one anomaly does not hide the next. O(1) per point, `window` ×
+/// 8 bytes.
 ///
 /// ```
 /// use streammon_core::detect::ZScoreConfig;
@@ -69,18 +71,25 @@ impl Detector for ZScore {
         if !point.value.is_finite() {
             return Verdict::QUIET;
         }
-        let verdict = if self.moments.len() >= 2 {
-            judge(point.value, self.moments.mean(), self.moments.std_dev(), self.threshold)
-        } else {
-            Verdict::QUIET
-        };
-        self.moments.push(point.value);
+        let (mean, sd) = (self.moments.mean(), self.moments.std_dev());
+        let verdict =
+            if self.moments.len() >= 2 { judge(point.value, mean, sd, self.threshold) } else { Verdict::QUIET };
+        self.moments.push(learnable(point.value, mean, sd, self.moments.len()));
         verdict
     }
 
     fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>() - std::mem::size_of::<RollingMoments>() + self.moments.state_bytes()
     }
+}
+
+/// The value to learn from: clipped to ±5 standard deviations of what was
+/// expected (once there is an expectation), so one wild point does not
+/// inflate the variance and blind the detector to the next.
+pub(crate) fn learnable(x: f64, centre: f64, sd: f64, seen: usize) -> f64 {
+    let (lo, hi) = (centre - 5.0 * sd, centre + 5.0 * sd);
+    // `clamp` panics on NaN or crossed bounds: extreme inputs must not.
+    if seen >= 8 && sd > 0.0 && lo.is_finite() && hi.is_finite() && lo <= hi { x.clamp(lo, hi) } else { x }
 }
 
 pub(crate) fn check_window(field: &str, window: usize) -> Result<()> {

@@ -209,6 +209,21 @@ impl SortedWindow {
         Some((lo + hi) / 2.0)
     }
 
+    /// A robust scale in standard-deviation units: 1.4826 × MAD, or, when
+    /// more than half the window holds one value (MAD = 0, as in a count
+    /// that is mostly zero), 1.2533 × the mean absolute deviation from the
+    /// median, which still sees the occasional other value. Zero only for
+    /// a window of identical values.
+    pub fn robust_sigma(&self) -> Option<f64> {
+        let mad = self.mad()?;
+        if mad > 0.0 {
+            return Some(1.4826 * mad);
+        }
+        let med = self.median()?;
+        let mean_abs = self.sorted.iter().map(|&v| (f64::from(v) - med).abs()).sum::<f64>() / self.len() as f64;
+        Some(1.2533 * mean_abs)
+    }
+
     /// Bytes of state, heap included.
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + (self.ring.len() + self.sorted.capacity()) * std::mem::size_of::<f32>()
@@ -246,6 +261,19 @@ mod tests {
         let lo = pos.floor() as usize;
         let hi = (lo + 1).min(sorted.len() - 1);
         sorted[lo] * (1.0 - (pos - lo as f64)) + sorted[hi] * (pos - lo as f64)
+    }
+
+    #[test]
+    fn robust_sigma_sees_rare_values_in_a_mostly_constant_window() {
+        let mut w = SortedWindow::new(100);
+        for i in 0..100 {
+            w.push(if i % 20 == 0 { 1.0 } else { 0.0 });
+        }
+        assert_eq!(w.mad(), Some(0.0));
+        assert!((w.robust_sigma().unwrap() - 1.2533 * 0.05).abs() < 1e-9);
+        let mut flat = SortedWindow::new(10);
+        (0..10).for_each(|_| flat.push(3.0));
+        assert_eq!(flat.robust_sigma(), Some(0.0));
     }
 
     proptest! {
