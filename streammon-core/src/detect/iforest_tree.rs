@@ -1,0 +1,296 @@
+//! The trees of an Isolation Forest, stored flat for fast scoring.
+//!
+//! # Layout
+//! Every tree is a *complete* binary tree of height `D = ⌈log₂ ψ⌉` (ψ the
+//! subsample size, Liu et al.'s height limit): `2^D − 1` split nodes in
+//! breadth-first order (children of node `i` at `2i + 1` and `2i + 2`)
+//! followed by `2^D` leaves. A split is 8 bytes (`f32` threshold, `u8`
+//! feature); a leaf is one `f32`, the path length already corrected by
+//! `c(n)` for the `n` training points that reached it. All trees live in
+//! two contiguous vectors.
+//!
+//! A branch that stopped growing early (one point left, or no feature
+//! with spread) is padded: its split nodes get an infinite threshold, so
+//! every point goes left, and every leaf below it holds its value. Scoring
+//! is then exactly `D` branch-free steps per tree, and independent trees
+//! are walked four at a time so their memory loads overlap.
+
+use rand::RngExt;
+use rand_pcg::Pcg64Mcg;
+
+/// Euler–Mascheroni constant, for the harmonic-number approximation.
+const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+
+/// The average path length of an unsuccessful search in a binary search
+/// tree of `n` points, `c(n)` in Liu et al.: the expected depth still to go
+/// below a leaf that holds `n` training points.
+pub(crate) fn average_path_length(n: usize) -> f64 {
+    match n {
+        0 | 1 => 0.0,
+        2 => 1.0,
+        _ => {
+            let n = n as f64;
+            2.0 * ((n - 1.0).ln() + EULER_GAMMA) - 2.0 * (n - 1.0) / n
+        }
+    }
+}
+
+/// One split: points with `x[feature] >= threshold` go right.
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    threshold: f32,
+    feature: u8,
+}
+
+const PADDING: Split = Split { threshold: f32::INFINITY, feature: 0 };
+
+/// Trees, flat; see the [module docs](self).
+#[derive(Debug, Clone)]
+pub(crate) struct Forest {
+    trees: usize,
+    height: usize,
+    /// Split nodes per tree, `2^height − 1`.
+    internal: usize,
+    splits: Vec<Split>,
+    leaves: Vec<f32>,
+    /// Training scratch: the rows copied out of the window, and indices.
+    rows: Vec<f32>,
+    pool: Vec<u32>,
+    dims: usize,
+}
+
+impl Forest {
+    /// Room for `trees` trees over subsamples of at most `sample_size`
+    /// points of `dims` features, trained from at most `window` rows.
+    /// Allocates everything it will ever need.
+    pub(crate) fn new(trees: usize, sample_size: usize, dims: usize, window: usize) -> Self {
+        let height = (usize::BITS - (sample_size.max(2) - 1).leading_zeros()) as usize;
+        let internal = (1 << height) - 1;
+        Self {
+            trees,
+            height,
+            internal,
+            splits: vec![PADDING; trees * internal],
+            leaves: vec![0.0; trees * (internal + 1)],
+            rows: Vec::with_capacity(window * dims),
+            pool: Vec::with_capacity(window),
+            dims,
+        }
+    }
+
+    /// Height limit of every tree.
+    #[cfg(test)]
+    pub(crate) fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Grows every tree anew on a random subsample of `sample_size` of the
+    /// `n` rows yielded by `rows` (fewer if there are fewer rows).
+    pub(crate) fn fit<'a>(&mut self, rows: impl Iterator<Item = &'a [f32]>, sample_size: usize, rng: &mut Pcg64Mcg) {
+        self.rows.clear();
+        for r in rows {
+            self.rows.extend_from_slice(r);
+        }
+        let n = self.rows.len() / self.dims;
+        let psi = sample_size.min(n);
+        let mut pool = std::mem::take(&mut self.pool);
+        for t in 0..self.trees {
+            pool.clear();
+            pool.extend(0..n as u32);
+            for j in 0..psi {
+                let k = rng.random_range(j..n);
+                pool.swap(j, k);
+            }
+            self.grow(t, 0, 0, &mut pool[..psi], rng);
+        }
+        self.pool = pool;
+    }
+
+    fn grow(&mut self, tree: usize, node: usize, depth: usize, idx: &mut [u32], rng: &mut Pcg64Mcg) {
+        if depth == self.height || idx.len() <= 1 {
+            self.leaf(tree, node, depth, idx.len());
+            return;
+        }
+        // A random feature; where it has no spread among these points, the
+        // next one that does (Liu et al. pick at random among features and
+        // stop at a node whose points are all equal).
+        let start = rng.random_range(0..self.dims);
+        let mut chosen = None;
+        for k in 0..self.dims {
+            let f = (start + k) % self.dims;
+            let (lo, hi) = idx.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &i| {
+                let v = self.rows[i as usize * self.dims + f];
+                (lo.min(v), hi.max(v))
+            });
+            if hi > lo {
+                chosen = Some((f, lo, hi));
+                break;
+            }
+        }
+        let Some((feature, lo, hi)) = chosen else {
+            self.leaf(tree, node, depth, idx.len());
+            return;
+        };
+        let mut threshold = lo + rng.random::<f32>() * (hi - lo);
+        if threshold <= lo {
+            // Rounding put it on the minimum: split off the maximum instead,
+            // so both sides keep at least one point.
+            threshold = hi;
+        }
+        self.splits[tree * self.internal + node] = Split { threshold, feature: feature as u8 };
+        // Partition: left of `mid` go left (x < threshold).
+        let mut mid = 0;
+        for j in 0..idx.len() {
+            if self.rows[idx[j] as usize * self.dims + feature] < threshold {
+                idx.swap(mid, j);
+                mid += 1;
+            }
+        }
+        let (left, right) = idx.split_at_mut(mid);
+        self.grow(tree, 2 * node + 1, depth + 1, left, rng);
+        self.grow(tree, 2 * node + 2, depth + 1, right, rng);
+    }
+
+    /// Makes `node` an external node holding `n` points at `depth`: pads
+    /// the splits below it and writes its value to every leaf below it.
+    fn leaf(&mut self, tree: usize, node: usize, depth: usize, n: usize) {
+        let value = (depth as f64 + average_path_length(n)) as f32;
+        let mut first = node;
+        let mut width = 1;
+        loop {
+            if first >= self.internal {
+                let base = tree * (self.internal + 1) + first - self.internal;
+                self.leaves[base..base + width].fill(value);
+                return;
+            }
+            let base = tree * self.internal + first;
+            self.splits[base..base + width].fill(PADDING);
+            first = 2 * first + 1;
+            width *= 2;
+        }
+    }
+
+    /// Sum over trees of the path length of `x` (one value per feature,
+    /// padded to 256 so feature indices need no bounds check).
+    pub(crate) fn path_sum(&self, x: &[f32; 256]) -> f32 {
+        let internal = self.internal;
+        let mut splits = self.splits.chunks_exact(4 * internal);
+        let mut leaves = self.leaves.chunks_exact(4 * (internal + 1));
+        let mut sum = 0.0;
+        for (s, l) in (&mut splits).zip(&mut leaves) {
+            let (s0, rest) = s.split_at(internal);
+            let (s1, rest) = rest.split_at(internal);
+            let (s2, s3) = rest.split_at(internal);
+            let (mut a, mut b, mut c, mut d) = (0usize, 0usize, 0usize, 0usize);
+            for _ in 0..self.height {
+                a = step(s0, a, x);
+                b = step(s1, b, x);
+                c = step(s2, c, x);
+                d = step(s3, d, x);
+            }
+            let w = internal + 1;
+            // One tree at a time, in order, as `path_sums` adds them.
+            sum += l[a - internal];
+            sum += l[w + b - internal];
+            sum += l[2 * w + c - internal];
+            sum += l[3 * w + d - internal];
+        }
+        for (s, l) in splits.remainder().chunks_exact(internal).zip(leaves.remainder().chunks_exact(internal + 1)) {
+            let mut a = 0;
+            for _ in 0..self.height {
+                a = step(s, a, x);
+            }
+            sum += l[a - internal];
+        }
+        sum
+    }
+
+    /// Adds every tree's path length of each of the `points` (rows of 256)
+    /// to `sums`, tree by tree, so each tree stays in cache for the batch.
+    pub(crate) fn path_sums(&self, points: &[[f32; 256]], sums: &mut [f32]) {
+        let internal = self.internal;
+        for (s, l) in self.splits.chunks_exact(internal).zip(self.leaves.chunks_exact(internal + 1)) {
+            for (x, sum) in points.iter().zip(sums.iter_mut()) {
+                let mut a = 0;
+                for _ in 0..self.height {
+                    a = step(s, a, x);
+                }
+                *sum += l[a - internal];
+            }
+        }
+    }
+
+    /// Number of trees.
+    pub(crate) fn trees(&self) -> usize {
+        self.trees
+    }
+
+    /// Heap bytes held, training scratch included.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.splits.capacity() * size_of::<Split>()
+            + self.leaves.capacity() * size_of::<f32>()
+            + self.rows.capacity() * size_of::<f32>()
+            + self.pool.capacity() * size_of::<u32>()
+    }
+}
+
+/// One step down a tree: from split `i` to its left or right child.
+#[inline(always)]
+fn step(splits: &[Split], i: usize, x: &[f32; 256]) -> usize {
+    let s = splits[i];
+    2 * i + 1 + usize::from(x[usize::from(s.feature)] >= s.threshold)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn padded(v: &[f32]) -> [f32; 256] {
+        let mut x = [0.0; 256];
+        x[..v.len()].copy_from_slice(v);
+        x
+    }
+
+    #[test]
+    fn average_path_length_matches_the_paper() {
+        assert_eq!(average_path_length(1), 0.0);
+        assert_eq!(average_path_length(2), 1.0);
+        // c(256) ≈ 10.24 (Liu et al., 2008).
+        assert!((average_path_length(256) - 10.244).abs() < 0.01);
+    }
+
+    #[test]
+    fn height_is_the_paper_limit() {
+        assert_eq!(Forest::new(1, 256, 2, 512).height(), 8);
+        assert_eq!(Forest::new(1, 257, 2, 512).height(), 9);
+        assert_eq!(Forest::new(1, 2, 2, 512).height(), 1);
+    }
+
+    #[test]
+    fn an_outlier_isolates_sooner_than_the_crowd() {
+        let mut rng = Pcg64Mcg::seed_from_u64(1);
+        // A blob: sums of four uniforms, dense in the middle, sparse at the edges.
+        let mut blob = || (0..4).map(|_| rng.random::<f32>()).sum::<f32>() - 2.0;
+        let rows: Vec<[f32; 2]> = (0..300).map(|_| [blob(), blob()]).collect();
+        let mut forest = Forest::new(100, 256, 2, 300);
+        forest.fit(rows.iter().map(|r| &r[..]), 256, &mut Pcg64Mcg::seed_from_u64(2));
+        let inlier = forest.path_sum(&padded(&[0.0, 0.1])) / 100.0;
+        let outlier = forest.path_sum(&padded(&[3.0, 3.0])) / 100.0;
+        assert!(outlier < 4.0 && inlier > 8.0, "outlier {outlier}, inlier {inlier}");
+        let mut sums = [0.0; 2];
+        forest.path_sums(&[padded(&[0.0, 0.1]), padded(&[3.0, 3.0])], &mut sums);
+        assert!((sums[0] / 100.0 - inlier).abs() < 1e-3 && (sums[1] / 100.0 - outlier).abs() < 1e-3);
+    }
+
+    #[test]
+    fn constant_data_makes_single_leaf_trees() {
+        let mut rng = Pcg64Mcg::seed_from_u64(1);
+        let rows = vec![[1.0_f32, 2.0]; 64];
+        let mut forest = Forest::new(3, 64, 2, 64);
+        forest.fit(rows.iter().map(|r| &r[..]), 64, &mut rng);
+        let expected = average_path_length(64) as f32 * 3.0;
+        assert!((forest.path_sum(&padded(&[1.0, 2.0])) - expected).abs() < 1e-4);
+    }
+}
