@@ -1,24 +1,5 @@
-//! A univariate [`Detector`] made of a [`VectorDetector`]: each point is
-//! embedded as a small vector of its recent behaviour.
-//!
-//! The three features of a point `v` are its level (`v` minus the first
-//! value seen, so large offsets keep `f32` precision), its first difference
-//! `v − previous`, and its deviation from a short EWMA of the values before
-//! it (α = 0.2). A jump shows in all three, a slow climb in the level, a
-//! burst of noise in the difference.
-//!
-//! The features are not standardised here: both learned detectors already
-//! are insensitive to each feature's scale (Isolation Forest splits are
-//! drawn uniformly over each feature's range; k-means standardises by each
-//! feature's robust scale), so multiplying a series by 1000 leaves its
-//! scores as they were (`tests/ml_detectors.rs` checks this). A moving
-//! standardisation would instead shift the features under a model trained
-//! on older ones.
-//!
-//! The inner detector's expected band, for whichever feature it found most
-//! unusual, is mapped back to the value's scale: a level band by adding
-//! back the first value, a difference band by adding the previous value,
-//! a deviation band by adding the EWMA.
+//! A univariate [`Detector`] made of a [`VectorDetector`]; the details are
+//! documented on [`LagEmbedding`].
 
 use crate::detect::{Band, Detector, IsolationForest, IsolationForestConfig, KMeans, KMeansConfig, Point};
 use crate::detect::{VectorDetector, Verdict};
@@ -28,7 +9,27 @@ use crate::error::{Error, Result};
 const EWMA_ALPHA: f64 = 0.2;
 
 /// A univariate detector over a [`VectorDetector`] of
-/// [`LagEmbedding::FEATURES`] dimensions; see the [module docs](self).
+/// [`LagEmbedding::FEATURES`] dimensions: each point is embedded as a
+/// small vector of its recent behaviour.
+///
+/// The three features of a point `v` are its level (`v` minus the first
+/// value seen, so large offsets keep `f32` precision), its first difference
+/// `v − previous`, and its deviation from a short EWMA of the values before
+/// it (α = 0.2). A jump shows in all three, a slow climb in the level, a
+/// burst of noise in the difference.
+///
+/// The features are not standardised here: both learned detectors already
+/// are insensitive to each feature's scale (Isolation Forest splits are
+/// drawn uniformly over each feature's range; k-means standardises by each
+/// feature's robust scale), so multiplying a series by 1000 leaves its
+/// scores as they were (`tests/ml_detectors.rs` checks this). A moving
+/// standardisation would instead shift the features under a model trained
+/// on older ones.
+///
+/// The inner detector's expected band, for whichever feature it found most
+/// unusual, is mapped back to the value's scale: a level band by adding
+/// back the first value, a difference band by adding the previous value,
+/// a deviation band by adding the EWMA.
 ///
 /// ```
 /// use streammon_core::detect::{IsolationForestConfig, LagEmbedding};

@@ -1,33 +1,5 @@
 //! Isolation Forest (Liu, Ting and Zhou, 2008) over the recent metric
-//! vectors of one stream.
-//!
-//! Points that are few and different are isolated by fewer random
-//! axis-parallel splits than points in the crowd. The detector keeps a
-//! rolling window of recent vectors, grows `trees` isolation trees on
-//! random subsamples of it every `retrain_every` points, and scores each
-//! new vector by its mean path length `E[h(x)]` over the trees.
-//!
-//! # Score
-//! Liu et al.'s score is `s = 2^(−E[h(x)] / c(ψ))`. How high `s` gets for
-//! normal data depends on the data, so the detector calibrates it: at
-//! each refit it measures `E₉₉`, the mean path length that only 1 % of the
-//! training window falls below (the training set's 99th percentile of
-//! anomaly), and maps
-//!
-//! * `E ≥ E₉₉` to `0.5 · 2^((E₉₉ − E) / c(ψ))`, i.e. Liu's score rescaled
-//!   so the training 99th percentile sits at exactly 0.5;
-//! * `E < E₉₉` to `0.5 + (E₉₉ − E) / E₉₉`, capped at 1: a point isolated
-//!   in 30 % fewer splits than that percentile scores 0.8, in half as many
-//!   1.0.
-//!
-//! So about 1 % of normal traffic scores above 0.5, and a score above 0.8
-//! means clearly easier to isolate than anything common in the window.
-//!
-//! # Training window
-//! Points scored above `exclude_above` are kept out of the window (and so
-//! out of later models) for up to `max_excluded_run` points in a row, so
-//! that a long incident keeps scoring as one instead of becoming the new
-//! normal; a change that lasts longer than that is learned.
+//! vectors of one stream; the details are documented on [`IsolationForest`].
 
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -160,8 +132,36 @@ pub(crate) fn check_common(prefix: &str, band_k: f64, exclude_above: f64) -> Res
     Ok(())
 }
 
-/// An Isolation Forest anomaly detector over one stream's metric vectors;
-/// see the [module docs](self). Built by [`IsolationForestConfig::build`].
+/// An Isolation Forest (Liu, Ting and Zhou, 2008) over the recent metric
+/// vectors of one stream, built by [`IsolationForestConfig::build`].
+///
+/// Points that are few and different are isolated by fewer random
+/// axis-parallel splits than points in the crowd. The detector keeps a
+/// rolling window of recent vectors, grows `trees` isolation trees on
+/// random subsamples of it every `retrain_every` points, and scores each
+/// new vector by its mean path length `E[h(x)]` over the trees.
+///
+/// # Score
+/// Liu et al.'s score is `s = 2^(−E[h(x)] / c(ψ))`. How high `s` gets for
+/// normal data depends on the data, so the detector calibrates it: at
+/// each refit it measures `E₉₉`, the mean path length that only 1 % of the
+/// training window falls below (the training set's 99th percentile of
+/// anomaly), and maps
+///
+/// * `E ≥ E₉₉` to `0.5 · 2^((E₉₉ − E) / c(ψ))`, i.e. Liu's score rescaled
+///   so the training 99th percentile sits at exactly 0.5;
+/// * `E < E₉₉` to `0.5 + (E₉₉ − E) / E₉₉`, capped at 1: a point isolated
+///   in 30 % fewer splits than that percentile scores 0.8, in half as many
+///   1.0.
+///
+/// So about 1 % of normal traffic scores above 0.5, and a score above 0.8
+/// means clearly easier to isolate than anything common in the window.
+///
+/// # Training window
+/// Points scored above `exclude_above` are kept out of the window (and so
+/// out of later models) for up to `max_excluded_run` points in a row, so
+/// that a long incident keeps scoring as one instead of becoming the new
+/// normal; a change that lasts longer than that is learned.
 #[derive(Debug, Clone)]
 pub struct IsolationForest {
     config: IsolationForestConfig,

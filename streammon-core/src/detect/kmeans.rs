@@ -1,25 +1,5 @@
 //! k-means distance detector over short windows of one stream's metric
-//! vectors.
-//!
-//! Each point's feature is its last `window` vectors, flattened and
-//! standardised by the training buffer's robust scale (median and
-//! 1.4826·MAD per metric, fixed between refits), so both a combination of
-//! values and a short trajectory that training never showed stand out.
-//! Every `retrain_every` points it fits `k` centroids on every such window
-//! of its rolling buffer, with k-means++ seeding and at most `max_iter`
-//! Lloyd iterations (bounded time).
-//!
-//! # Score
-//! `dist` is the Euclidean distance from the point's feature to the nearest
-//! centroid; `D₉₉` is the 99th percentile of the training windows' own
-//! distances. The score is `0.5 · dist / D₉₉` up to `D₉₉`, and beyond it
-//! `0.5 + 0.5 · min(1, (dist − D₉₉) / D₉₉)`: half of the excess over the
-//! training 99th percentile, relative to it, so 0.8 is 60 % farther than
-//! that percentile and 1.0 twice as far.
-//!
-//! Points scored above `exclude_above` stay out of the buffer for up to
-//! `max_excluded_run` points in a row, as for the
-//! [`IsolationForest`](super::IsolationForest).
+//! vectors; the details are documented on [`KMeans`].
 
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -147,8 +127,28 @@ impl KMeansConfig {
     }
 }
 
-/// A k-means distance anomaly detector over one stream's metric vectors;
-/// see the [module docs](self). Built by [`KMeansConfig::build`].
+/// A k-means distance detector over short windows of one stream's metric
+/// vectors, built by [`KMeansConfig::build`].
+///
+/// Each point's feature is its last `window` vectors, flattened and
+/// standardised by the training buffer's robust scale (median and
+/// 1.4826·MAD per metric, fixed between refits), so both a combination of
+/// values and a short trajectory that training never showed stand out.
+/// Every `retrain_every` points it fits `k` centroids on every such window
+/// of its rolling buffer, with k-means++ seeding and at most `max_iter`
+/// Lloyd iterations (bounded time).
+///
+/// # Score
+/// `dist` is the Euclidean distance from the point's feature to the nearest
+/// centroid; `D₉₉` is the 99th percentile of the training windows' own
+/// distances. The score is `0.5 · dist / D₉₉` up to `D₉₉`, and beyond it
+/// `0.5 + 0.5 · min(1, (dist − D₉₉) / D₉₉)`: half of the excess over the
+/// training 99th percentile, relative to it, so 0.8 is 60 % farther than
+/// that percentile and 1.0 twice as far.
+///
+/// Points scored above `exclude_above` stay out of the buffer for up to
+/// `max_excluded_run` points in a row, as for the
+/// [`IsolationForest`](crate::detect::IsolationForest).
 #[derive(Debug, Clone)]
 pub struct KMeans {
     config: KMeansConfig,
