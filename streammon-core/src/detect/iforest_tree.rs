@@ -118,10 +118,7 @@ impl Forest {
         let mut chosen = None;
         for k in 0..self.dims {
             let f = (start + k) % self.dims;
-            let (lo, hi) = idx.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &i| {
-                let v = self.rows[i as usize * self.dims + f];
-                (lo.min(v), hi.max(v))
-            });
+            let (lo, hi) = self.range(idx, f);
             if hi > lo {
                 chosen = Some((f, lo, hi));
                 break;
@@ -138,17 +135,40 @@ impl Forest {
             threshold = hi;
         }
         self.splits[tree * self.internal + node] = Split { threshold, feature: feature as u8 };
-        // Partition: left of `mid` go left (x < threshold).
+        // Partition, branch-free Lomuto: left of `mid` go left (x < threshold).
         let mut mid = 0;
         for j in 0..idx.len() {
-            if self.rows[idx[j] as usize * self.dims + feature] < threshold {
-                idx.swap(mid, j);
-                mid += 1;
-            }
+            let v = idx[j];
+            let goes_left = self.rows[v as usize * self.dims + feature] < threshold;
+            idx[j] = idx[mid];
+            idx[mid] = v;
+            mid += usize::from(goes_left);
         }
         let (left, right) = idx.split_at_mut(mid);
         self.grow(tree, 2 * node + 1, depth + 1, left, rng);
         self.grow(tree, 2 * node + 2, depth + 1, right, rng);
+    }
+
+    /// Smallest and largest value of feature `f` among the rows `idx`,
+    /// over four independent lanes so the comparisons do not wait on
+    /// each other.
+    fn range(&self, idx: &[u32], f: usize) -> (f32, f32) {
+        let mut lo = [f32::INFINITY; 4];
+        let mut hi = [f32::NEG_INFINITY; 4];
+        let chunks = idx.chunks_exact(4);
+        for &i in chunks.remainder() {
+            let v = self.rows[i as usize * self.dims + f];
+            lo[0] = lo[0].min(v);
+            hi[0] = hi[0].max(v);
+        }
+        for c in chunks {
+            for l in 0..4 {
+                let v = self.rows[c[l] as usize * self.dims + f];
+                lo[l] = lo[l].min(v);
+                hi[l] = hi[l].max(v);
+            }
+        }
+        (lo[0].min(lo[1]).min(lo[2].min(lo[3])), hi[0].max(hi[1]).max(hi[2].max(hi[3])))
     }
 
     /// Makes `node` an external node holding `n` points at `depth`: pads
@@ -171,51 +191,63 @@ impl Forest {
     }
 
     /// Sum over trees of the path length of `x` (one value per feature,
-    /// padded to 256 so feature indices need no bounds check).
-    pub(crate) fn path_sum(&self, x: &[f32; 256]) -> f32 {
+    /// padded to 64 so feature indices need no bounds check), adding the
+    /// trees in order. Eight trees are walked together so that their
+    /// memory loads overlap.
+    pub(crate) fn path_sum(&self, x: &[f32; 64]) -> f32 {
+        const LANES: usize = 8;
         let internal = self.internal;
-        let mut splits = self.splits.chunks_exact(4 * internal);
-        let mut leaves = self.leaves.chunks_exact(4 * (internal + 1));
+        let mut splits = self.splits.chunks_exact(LANES * internal);
+        let mut leaves = self.leaves.chunks_exact(LANES * (internal + 1));
         let mut sum = 0.0;
         for (s, l) in (&mut splits).zip(&mut leaves) {
-            let (s0, rest) = s.split_at(internal);
-            let (s1, rest) = rest.split_at(internal);
-            let (s2, s3) = rest.split_at(internal);
-            let (mut a, mut b, mut c, mut d) = (0usize, 0usize, 0usize, 0usize);
+            let mut at = [0usize; LANES];
             for _ in 0..self.height {
-                a = step(s0, a, x);
-                b = step(s1, b, x);
-                c = step(s2, c, x);
-                d = step(s3, d, x);
+                for (lane, i) in at.iter_mut().enumerate() {
+                    *i = step(&s[lane * internal..(lane + 1) * internal], *i, x);
+                }
             }
-            let w = internal + 1;
-            // One tree at a time, in order, as `path_sums` adds them.
-            sum += l[a - internal];
-            sum += l[w + b - internal];
-            sum += l[2 * w + c - internal];
-            sum += l[3 * w + d - internal];
+            for (lane, &i) in at.iter().enumerate() {
+                sum += l[lane * (internal + 1) + i - internal];
+            }
         }
         for (s, l) in splits.remainder().chunks_exact(internal).zip(leaves.remainder().chunks_exact(internal + 1)) {
-            let mut a = 0;
+            let mut i = 0;
             for _ in 0..self.height {
-                a = step(s, a, x);
+                i = step(s, i, x);
             }
-            sum += l[a - internal];
+            sum += l[i - internal];
         }
         sum
     }
 
-    /// Adds every tree's path length of each of the `points` (rows of 256)
-    /// to `sums`, tree by tree, so each tree stays in cache for the batch.
-    pub(crate) fn path_sums(&self, points: &[[f32; 256]], sums: &mut [f32]) {
+    /// Adds every tree's path length of each of the `points` to `sums`,
+    /// tree by tree (the same additions, in the same order, as
+    /// [`path_sum`](Self::path_sum)), so each tree stays in cache while
+    /// eight points at a time walk it.
+    pub(crate) fn path_sums(&self, points: &[[f32; 64]], sums: &mut [f32]) {
+        const LANES: usize = 8;
         let internal = self.internal;
         for (s, l) in self.splits.chunks_exact(internal).zip(self.leaves.chunks_exact(internal + 1)) {
-            for (x, sum) in points.iter().zip(sums.iter_mut()) {
-                let mut a = 0;
+            let mut xs = points.chunks_exact(LANES);
+            let mut out = sums.chunks_exact_mut(LANES);
+            for (x, sum) in (&mut xs).zip(&mut out) {
+                let mut at = [0usize; LANES];
                 for _ in 0..self.height {
-                    a = step(s, a, x);
+                    for (i, x) in at.iter_mut().zip(x) {
+                        *i = step(s, *i, x);
+                    }
                 }
-                *sum += l[a - internal];
+                for (sum, &i) in sum.iter_mut().zip(&at) {
+                    *sum += l[i - internal];
+                }
+            }
+            for (x, sum) in xs.remainder().iter().zip(out.into_remainder()) {
+                let mut i = 0;
+                for _ in 0..self.height {
+                    i = step(s, i, x);
+                }
+                *sum += l[i - internal];
             }
         }
     }
@@ -236,9 +268,9 @@ impl Forest {
 
 /// One step down a tree: from split `i` to its left or right child.
 #[inline(always)]
-fn step(splits: &[Split], i: usize, x: &[f32; 256]) -> usize {
+fn step(splits: &[Split], i: usize, x: &[f32; 64]) -> usize {
     let s = splits[i];
-    2 * i + 1 + usize::from(x[usize::from(s.feature)] >= s.threshold)
+    2 * i + 1 + usize::from(x[usize::from(s.feature) & 63] >= s.threshold)
 }
 
 #[cfg(test)]
@@ -247,8 +279,8 @@ mod tests {
 
     use super::*;
 
-    fn padded(v: &[f32]) -> [f32; 256] {
-        let mut x = [0.0; 256];
+    fn padded(v: &[f32]) -> [f32; 64] {
+        let mut x = [0.0; 64];
         x[..v.len()].copy_from_slice(v);
         x
     }

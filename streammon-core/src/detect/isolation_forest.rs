@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 /// Largest number of features a learned detector accepts.
 pub const MAX_DIMENSIONS: usize = 64;
 
-/// Window rows the score is calibrated on at each refit, at most.
+/// Path lengths the score is calibrated on at each refit, at most.
 const CALIBRATION_ROWS: usize = 256;
 
 /// Points scored together by [`IsolationForest::update_batch`] between two
@@ -34,7 +34,10 @@ pub struct IsolationForestConfig {
     /// Features per vector, 1 to 64. Defaults to 5 (latency, buffering,
     /// bitrate, errors, startup time).
     pub dimensions: usize,
-    /// Isolation trees, 1 to 1000. Defaults to 100.
+    /// Isolation trees, 1 to 1000. Defaults to 64, not Liu et al.'s 100:
+    /// the most that score a million points a second one at a time on one
+    /// core (`docs/ML_DETECTORS.md`); use a multiple of 8, as trees are
+    /// walked eight at a time.
     pub trees: usize,
     /// Points each tree is grown on (ψ), 2 to 4096 and at most `window`;
     /// trees are cut at height ⌈log₂ ψ⌉. Defaults to 256.
@@ -63,7 +66,7 @@ impl Default for IsolationForestConfig {
     fn default() -> Self {
         Self {
             dimensions: 5,
-            trees: 100,
+            trees: 64,
             sample_size: 256,
             window: 512,
             retrain_every: 256,
@@ -144,9 +147,10 @@ pub(crate) fn check_common(prefix: &str, band_k: f64, exclude_above: f64) -> Res
 /// # Score
 /// Liu et al.'s score is `s = 2^(−E[h(x)] / c(ψ))`. How high `s` gets for
 /// normal data depends on the data, so the detector calibrates it: at
-/// each refit it measures `E₉₉`, the mean path length that only 1 % of the
-/// training window falls below (the training set's 99th percentile of
-/// anomaly), and maps
+/// each refit it takes `E₉₉`, the mean path length that only 1 % of the
+/// last 256 admitted points fell below, as the model before scored them
+/// (the 99th percentile of anomaly of recent normal traffic; at the first
+/// fit, of the training window itself), and maps
 ///
 /// * `E ≥ E₉₉` to `0.5 · 2^((E₉₉ − E) / c(ψ))`, i.e. Liu's score rescaled
 ///   so the training 99th percentile sits at exactly 0.5;
@@ -171,11 +175,13 @@ pub struct IsolationForest {
     forest: Forest,
     gate: Gate,
     /// The current point as `f32`, padded so features index without checks.
-    x: Box<[f32; 256]>,
+    x: Box<[f32; 64]>,
     /// Batch scratch: points and path sums of one chunk.
-    batch_x: Vec<[f32; 256]>,
+    batch_x: Vec<[f32; 64]>,
     batch_sums: Vec<f32>,
-    /// Calibration scratch: mean path lengths of window rows.
+    /// Mean path lengths of the latest admitted points.
+    recent_paths: Window,
+    /// Calibration scratch: mean path lengths.
     paths: Vec<f32>,
     trained: bool,
     since_train: usize,
@@ -194,9 +200,10 @@ impl IsolationForest {
             scale: RobustScale::new(d, config.window),
             forest: Forest::new(config.trees, config.sample_size, d, config.window),
             gate: Gate::new(config.exclude_above, config.max_excluded_run),
-            x: Box::new([0.0; 256]),
+            x: Box::new([0.0; 64]),
             batch_x: Vec::with_capacity(BATCH_CHUNK),
             batch_sums: Vec::with_capacity(BATCH_CHUNK),
+            recent_paths: Window::new(1, CALIBRATION_ROWS),
             paths: Vec::with_capacity(CALIBRATION_ROWS),
             trained: false,
             since_train: 0,
@@ -240,7 +247,7 @@ impl IsolationForest {
             next += chunk.len() / d;
             self.batch_x.clear();
             for r in chunk.chunks_exact(d) {
-                let mut x = [0.0f32; 256];
+                let mut x = [0.0f32; 64];
                 if !to_f32(r, &mut x[..d]) {
                     // Marks a row to skip.
                     x[0] = f32::NAN;
@@ -258,7 +265,7 @@ impl IsolationForest {
                 let mean = f64::from(self.batch_sums[j]) / self.forest.trees() as f64;
                 let result = self.judge(mean, r);
                 *self.x = self.batch_x[j];
-                self.after(result.0.score);
+                self.after(result.0.score, Some(mean));
                 out.push(result);
             }
         }
@@ -278,10 +285,13 @@ impl IsolationForest {
 
     /// Admits the point in `self.x` to the window if the gate lets it, and
     /// refits when due.
-    fn after(&mut self, score: f64) {
+    fn after(&mut self, score: f64, mean_path: Option<f64>) {
         let d = self.config.dimensions;
         if !self.trained || self.gate.admit(score) {
             self.window.push(&self.x[..d]);
+            if let Some(path) = mean_path {
+                self.recent_paths.push(&[path as f32]);
+            }
         }
         self.since_train += 1;
         let due = if self.trained {
@@ -299,14 +309,20 @@ impl IsolationForest {
         let n = self.window.len();
         self.forest.fit((0..n).map(|i| self.window.row(i)), self.config.sample_size, &mut self.rng);
         self.c_psi = average_path_length(self.config.sample_size.min(n)).max(1.0);
-        // Calibrate on evenly spaced window rows.
-        let m = n.min(CALIBRATION_ROWS);
         let mut paths = std::mem::take(&mut self.paths);
         paths.clear();
-        let trees = self.forest.trees() as f32;
-        for j in 0..m {
-            self.x[..self.config.dimensions].copy_from_slice(self.window.row(j * n / m));
-            paths.push(self.forest.path_sum(&self.x) / trees);
+        if self.recent_paths.len() >= CALIBRATION_ROWS / 2 {
+            // Out of sample, for free: the path lengths of the latest
+            // admitted points, as the previous model scored them.
+            paths.extend((0..self.recent_paths.len()).map(|i| self.recent_paths.row(i)[0]));
+        } else {
+            // First fit: in sample, on evenly spaced window rows.
+            let m = n.min(CALIBRATION_ROWS);
+            let trees = self.forest.trees() as f32;
+            for j in 0..m {
+                self.x[..self.config.dimensions].copy_from_slice(self.window.row(j * n / m));
+                paths.push(self.forest.path_sum(&self.x) / trees);
+            }
         }
         self.e99 = f64::from(quantile(&mut paths, 0.01)).max(0.5);
         self.paths = paths;
@@ -331,13 +347,13 @@ impl VectorDetector for IsolationForest {
         if !to_f32(values, &mut self.x[..d]) {
             return (Verdict::QUIET, None);
         }
-        let result = if self.trained {
+        let (result, mean) = if self.trained {
             let mean = f64::from(self.forest.path_sum(&self.x)) / self.forest.trees() as f64;
-            self.judge(mean, values)
+            (self.judge(mean, values), Some(mean))
         } else {
-            (Verdict::QUIET, None)
+            ((Verdict::QUIET, None), None)
         };
-        self.after(result.0.score);
+        self.after(result.0.score, mean);
         result
     }
 
@@ -346,9 +362,10 @@ impl VectorDetector for IsolationForest {
             + self.window.heap_bytes()
             + self.scale.heap_bytes()
             + self.forest.heap_bytes()
-            + size_of::<[f32; 256]>()
-            + self.batch_x.capacity() * size_of::<[f32; 256]>()
+            + size_of::<[f32; 64]>()
+            + self.batch_x.capacity() * size_of::<[f32; 64]>()
             + self.batch_sums.capacity() * size_of::<f32>()
+            + self.recent_paths.heap_bytes()
             + self.paths.capacity() * size_of::<f32>()
     }
 }
