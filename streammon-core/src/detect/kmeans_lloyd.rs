@@ -178,4 +178,50 @@ mod tests {
         assert_eq!(lloyd.fit(&data, 10, &mut Pcg64Mcg::seed_from_u64(1)), 0.0);
         assert_eq!(lloyd.nearest(&[1.0, 1.0]).1, 0.0);
     }
+
+    /// Sum of squared distances from each row to its nearest centroid.
+    fn inertia(data: &[f32], dims: usize, centroids: &[f32]) -> f64 {
+        data.chunks_exact(dims)
+            .map(|r| centroids.chunks_exact(dims).map(|c| f64::from(sq_dist(r, c))).fold(f64::INFINITY, f64::min))
+            .sum()
+    }
+
+    /// The reference: linfa-clustering's k-means (k-means++ and Lloyd) on
+    /// the same data reaches the same quality of fit. Six overlapping
+    /// Gaussian-ish blobs in 4-D, so there is something to get wrong.
+    #[test]
+    fn fits_as_well_as_linfa() {
+        use linfa::DatasetBase;
+        use linfa::traits::Fit;
+
+        let (dims, k, n) = (4, 6, 600);
+        let mut rng = Pcg64Mcg::seed_from_u64(9);
+        let centres: Vec<f32> = (0..k * dims).map(|_| rng.random::<f32>() * 6.0).collect();
+        let mut data = Vec::with_capacity(n * dims);
+        for i in 0..n {
+            for f in 0..dims {
+                let noise = (0..4).map(|_| rng.random::<f32>()).sum::<f32>() - 2.0;
+                data.push(centres[(i % k) * dims + f] + noise);
+            }
+        }
+
+        let mut ours = Lloyd::new(k, dims, n);
+        ours.fit(&data, 100, &mut Pcg64Mcg::seed_from_u64(1));
+        let our_inertia = inertia(&data, dims, &ours.centroids);
+
+        let array = ndarray::Array2::from_shape_vec((n, dims), data.iter().map(|&v| f64::from(v)).collect()).unwrap();
+        let model = linfa_clustering::KMeans::params(k)
+            .n_runs(1)
+            .max_n_iterations(100)
+            .tolerance(1e-6)
+            .fit(&DatasetBase::from(array))
+            .unwrap();
+        let theirs: Vec<f32> = model.centroids().iter().map(|&v| v as f32).collect();
+        let their_inertia = inertia(&data, dims, &theirs);
+
+        println!("inertia: ours {our_inertia:.1}, linfa {their_inertia:.1}");
+        // Both are local optima from random seeds: allow a few per cent.
+        let ratio = our_inertia / their_inertia;
+        assert!(ratio < 1.05, "ours {our_inertia:.1}, linfa {their_inertia:.1}");
+    }
 }
