@@ -1,14 +1,14 @@
 //! Learned detectors: points scored per second on one core, and state.
 //!
-//! | bench                                  | call                    | model                         | per iteration      |
-//! |----------------------------------------|-------------------------|-------------------------------|--------------------|
-//! | `ml/isolation_forest/score/{32,64,100}`| `update`, one at a time | trees as named, fixed         | 1 024 vectors of 5 |
-//! | `ml/isolation_forest/batch/64`         | `update_batch`          | 64 trees, fixed               | 1 024 vectors of 5 |
-//! | `ml/isolation_forest/update/64`        | `update`, one at a time | defaults, refit every 256     | 1 024 vectors of 5 |
-//! | `ml/isolation_forest/refit/64`         | `update` that refits    | defaults, `retrain_every` 1   | 1 vector           |
-//! | `ml/kmeans/score/8`                    | `update`, one at a time | k = 8, window 4, fixed        | 1 024 vectors of 5 |
-//! | `ml/kmeans/update/8`                   | `update`, one at a time | defaults, refit every 256     | 1 024 vectors of 5 |
-//! | `ml/kmeans/refit/8`                    | `update` that refits    | defaults, `retrain_every` 1   | 1 vector           |
+//! | bench                                      | call                    | model                       | per iteration      |
+//! |--------------------------------------------|-------------------------|-----------------------------|--------------------|
+//! | `ml/isolation_forest/score/{32,48,64,100}` | `update`, one at a time | trees as named, fixed       | 1 024 vectors of 5 |
+//! | `ml/isolation_forest/batch/48`             | `update_batch`          | 48 trees, fixed             | 1 024 vectors of 5 |
+//! | `ml/isolation_forest/update/48`            | `update`, one at a time | defaults, refit every 256   | 1 024 vectors of 5 |
+//! | `ml/isolation_forest/refit/48`             | `update` that refits    | defaults, `retrain_every` 1 | 1 vector           |
+//! | `ml/kmeans/score/8`                        | `update`, one at a time | k = 8, window 4, fixed      | 1 024 vectors of 5 |
+//! | `ml/kmeans/update/8`                       | `update`, one at a time | defaults, refit every 256   | 1 024 vectors of 5 |
+//! | `ml/kmeans/refit/8`                        | `update` that refits    | defaults, `retrain_every` 1 | 1 vector           |
 //!
 //! Input: one video title in `eu-west` from the simulator (seed `0x5EED`,
 //! 8 titles, 1 s step, no incidents): latency, buffering ratio, bitrate,
@@ -91,17 +91,17 @@ fn bench_update<D: VectorDetector>(c: &mut Criterion, group: &str, name: &str, m
 
 fn isolation_forest(c: &mut Criterion) {
     let data = stream();
-    for trees in [32, 64, 100] {
+    for trees in [32, 48, 64, 100] {
         let d = warm(fixed_forest(trees).build().expect("valid"), &data);
         bench_update(c, "ml/isolation_forest/score", &trees.to_string(), d, &data);
     }
 
-    let mut d = warm(fixed_forest(64).build().expect("valid"), &data);
+    let mut d = warm(fixed_forest(48).build().expect("valid"), &data);
     let rows: Vec<f64> = data[512..512 + PER_ITER].iter().flatten().copied().collect();
     let mut out = Vec::with_capacity(PER_ITER);
     let mut g = c.benchmark_group("ml/isolation_forest/batch");
     g.throughput(Throughput::Elements(PER_ITER as u64));
-    g.bench_function("64", |b| {
+    g.bench_function("48", |b| {
         b.iter(|| {
             out.clear();
             d.update_batch(&rows, &mut out);
@@ -111,11 +111,11 @@ fn isolation_forest(c: &mut Criterion) {
     g.finish();
 
     let d = warm(IsolationForestConfig { seed: 1, ..Default::default() }.build().expect("valid"), &data);
-    bench_update(c, "ml/isolation_forest/update", "64", d, &data);
+    bench_update(c, "ml/isolation_forest/update", "48", d, &data);
 
     let d =
         warm(IsolationForestConfig { retrain_every: 1, seed: 1, ..Default::default() }.build().expect("valid"), &data);
-    bench_refit(c, "ml/isolation_forest/refit", "64", d, &data);
+    bench_refit(c, "ml/isolation_forest/refit", "48", d, &data);
 }
 
 /// Benches an `update` that refits every time.

@@ -22,35 +22,41 @@ const INCIDENT: &str = "cdn_degradation:eu-west@90m+15m";
 const INCIDENT_TICKS: std::ops::Range<usize> = 1079..1259;
 
 /// One video title in `eu-west`, as metric vectors with their timestamps:
-/// the first on-demand title, default simulator settings but a 5 s step.
-fn stream(incident: bool) -> Vec<(i64, [f64; 5])> {
+/// the first on-demand title, default simulator settings but a 5 s step,
+/// with `script` (where `{title}` stands for that title's id) if given.
+fn stream(script: Option<&str>) -> Vec<(i64, [f64; 5])> {
     let mut config = SimConfig { step: Span::from_secs(5), ..SimConfig::default() };
-    if incident {
-        config.incidents.scripted.push(INCIDENT.parse::<IncidentScript>().unwrap());
+    if let Some(script) = script {
+        let script = script.replace("{title}", &title());
+        config.incidents.scripted.push(script.parse::<IncidentScript>().unwrap());
     }
     let mut sim = Simulator::new(config).unwrap();
     let mut frame = Default::default();
-    let mut title = None;
     let mut out = Vec::with_capacity(TICKS);
+    let title = title();
     for _ in 0..TICKS {
         sim.step(&mut frame);
-        let title = title.get_or_insert_with(|| {
-            frame.samples.iter().find(|s| s.content_type == ContentType::Video).unwrap().content_id.clone()
-        });
-        let s = frame.samples.iter().find(|s| &s.content_id == title && s.region.as_str() == "eu-west").unwrap();
+        let s =
+            frame.samples.iter().find(|s| s.content_id.as_str() == title && s.region.as_str() == "eu-west").unwrap();
         out.push((s.timestamp_ms, METRICS.map(|m| s.get(m).unwrap())));
     }
     out
 }
 
+/// The id of the first on-demand video title.
+fn title() -> String {
+    let frame = Simulator::new(SimConfig { step: Span::from_secs(5), ..SimConfig::default() }).unwrap().next_frame();
+    frame.samples.iter().find(|s| s.content_type == ContentType::Video).unwrap().content_id.as_str().to_owned()
+}
+
 fn clean() -> &'static [(i64, [f64; 5])] {
     static CLEAN: OnceLock<Vec<(i64, [f64; 5])>> = OnceLock::new();
-    CLEAN.get_or_init(|| stream(false))
+    CLEAN.get_or_init(|| stream(None))
 }
 
 fn degraded() -> &'static [(i64, [f64; 5])] {
     static DEGRADED: OnceLock<Vec<(i64, [f64; 5])>> = OnceLock::new();
-    DEGRADED.get_or_init(|| stream(true))
+    DEGRADED.get_or_init(|| stream(Some(INCIDENT)))
 }
 
 /// Both detectors with a seed, by name.
@@ -84,28 +90,51 @@ fn clean_traffic_rarely_scores_above_0_8() {
     }
 }
 
+/// Scores before and during the incident in `data`: means, and how many
+/// incident points scored above 0.8.
+fn before_and_during(detector: &mut dyn VectorDetector, data: &[(i64, [f64; 5])]) -> (f64, f64, usize) {
+    let s = scores(detector, data);
+    let before = &s[INCIDENT_TICKS.start - 300..INCIDENT_TICKS.start];
+    let during = &s[INCIDENT_TICKS];
+    let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
+    let fired = during.iter().filter(|&&x| x > 0.8).count();
+    println!(
+        "{}: mean before {:.3}, during {:.3}, {fired} of {} above 0.8",
+        detector.name(),
+        mean(before),
+        mean(during),
+        during.len()
+    );
+    (mean(before), mean(during), fired)
+}
+
 #[test]
 fn cdn_degradation_scores_far_higher_than_before() {
     for mut d in detectors(1) {
-        let s = scores(d.as_mut(), degraded());
-        let before = &s[INCIDENT_TICKS.start - 300..INCIDENT_TICKS.start];
-        let during = &s[INCIDENT_TICKS];
-        let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
-        let fired = during.iter().filter(|&&x| x > 0.8).count();
-        println!(
-            "{}: mean before {:.3}, during {:.3}, {fired} of {} above 0.8",
-            d.name(),
-            mean(before),
-            mean(during),
-            during.len()
-        );
-        assert!(mean(during) > mean(before) + 0.4, "{}", d.name());
-        assert!(fired * 10 > during.len() * 8, "{}: {fired} of {}", d.name(), during.len());
+        let (before, during, fired) = before_and_during(d.as_mut(), degraded());
+        assert!(during > before + 0.4, "{}", d.name());
+        assert!(fired * 10 > INCIDENT_TICKS.len() * 8, "{}: {fired} of {}", d.name(), INCIDENT_TICKS.len());
+    }
+}
+
+/// The other kinds that move these five metrics for this stream, at the
+/// default severity; `flash_crowd` moves none of them and is not claimed.
+#[test]
+fn latency_spike_origin_outage_and_encoder_collapse_fire() {
+    for script in ["latency_spike:eu-west@90m+15m", "origin_outage:{title}@90m+15m", "encoder_collapse:{title}@90m+15m"]
+    {
+        let data = stream(Some(script));
+        for mut d in detectors(1) {
+            println!("{script}");
+            let (before, during, fired) = before_and_during(d.as_mut(), &data);
+            assert!(during > before + 0.4, "{script}: {}", d.name());
+            assert!(fired * 10 > INCIDENT_TICKS.len() * 8, "{script}: {}: {fired}", d.name());
+        }
     }
 }
 
 #[test]
-fn the_univariate_adapter_ignores_scale_and_kmeans_fires_on_a_level_drop() {
+fn the_univariate_adapters_ignore_scale_and_fire_on_a_level_drop() {
     let bitrate: Vec<Point> = degraded().iter().map(|(t, v)| Point::new(*t, v[2])).collect();
     let scaled: Vec<Point> = bitrate.iter().map(|p| Point::new(p.timestamp_ms, p.value * 1000.0)).collect();
     let pairs: Vec<(Box<dyn Detector>, Box<dyn Detector>)> = vec![
@@ -130,13 +159,31 @@ fn the_univariate_adapter_ignores_scale_and_kmeans_fires_on_a_level_drop() {
         assert!(!band.contains(bitrate[INCIDENT_TICKS.start].value), "{}: {band:?}", d.name());
         let fired = plain[INCIDENT_TICKS].iter().filter(|v| v.score > 0.8).count();
         println!("{}: onset {:.3}, {fired} incident points above 0.8", d.name(), onset.score);
-        if d.name() == "kmeans" {
-            assert!(fired * 10 > INCIDENT_TICKS.len() * 8, "{fired}");
-        } else {
-            // An Isolation Forest scores a value beyond the training range
-            // like the most extreme training value: above the 99th
-            // percentile, but it does not saturate (see ML_DETECTORS.md).
-            assert!(onset.score > 0.5, "{onset:?}");
+        assert!(fired * 10 > INCIDENT_TICKS.len() * 8, "{}: {fired}", d.name());
+    }
+}
+
+/// False positives of the univariate adapters on clean traffic: below 1 %
+/// for bitrate and startup time. The simulated latency has isolated
+/// one-tick spikes to 2–2.6 × its median; both detectors flag them (they
+/// are outliers of that series), and a spike stays in the k-means
+/// detector's 4-tick window and the EWMA feature for a few ticks, so
+/// latency gets a looser bound of 3 %.
+#[test]
+fn the_univariate_adapters_are_quiet_on_clean_traffic() {
+    for (metric, column, limit) in [("latency_ms", 0, 0.03), ("bitrate_kbps", 2, 0.01), ("startup_time_ms", 4, 0.01)] {
+        let points: Vec<Point> = clean().iter().map(|(t, v)| Point::new(*t, v[column])).collect();
+        let detectors: [Box<dyn Detector>; 2] = [
+            Box::new(LagEmbedding::isolation_forest(&IsolationForestConfig::default()).unwrap()),
+            Box::new(LagEmbedding::kmeans(&KMeansConfig::default()).unwrap()),
+        ];
+        for mut d in detectors {
+            let mut out = Vec::new();
+            d.update_batch(&points, &mut out);
+            let judged = out.len() - 200;
+            let high = out.iter().skip(200).filter(|v| v.score > 0.8).count();
+            println!("{} on {metric}: {high} of {judged} clean points above 0.8", d.name());
+            assert!((high as f64) < limit * judged as f64, "{} on {metric}: {high}", d.name());
         }
     }
 }

@@ -35,14 +35,31 @@ pub(crate) fn average_path_length(n: usize) -> f64 {
     }
 }
 
-/// One split: points with `x[feature] >= threshold` go right.
+/// One split: points with `x[feature] >= threshold` go right; a point with
+/// `x[feature]` outside `[low, high]` counts as isolated here (see
+/// [`Forest::new`]).
 #[derive(Debug, Clone, Copy)]
 struct Split {
     threshold: f32,
+    low: f32,
+    high: f32,
     feature: u8,
 }
 
-const PADDING: Split = Split { threshold: f32::INFINITY, feature: 0 };
+/// Sends every point left and isolates none.
+const PADDING: Split = Split { threshold: f32::INFINITY, low: f32::NEG_INFINITY, high: f32::INFINITY, feature: 0 };
+
+/// Where a point is on its way down one tree.
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    node: usize,
+    /// Depth at which it was isolated beyond a node's range, or `u32::MAX`.
+    isolated: u32,
+}
+
+impl Walk {
+    const ROOT: Walk = Walk { node: 0, isolated: u32::MAX };
+}
 
 /// Trees, flat; see the [module docs](self).
 #[derive(Debug, Clone)]
@@ -53,6 +70,7 @@ pub(crate) struct Forest {
     internal: usize,
     splits: Vec<Split>,
     leaves: Vec<f32>,
+    beyond_range: bool,
     /// Training scratch: the rows copied out of the window, and indices.
     rows: Vec<f32>,
     pool: Vec<u32>,
@@ -63,7 +81,15 @@ impl Forest {
     /// Room for `trees` trees over subsamples of at most `sample_size`
     /// points of `dims` features, trained from at most `window` rows.
     /// Allocates everything it will ever need.
-    pub(crate) fn new(trees: usize, sample_size: usize, dims: usize, window: usize) -> Self {
+    ///
+    /// With `beyond_range`, a point whose split feature lies outside the
+    /// node's training range by more than that range's width counts as
+    /// isolated at that node (path length: its depth + 1). Liu et al.'s
+    /// trees draw thresholds only within the training range, so a value
+    /// far beyond it follows the most extreme training points down and
+    /// scores no higher than they do, however far it is; this lets it
+    /// isolate as soon as a split on that feature is met.
+    pub(crate) fn new(trees: usize, sample_size: usize, dims: usize, window: usize, beyond_range: bool) -> Self {
         let height = (usize::BITS - (sample_size.max(2) - 1).leading_zeros()) as usize;
         let internal = (1 << height) - 1;
         Self {
@@ -72,6 +98,7 @@ impl Forest {
             internal,
             splits: vec![PADDING; trees * internal],
             leaves: vec![0.0; trees * (internal + 1)],
+            beyond_range,
             rows: Vec::with_capacity(window * dims),
             pool: Vec::with_capacity(window),
             dims,
@@ -134,7 +161,9 @@ impl Forest {
             // so both sides keep at least one point.
             threshold = hi;
         }
-        self.splits[tree * self.internal + node] = Split { threshold, feature: feature as u8 };
+        let (low, high) =
+            if self.beyond_range { (lo - (hi - lo), hi + (hi - lo)) } else { (f32::NEG_INFINITY, f32::INFINITY) };
+        self.splits[tree * self.internal + node] = Split { threshold, low, high, feature: feature as u8 };
         // Partition, branch-free Lomuto: left of `mid` go left (x < threshold).
         let mut mid = 0;
         for j in 0..idx.len() {
@@ -201,22 +230,22 @@ impl Forest {
         let mut leaves = self.leaves.chunks_exact(LANES * (internal + 1));
         let mut sum = 0.0;
         for (s, l) in (&mut splits).zip(&mut leaves) {
-            let mut at = [0usize; LANES];
-            for _ in 0..self.height {
-                for (lane, i) in at.iter_mut().enumerate() {
-                    *i = step(&s[lane * internal..(lane + 1) * internal], *i, x);
+            let mut at = [Walk::ROOT; LANES];
+            for depth in 1..=self.height {
+                for (lane, w) in at.iter_mut().enumerate() {
+                    *w = step(&s[lane * internal..(lane + 1) * internal], *w, depth as u32, x);
                 }
             }
-            for (lane, &i) in at.iter().enumerate() {
-                sum += l[lane * (internal + 1) + i - internal];
+            for (lane, &w) in at.iter().enumerate() {
+                sum += finish(w, &l[lane * (internal + 1)..(lane + 1) * (internal + 1)], internal);
             }
         }
         for (s, l) in splits.remainder().chunks_exact(internal).zip(leaves.remainder().chunks_exact(internal + 1)) {
-            let mut i = 0;
-            for _ in 0..self.height {
-                i = step(s, i, x);
+            let mut w = Walk::ROOT;
+            for depth in 1..=self.height {
+                w = step(s, w, depth as u32, x);
             }
-            sum += l[i - internal];
+            sum += finish(w, l, internal);
         }
         sum
     }
@@ -232,22 +261,22 @@ impl Forest {
             let mut xs = points.chunks_exact(LANES);
             let mut out = sums.chunks_exact_mut(LANES);
             for (x, sum) in (&mut xs).zip(&mut out) {
-                let mut at = [0usize; LANES];
-                for _ in 0..self.height {
-                    for (i, x) in at.iter_mut().zip(x) {
-                        *i = step(s, *i, x);
+                let mut at = [Walk::ROOT; LANES];
+                for depth in 1..=self.height {
+                    for (w, x) in at.iter_mut().zip(x) {
+                        *w = step(s, *w, depth as u32, x);
                     }
                 }
-                for (sum, &i) in sum.iter_mut().zip(&at) {
-                    *sum += l[i - internal];
+                for (sum, &w) in sum.iter_mut().zip(&at) {
+                    *sum += finish(w, l, internal);
                 }
             }
             for (x, sum) in xs.remainder().iter().zip(out.into_remainder()) {
-                let mut i = 0;
-                for _ in 0..self.height {
-                    i = step(s, i, x);
+                let mut w = Walk::ROOT;
+                for depth in 1..=self.height {
+                    w = step(s, w, depth as u32, x);
                 }
-                *sum += l[i - internal];
+                *sum += finish(w, l, internal);
             }
         }
     }
@@ -266,11 +295,24 @@ impl Forest {
     }
 }
 
-/// One step down a tree: from split `i` to its left or right child.
+/// One step down a tree, from a split at `depth − 1` to its left or
+/// right child, noting whether the point lies beyond the split's range.
 #[inline(always)]
-fn step(splits: &[Split], i: usize, x: &[f32; 64]) -> usize {
-    let s = splits[i];
-    2 * i + 1 + usize::from(x[usize::from(s.feature) & 63] >= s.threshold)
+fn step(splits: &[Split], w: Walk, depth: u32, x: &[f32; 64]) -> Walk {
+    let s = splits[w.node];
+    let v = x[usize::from(s.feature) & 63];
+    let beyond = (v < s.low) | (v > s.high);
+    Walk {
+        node: 2 * w.node + 1 + usize::from(v >= s.threshold),
+        isolated: w.isolated.min(if beyond { depth } else { u32::MAX }),
+    }
+}
+
+/// A walk's path length: the depth it was isolated at beyond a range, or
+/// else its leaf's value (never smaller than any depth on the way there).
+#[inline(always)]
+fn finish(w: Walk, leaves: &[f32], internal: usize) -> f32 {
+    (w.isolated as f32).min(leaves[w.node - internal])
 }
 
 #[cfg(test)]
@@ -295,9 +337,9 @@ mod tests {
 
     #[test]
     fn height_is_the_paper_limit() {
-        assert_eq!(Forest::new(1, 256, 2, 512).height(), 8);
-        assert_eq!(Forest::new(1, 257, 2, 512).height(), 9);
-        assert_eq!(Forest::new(1, 2, 2, 512).height(), 1);
+        assert_eq!(Forest::new(1, 256, 2, 512, true).height(), 8);
+        assert_eq!(Forest::new(1, 257, 2, 512, true).height(), 9);
+        assert_eq!(Forest::new(1, 2, 2, 512, true).height(), 1);
     }
 
     #[test]
@@ -306,7 +348,7 @@ mod tests {
         // A blob: sums of four uniforms, dense in the middle, sparse at the edges.
         let mut blob = || (0..4).map(|_| rng.random::<f32>()).sum::<f32>() - 2.0;
         let rows: Vec<[f32; 2]> = (0..300).map(|_| [blob(), blob()]).collect();
-        let mut forest = Forest::new(100, 256, 2, 300);
+        let mut forest = Forest::new(100, 256, 2, 300, false);
         forest.fit(rows.iter().map(|r| &r[..]), 256, &mut Pcg64Mcg::seed_from_u64(2));
         let inlier = forest.path_sum(&padded(&[0.0, 0.1])) / 100.0;
         let outlier = forest.path_sum(&padded(&[3.0, 3.0])) / 100.0;
@@ -317,10 +359,26 @@ mod tests {
     }
 
     #[test]
+    fn beyond_range_isolates_a_value_far_outside_the_training_range() {
+        // A grid: its extreme rows are as dense as its middle, so without
+        // the range rule a far-away value scores like an edge row.
+        let rows: Vec<[f32; 2]> = (0..300).map(|i| [(i % 17) as f32, (i % 13) as f32]).collect();
+        let path = |beyond: bool, x: &[f32]| {
+            let mut forest = Forest::new(100, 256, 2, 300, beyond);
+            forest.fit(rows.iter().map(|r| &r[..]), 256, &mut Pcg64Mcg::seed_from_u64(4));
+            forest.path_sum(&padded(x)) / 100.0
+        };
+        let (edge, far) = (path(false, &[16.0, 6.0]), path(false, &[1000.0, 6.0]));
+        assert!((edge - far).abs() < 0.5, "classic: edge {edge}, far {far}");
+        let (edge, far) = (path(true, &[16.0, 6.0]), path(true, &[1000.0, 6.0]));
+        assert!(far < 0.5 * edge, "beyond range: edge {edge}, far {far}");
+    }
+
+    #[test]
     fn constant_data_makes_single_leaf_trees() {
         let mut rng = Pcg64Mcg::seed_from_u64(1);
         let rows = vec![[1.0_f32, 2.0]; 64];
-        let mut forest = Forest::new(3, 64, 2, 64);
+        let mut forest = Forest::new(3, 64, 2, 64, true);
         forest.fit(rows.iter().map(|r| &r[..]), 64, &mut rng);
         let expected = average_path_length(64) as f32 * 3.0;
         assert!((forest.path_sum(&padded(&[1.0, 2.0])) - expected).abs() < 1e-4);

@@ -34,10 +34,10 @@ pub struct IsolationForestConfig {
     /// Features per vector, 1 to 64. Defaults to 5 (latency, buffering,
     /// bitrate, errors, startup time).
     pub dimensions: usize,
-    /// Isolation trees, 1 to 1000. Defaults to 64, not Liu et al.'s 100:
-    /// the most that score a million points a second one at a time on one
-    /// core (`docs/ML_DETECTORS.md`); use a multiple of 8, as trees are
-    /// walked eight at a time.
+    /// Isolation trees, 1 to 1000. Defaults to 48, not Liu et al.'s 100:
+    /// the most (in multiples of 8, as trees are walked eight at a time)
+    /// that score a million points a second one at a time on one core
+    /// (`docs/ML_DETECTORS.md`).
     pub trees: usize,
     /// Points each tree is grown on (ψ), 2 to 4096 and at most `window`;
     /// trees are cut at height ⌈log₂ ψ⌉. Defaults to 256.
@@ -49,6 +49,12 @@ pub struct IsolationForestConfig {
     /// Vectors observed before the first model is grown; quiet until then.
     /// 2 to `window`. Defaults to 64.
     pub min_samples: usize,
+    /// Whether a value beyond a node's training range by more than that
+    /// range's width isolates at that node. Liu et al.'s trees cannot cut
+    /// beyond the training range, so without this a value far outside it
+    /// scores like the most extreme training value (a bitrate collapse
+    /// alone reaches about 0.65, not 0.8). Defaults to true.
+    pub beyond_range: bool,
     /// Half-width of the expected band in robust standard deviations
     /// (1.4826 · MAD), above 0. Defaults to 3.
     pub band_k: f64,
@@ -66,11 +72,12 @@ impl Default for IsolationForestConfig {
     fn default() -> Self {
         Self {
             dimensions: 5,
-            trees: 64,
+            trees: 48,
             sample_size: 256,
             window: 512,
             retrain_every: 256,
             min_samples: 64,
+            beyond_range: true,
             band_k: 3.0,
             exclude_above: 0.8,
             max_excluded_run: 3600,
@@ -198,7 +205,7 @@ impl IsolationForest {
             rng: Pcg64Mcg::seed_from_u64(config.seed),
             window: Window::new(d, config.window),
             scale: RobustScale::new(d, config.window),
-            forest: Forest::new(config.trees, config.sample_size, d, config.window),
+            forest: Forest::new(config.trees, config.sample_size, d, config.window, config.beyond_range),
             gate: Gate::new(config.exclude_above, config.max_excluded_run),
             x: Box::new([0.0; 64]),
             batch_x: Vec::with_capacity(BATCH_CHUNK),
