@@ -168,6 +168,12 @@ pub(crate) fn check_common(prefix: &str, band_k: f64, exclude_above: f64) -> Res
 /// So about 1 % of normal traffic scores above 0.5, and a score above 0.8
 /// means clearly easier to isolate than anything common in the window.
 ///
+/// # Beyond the training range
+/// With `beyond_range` (the default), a value outside a split's training
+/// range by more than that range's width counts as isolated at that split.
+/// Liu et al.'s trees only cut within the training range, so otherwise a
+/// value far outside it scores like the most extreme training value.
+///
 /// # Training window
 /// Points scored above `exclude_above` are kept out of the window (and so
 /// out of later models) for up to `max_excluded_run` points in a row, so
