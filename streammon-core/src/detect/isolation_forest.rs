@@ -198,7 +198,7 @@ pub struct IsolationForest {
     paths: Vec<f32>,
     trained: bool,
     since_train: usize,
-    /// Mean path length of the training window's 1st percentile.
+    /// 1st percentile of recent mean path lengths (`E₉₉`).
     e99: f64,
     /// `c(ψ)` of the last fit.
     c_psi: f64,
@@ -284,7 +284,7 @@ impl IsolationForest {
         }
     }
 
-    /// Turns a mean path length into a verdict; see the module docs.
+    /// Turns a mean path length into a verdict; see the type docs.
     fn judge(&self, mean_path: f64, values: &[f64]) -> (Verdict, Option<usize>) {
         let score = if mean_path >= self.e99 {
             0.5 * ((self.e99 - mean_path) / self.c_psi).exp2()
