@@ -225,3 +225,14 @@ pub struct Anomaly {
     /// Viewers behind the value.
     pub viewers: u32,
 }
+
+// Machine-learning detectors.
+mod embedding;
+mod iforest_tree;
+mod iforest_window;
+mod isolation_forest;
+mod kmeans;
+mod kmeans_lloyd;
+pub use embedding::LagEmbedding;
+pub use isolation_forest::{IsolationForest, IsolationForestConfig, MAX_DIMENSIONS};
+pub use kmeans::{KMeans, KMeansConfig};

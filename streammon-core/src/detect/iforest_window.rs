@@ -1,0 +1,257 @@
+//! The rolling window the learned detectors train on, and the robust
+//! per-feature scale they explain their verdicts with.
+//!
+//! Both the Isolation Forest and the k-means detector keep the most recent
+//! metric vectors of one stream in a fixed ring buffer, refit on it every
+//! so many points, and describe the most unusual feature of a point by its
+//! robust z-score against that window (median ± k·σ̂, σ̂ = 1.4826·MAD).
+//! This module holds that shared machinery so the two stay consistent.
+
+use crate::detect::{Band, Reason};
+
+/// Scale factor that turns a median absolute deviation into a consistent
+/// estimate of a normal distribution's standard deviation.
+const MAD_TO_SIGMA: f64 = 1.482_602_218_505_602;
+
+/// A ring buffer of the last `capacity` vectors of `dims` values, stored as
+/// `f32` row after row. Never grows after construction.
+#[derive(Debug, Clone)]
+pub(crate) struct Window {
+    dims: usize,
+    capacity: usize,
+    data: Vec<f32>,
+    len: usize,
+    /// Row the next push overwrites.
+    head: usize,
+}
+
+impl Window {
+    /// An empty window; allocates its full size once.
+    pub(crate) fn new(dims: usize, capacity: usize) -> Self {
+        Self { dims, capacity, data: vec![0.0; dims * capacity], len: 0, head: 0 }
+    }
+
+    /// How many vectors it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Appends a vector, dropping the oldest when full.
+    pub(crate) fn push(&mut self, values: &[f32]) {
+        let start = self.head * self.dims;
+        self.data[start..start + self.dims].copy_from_slice(values);
+        self.head = (self.head + 1) % self.capacity;
+        self.len = (self.len + 1).min(self.capacity);
+    }
+
+    /// The `i`-th vector, oldest first.
+    pub(crate) fn row(&self, i: usize) -> &[f32] {
+        let oldest = if self.len < self.capacity { 0 } else { self.head };
+        let r = (oldest + i) % self.capacity;
+        &self.data[r * self.dims..(r + 1) * self.dims]
+    }
+
+    /// Heap bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.data.capacity() * size_of::<f32>()
+    }
+}
+
+/// Per-feature median and robust spread of a window, fixed between refits.
+#[derive(Debug, Clone)]
+pub(crate) struct RobustScale {
+    median: Vec<f64>,
+    sigma: Vec<f64>,
+    /// Scratch column for the selections; kept to avoid reallocating.
+    scratch: Vec<f32>,
+}
+
+impl RobustScale {
+    /// A scale for `dims` features holding room for `capacity` values.
+    pub(crate) fn new(dims: usize, capacity: usize) -> Self {
+        Self { median: vec![0.0; dims], sigma: vec![1.0; dims], scratch: Vec::with_capacity(capacity) }
+    }
+
+    /// Recomputes median and σ̂ = 1.4826·MAD of every feature over the
+    /// window. A feature with no spread gets a tiny σ̂ relative to its
+    /// level, so any departure from it stands out.
+    pub(crate) fn refit(&mut self, window: &Window) {
+        for f in 0..self.median.len() {
+            self.scratch.clear();
+            self.scratch.extend((0..window.len()).map(|i| window.row(i)[f]));
+            let med = f64::from(median(&mut self.scratch));
+            for v in &mut self.scratch {
+                *v = (f64::from(*v) - med).abs() as f32;
+            }
+            let mad = f64::from(median(&mut self.scratch));
+            let floor = 1e-6 * med.abs().max(1e-3);
+            self.median[f] = med;
+            self.sigma[f] = (MAD_TO_SIGMA * mad).max(floor);
+        }
+    }
+
+    /// Median of feature `f`.
+    pub(crate) fn median(&self, f: usize) -> f64 {
+        self.median[f]
+    }
+
+    /// Robust standard deviation of feature `f`.
+    pub(crate) fn sigma(&self, f: usize) -> f64 {
+        self.sigma[f]
+    }
+
+    /// Explains a point: the index of its feature with the largest robust
+    /// |z|, that feature's band `median ± k·σ̂`, and a reason. One feature
+    /// "clearly dominates" when its |z| exceeds `k` and is at least twice
+    /// every other feature's; then the reason is `Above` or `Below`,
+    /// otherwise `UnusualPattern`.
+    pub(crate) fn explain(&self, values: &[f64], k: f64) -> (usize, Band, Reason) {
+        let mut best = (0, 0.0_f64, 0.0_f64);
+        let mut second = 0.0_f64;
+        for (f, &v) in values.iter().enumerate() {
+            let z = (v - self.median[f]) / self.sigma[f];
+            if z.abs() > best.2 {
+                second = best.2;
+                best = (f, z, z.abs());
+            } else if z.abs() > second {
+                second = z.abs();
+            }
+        }
+        let (f, z, abs) = best;
+        let band = Band::new(self.median[f] - k * self.sigma[f], self.median[f] + k * self.sigma[f]);
+        let reason = if abs > k && abs >= 2.0 * second {
+            if z > 0.0 { Reason::Above } else { Reason::Below }
+        } else {
+            Reason::UnusualPattern
+        };
+        (f, band, reason)
+    }
+
+    /// Heap bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        (self.median.capacity() + self.sigma.capacity()) * size_of::<f64>() + self.scratch.capacity() * size_of::<f32>()
+    }
+}
+
+/// Median of a non-empty slice, reordering it (mean of the two middle
+/// values for an even length).
+fn median(values: &mut [f32]) -> f32 {
+    let n = values.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let (_, &mut hi, _) = values.select_nth_unstable_by(n / 2, f32::total_cmp);
+    if n % 2 == 1 {
+        return hi;
+    }
+    let lo = values[..n / 2].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    (lo + hi) / 2.0
+}
+
+/// Keeps anomalous points out of the training window, so a long incident
+/// does not teach the model that the incident is normal, while a lasting
+/// change of regime is learned after `max_run` consecutive exclusions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Gate {
+    threshold: f64,
+    max_run: usize,
+    run: usize,
+}
+
+impl Gate {
+    /// A gate excluding points scored above `threshold` (1.0 or more
+    /// disables it) for at most `max_run` points in a row.
+    pub(crate) fn new(threshold: f64, max_run: usize) -> Self {
+        Self { threshold, max_run, run: 0 }
+    }
+
+    /// Whether a point with this score should join the training window.
+    pub(crate) fn admit(&mut self, score: f64) -> bool {
+        if score <= self.threshold {
+            self.run = 0;
+            true
+        } else if self.run >= self.max_run {
+            true
+        } else {
+            self.run += 1;
+            false
+        }
+    }
+}
+
+/// Converts a metric vector to `f32` into `out`; `false` (and `out` left
+/// partly written) when a value is not finite or the length is wrong.
+pub(crate) fn to_f32(values: &[f64], out: &mut [f32]) -> bool {
+    if values.len() != out.len() {
+        return false;
+    }
+    for (o, &v) in out.iter_mut().zip(values) {
+        if !v.is_finite() {
+            return false;
+        }
+        *o = v as f32;
+    }
+    true
+}
+
+/// The `q`-quantile (0..=1) of a slice, reordering it.
+pub(crate) fn quantile(values: &mut [f32], q: f64) -> f32 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let i = ((values.len() - 1) as f64 * q).round() as usize;
+    *values.select_nth_unstable_by(i, f32::total_cmp).1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_keeps_the_latest_rows_in_order() {
+        let mut w = Window::new(2, 3);
+        for i in 0..5 {
+            w.push(&[i as f32, -(i as f32)]);
+        }
+        assert_eq!(w.len(), 3);
+        assert_eq!(w.row(0), &[2.0, -2.0]);
+        assert_eq!(w.row(2), &[4.0, -4.0]);
+    }
+
+    #[test]
+    fn robust_scale_ignores_outliers_and_names_the_dominant_feature() {
+        let mut w = Window::new(2, 101);
+        for i in 0..100 {
+            w.push(&[10.0 + (i % 5) as f32, 100.0 + (i % 3) as f32]);
+        }
+        w.push(&[1e6, 100.0]);
+        let mut s = RobustScale::new(2, 101);
+        s.refit(&w);
+        assert_eq!(s.median(0), 12.0);
+        assert!(s.sigma(0) > 1.0 && s.sigma(0) < 3.0, "{}", s.sigma(0));
+        let (f, band, reason) = s.explain(&[12.0, 130.0], 3.0);
+        assert_eq!((f, reason), (1, Reason::Above));
+        assert!(band.contains(101.0) && !band.contains(130.0));
+        let (_, _, reason) = s.explain(&[30.0, 130.0], 3.0);
+        assert_eq!(reason, Reason::UnusualPattern);
+    }
+
+    #[test]
+    fn gate_admits_a_regime_after_max_run() {
+        let mut g = Gate::new(0.8, 2);
+        assert!(g.admit(0.1));
+        assert!(!g.admit(0.9));
+        assert!(!g.admit(0.9));
+        assert!(g.admit(0.9));
+        assert!(g.admit(0.9));
+        assert!(g.admit(0.1));
+        assert!(!g.admit(0.9));
+    }
+
+    #[test]
+    fn median_and_quantile() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0, 4.0]), 2.5);
+        assert_eq!(quantile(&mut [5.0, 1.0, 3.0, 2.0, 4.0], 0.0), 1.0);
+        assert_eq!(quantile(&mut [5.0, 1.0, 3.0, 2.0, 4.0], 1.0), 5.0);
+    }
+}
