@@ -102,14 +102,14 @@ pub(crate) fn run(args: &EvalArgs) -> Result<(), CliError> {
     .map_err(io)?;
     writeln!(
         out,
-        "{:<10} {:>9} {:>9} {:>7} {:>9} {:>10} {:>10} {:>12}",
+        "{:<17} {:>9} {:>9} {:>7} {:>9} {:>10} {:>10} {:>12}",
         "detector", "precision", "recall", "F1", "detected", "events", "MTTD (s)", "false/hour"
     )
     .map_err(io)?;
     for s in &scores {
         writeln!(
             out,
-            "{:<10} {:>9.3} {:>9.3} {:>7.3} {:>9} {:>10} {:>10} {:>12.1}",
+            "{:<17} {:>9.3} {:>9.3} {:>7.3} {:>9} {:>10} {:>10} {:>12.1}",
             s.detector,
             s.precision,
             s.recall,
@@ -122,13 +122,13 @@ pub(crate) fn run(args: &EvalArgs) -> Result<(), CliError> {
         .map_err(io)?;
     }
     writeln!(out, "\nfalse events by metric (true events in parentheses):").map_err(io)?;
-    write!(out, "{:<10}", "detector").map_err(io)?;
+    write!(out, "{:<17}", "detector").map_err(io)?;
     for m in scores.first().map(|s| s.by_metric.as_slice()).unwrap_or_default() {
         write!(out, " {:>16}", m.metric.as_str()).map_err(io)?;
     }
     writeln!(out).map_err(io)?;
     for s in &scores {
-        write!(out, "{:<10}", s.detector).map_err(io)?;
+        write!(out, "{:<17}", s.detector).map_err(io)?;
         for m in &s.by_metric {
             write!(out, " {:>16}", format!("{} ({})", m.events - m.true_events, m.true_events)).map_err(io)?;
         }

@@ -1,6 +1,6 @@
 //! Calibration: from a raw score to how unusual that score is.
 
-use super::score::{normal_tail, score_from_tail};
+use super::score::score_from_tail;
 use super::{Detector, Point, Verdict};
 
 /// Weight of a value scored 0.5 or more in the learned tail.
@@ -12,6 +12,45 @@ const PRIOR_WEIGHT: f64 = 20.0;
 
 /// Thresholds, in standard deviations, at which exceedance rates are kept.
 const LADDER: [f64; 14] = [1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0, 128.0, 256.0, 1024.0];
+
+/// `e^−t` at each rung: the heavy prior's tail (precomputed; the test
+/// `tables_match_their_formulas` checks them).
+#[allow(clippy::excessive_precision)]
+const PRIOR_TAIL: [f64; 14] = [
+    0.36787944117144233,
+    0.1353352832366127,
+    0.049787068367863944,
+    0.01831563888873418,
+    0.0024787521766663585,
+    0.00033546262790251185,
+    6.14421235332821e-06,
+    1.1253517471925912e-07,
+    3.775134544279098e-11,
+    1.2664165549094176e-14,
+    1.603810890548638e-28,
+    2.572209372642415e-56,
+    6.616261056709485e-112,
+    0.0,
+];
+
+/// P(|z| ≥ t) for a standard normal at each rung: `erfc(t / √2)`.
+#[allow(clippy::excessive_precision)]
+const GAUSS_TAIL: [f64; 14] = [
+    0.31731050786291415,
+    0.04550026389635844,
+    0.0026997960632601913,
+    6.334248366623993e-05,
+    1.9731752900754024e-09,
+    1.2441921148543639e-15,
+    3.552964224155404e-33,
+    1.2777508801076465e-57,
+    2.7807842370995482e-127,
+    1.0904161207025782e-224,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+];
 
 /// Turns a stream of raw surprise values — deviations in standard
 /// deviations, `|z|` — into a likelihood-style score: how improbable a
@@ -83,8 +122,8 @@ impl Calibrator {
         }
         let n = (self.seen as f64).min(1.0 / self.alpha);
         let support = 0.5 / (n + PRIOR_WEIGHT);
-        let empirical = |k: usize| (n * self.rates[k] + PRIOR_WEIGHT * (-LADDER[k]).exp()) / (n + PRIOR_WEIGHT);
-        let at = |k: usize| empirical(k).max(2.0 * normal_tail(LADDER[k]));
+        let empirical = |k: usize| (n * self.rates[k] + PRIOR_WEIGHT * PRIOR_TAIL[k]) / (n + PRIOR_WEIGHT);
+        let at = |k: usize| empirical(k).max(GAUSS_TAIL[k]);
         let k = LADDER.iter().rposition(|&t| t <= u).unwrap_or(0);
         if k + 1 < LADDER.len() && empirical(k + 1) >= support {
             let (lo, hi) = (at(k).ln(), at(k + 1).ln());
@@ -147,6 +186,7 @@ impl<D: Detector> Detector for Calibrated<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::score::normal_tail;
 
     /// Deterministic half-normal deviations: |sum of 12 uniforms − 6|.
     fn half_normal(seed: &mut u64) -> f64 {
@@ -172,6 +212,15 @@ mod tests {
         assert!(probe(4.0) < 0.5);
         assert!(probe(6.0) > 0.5);
         assert!(probe(8.0) > 0.6);
+    }
+
+    #[test]
+    fn tables_match_their_formulas() {
+        for (k, &t) in LADDER.iter().enumerate() {
+            assert!((PRIOR_TAIL[k] - (-t).exp()).abs() <= 1e-15 * PRIOR_TAIL[k].max(1e-300), "{t}");
+            let gauss = 2.0 * normal_tail(t);
+            assert!((GAUSS_TAIL[k] - gauss).abs() <= 1e-12 * gauss.max(1e-300), "{t}: {} vs {gauss}", GAUSS_TAIL[k]);
+        }
     }
 
     #[test]

@@ -13,7 +13,13 @@
 mod auto;
 mod calibrate;
 mod cusum;
+mod embedding;
 mod ewma_chart;
+mod iforest_tree;
+mod iforest_window;
+mod isolation_forest;
+mod kmeans;
+mod kmeans_lloyd;
 mod mad;
 mod registry;
 mod score;
@@ -28,7 +34,10 @@ use serde::{Deserialize, Serialize};
 pub use auto::{Auto, AutoConfig};
 pub use calibrate::{Calibrated, Calibrator};
 pub use cusum::{Cusum, CusumConfig};
+pub use embedding::LagEmbedding;
 pub use ewma_chart::{EwmaChart, EwmaConfig};
+pub use isolation_forest::{IsolationForest, IsolationForestConfig, MAX_DIMENSIONS};
+pub use kmeans::{KMeans, KMeansConfig};
 pub use mad::{Mad, MadConfig};
 pub use registry::{DETECTOR_NAMES, DetectorConfig, Gate};
 pub use seasonal::{Seasonal, SeasonalConfig};
@@ -225,14 +234,3 @@ pub struct Anomaly {
     /// Viewers behind the value.
     pub viewers: u32,
 }
-
-// Machine-learning detectors.
-mod embedding;
-mod iforest_tree;
-mod iforest_window;
-mod isolation_forest;
-mod kmeans;
-mod kmeans_lloyd;
-pub use embedding::LagEmbedding;
-pub use isolation_forest::{IsolationForest, IsolationForestConfig, MAX_DIMENSIONS};
-pub use kmeans::{KMeans, KMeansConfig};

@@ -6,7 +6,10 @@ use super::Detector;
 use super::auto::AutoConfig;
 use super::calibrate::Calibrated;
 use super::cusum::CusumConfig;
+use super::embedding::LagEmbedding;
 use super::ewma_chart::EwmaConfig;
+use super::isolation_forest::IsolationForestConfig;
+use super::kmeans::KMeansConfig;
 use super::mad::MadConfig;
 use super::seasonal::SeasonalConfig;
 use super::wrap::{MinWeight, Persistence, Warmup};
@@ -38,10 +41,17 @@ pub enum DetectorConfig {
     Seasonal(SeasonalConfig),
     /// CUSUM change points ([`Cusum`](super::Cusum)).
     Cusum(CusumConfig),
+    /// Isolation Forest over a lag embedding of the series
+    /// ([`LagEmbedding`], [`IsolationForest`](super::IsolationForest)).
+    IsolationForest(IsolationForestConfig),
+    /// k-means distances over a lag embedding of the series
+    /// ([`LagEmbedding`], [`KMeans`](super::KMeans)).
+    Kmeans(KMeansConfig),
 }
 
 /// Names of the univariate detectors, for `--detector NAME`.
-pub const DETECTOR_NAMES: [&str; 6] = ["auto", "zscore", "ewma", "mad", "seasonal", "cusum"];
+pub const DETECTOR_NAMES: [&str; 8] =
+    ["auto", "zscore", "ewma", "mad", "seasonal", "cusum", "isolation_forest", "kmeans"];
 
 /// Points a non-`auto` detector observes before it may score.
 const DEFAULT_WARMUP: u64 = 30;
@@ -59,6 +69,8 @@ impl DetectorConfig {
             "mad" => Self::Mad(MadConfig::default()),
             "seasonal" => Self::Seasonal(SeasonalConfig::default()),
             "cusum" => Self::Cusum(CusumConfig::default()),
+            "isolation_forest" => Self::IsolationForest(IsolationForestConfig::default()),
+            "kmeans" => Self::Kmeans(KMeansConfig::default()),
             _ => {
                 return Err(Error::parse("detector", name, format!("expected one of {}", DETECTOR_NAMES.join(", "))));
             }
@@ -74,12 +86,16 @@ impl DetectorConfig {
             Self::Mad(_) => "mad",
             Self::Seasonal(_) => "seasonal",
             Self::Cusum(_) => "cusum",
+            Self::IsolationForest(_) => "isolation_forest",
+            Self::Kmeans(_) => "kmeans",
         }
     }
 
     /// Whether the score gains from [`Calibrated`]: `auto` calibrates
     /// itself, and `cusum` has its decision interval (which bounds its
-    /// scores, so calibration would only blur them).
+    /// scores, so calibration would only blur them). The learned detectors
+    /// map the 99th percentile of recent traffic to 0.5, so about 1 % of
+    /// normal points reach it: calibration brings them in line.
     pub fn needs_calibration(&self) -> bool {
         !matches!(self, Self::Auto(_) | Self::Cusum(_))
     }
@@ -98,6 +114,9 @@ impl DetectorConfig {
             Self::Mad(c) => Box::new(Warmup::new(c.build()?, w)),
             Self::Seasonal(c) => Box::new(Warmup::new(c.build()?, w)),
             Self::Cusum(c) => Box::new(Warmup::new(c.build()?, w)),
+            // Quiet until their first model is trained.
+            Self::IsolationForest(c) => Box::new(LagEmbedding::isolation_forest(c)?),
+            Self::Kmeans(c) => Box::new(LagEmbedding::kmeans(c)?),
         })
     }
 
