@@ -50,20 +50,19 @@ proptest! {
                 per_region[r].push(s.latency_ms);
             }
         }
-        // Normalised by each region's median, pooled: the body is the
-        // log-normal jitter (its p99.95 about 1.5× the median at jitter
-        // 0.12); the Pareto tail events (about 0.2 % of 5 s samples) push
-        // the extreme quantiles well beyond it.
+        // Normalised by each region's median, pooled. The log-normal jitter
+        // alone essentially never reaches 3× the median (9σ at jitter
+        // 0.12); the Pareto tail events (about 0.2 % of 5 s samples, a
+        // third of them above 3×) do, dozens of times in a run.
         let mut pooled = Vec::new();
         for (region, values) in regions.iter().zip(&mut per_region) {
             let m = median(values);
             prop_assert!((0.8..1.25).contains(&(m / region.latency.base_ms)), "{} median {m}", region.id);
             pooled.extend(values.iter().map(|v| v / m));
         }
-        pooled.sort_by(f64::total_cmp);
-        let p9995 = pooled[pooled.len() * 9_995 / 10_000];
-        let max = pooled[pooled.len() - 1];
-        prop_assert!(p9995 > 1.7, "p99.95 / median = {p9995}");
+        let beyond = pooled.iter().filter(|&&v| v > 3.0).count();
+        let max = pooled.iter().copied().fold(0.0, f64::max);
+        prop_assert!(beyond >= 5, "only {beyond} samples above 3× the median");
         prop_assert!(max > 5.0, "max / median = {max}");
     }
 

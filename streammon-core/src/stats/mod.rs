@@ -3,7 +3,7 @@
 //!
 //! | type | what | cost per point | memory |
 //! |---|---|---|---|
-//! | [`RollingMoments`] | mean and variance of the last `n` values | O(1) | `n` × 8 B |
+//! | [`RollingMoments`] | mean and variance of the last `n` values (shifted sums) | O(1) | `n` × 8 B |
 //! | [`Ewma`] | exponentially weighted mean and variance | O(1) | 24 B |
 //! | [`RollingExtrema`] | min and max of the last `n` values | amortised O(1) | ≤ 2`n` × 16 B |
 //! | [`P2Quantile`] | one quantile of the whole stream (P² algorithm) | O(1) | 88 B |

@@ -4,11 +4,13 @@ use std::collections::VecDeque;
 
 /// Mean and variance of the last `capacity` values.
 ///
-/// Welford's update for adding and its inverse for removing keep the sums
-/// centred, so the variance stays accurate for values far from zero
+/// Sums of values shifted by a reference close to the mean (the "shifted
+/// data" method): adding and removing a value are exact additions of
+/// small numbers, so the variance stays accurate for values far from zero
 /// (where the naive Σx² − n·mean² loses every significant digit). Every
-/// `capacity` updates the sums are recomputed from the window to shed
-/// accumulated rounding.
+/// `capacity` updates, and at once after a jump that leaves the reference
+/// far from the mean, the reference moves to the current mean and the
+/// sums are recomputed from the window, shedding accumulated rounding.
 ///
 /// ```
 /// use streammon_core::stats::RollingMoments;
@@ -23,8 +25,9 @@ use std::collections::VecDeque;
 pub struct RollingMoments {
     window: VecDeque<f64>,
     capacity: usize,
-    mean: f64,
-    m2: f64,
+    shift: f64,
+    sum: f64,
+    sum_sq: f64,
     since_refresh: usize,
 }
 
@@ -32,44 +35,47 @@ impl RollingMoments {
     /// A window of `capacity` values (at least 1).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        Self { window: VecDeque::with_capacity(capacity), capacity, mean: 0.0, m2: 0.0, since_refresh: 0 }
+        Self {
+            window: VecDeque::with_capacity(capacity),
+            capacity,
+            shift: 0.0,
+            sum: 0.0,
+            sum_sq: 0.0,
+            since_refresh: 0,
+        }
     }
 
     /// Adds a value, dropping the oldest when the window is full.
     pub fn push(&mut self, x: f64) {
+        if self.window.is_empty() {
+            self.shift = x;
+        }
         if self.window.len() == self.capacity {
-            let old = self.window.pop_front().expect("window is full");
-            self.remove(old);
+            let old = self.window.pop_front().expect("window is full") - self.shift;
+            self.sum -= old;
+            self.sum_sq -= old * old;
         }
         self.window.push_back(x);
-        let n = self.window.len() as f64;
-        let delta = x - self.mean;
-        self.mean += delta / n;
-        self.m2 += delta * (x - self.mean);
+        let d = x - self.shift;
+        self.sum += d;
+        self.sum_sq += d * d;
         self.since_refresh += 1;
-        if self.since_refresh >= self.capacity {
+        // After a jump the reference is far from the new mean and the sums
+        // would cancel: move it at once, not at the next periodic refresh.
+        let n = self.window.len() as f64;
+        let offset = self.sum / n;
+        let spread = (self.sum_sq / n - offset * offset).max(0.0);
+        if self.since_refresh >= self.capacity || offset * offset > 64.0 * spread {
             self.refresh();
         }
     }
 
-    fn remove(&mut self, x: f64) {
-        let n = self.window.len() as f64; // count after removal
-        if n == 0.0 {
-            self.mean = 0.0;
-            self.m2 = 0.0;
-            return;
-        }
-        let delta = x - self.mean;
-        self.mean -= delta / n;
-        self.m2 -= delta * (x - self.mean);
-        self.m2 = self.m2.max(0.0);
-    }
-
     fn refresh(&mut self) {
         self.since_refresh = 0;
-        let n = self.window.len() as f64;
-        self.mean = self.window.iter().sum::<f64>() / n;
-        self.m2 = self.window.iter().map(|x| (x - self.mean) * (x - self.mean)).sum();
+        self.shift = self.mean();
+        let shift = self.shift;
+        self.sum = self.window.iter().map(|x| x - shift).sum();
+        self.sum_sq = self.window.iter().map(|x| (x - shift) * (x - shift)).sum();
     }
 
     /// Values in the window.
@@ -89,13 +95,13 @@ impl RollingMoments {
 
     /// Mean of the window (0 when empty).
     pub fn mean(&self) -> f64 {
-        self.mean
+        if self.window.is_empty() { 0.0 } else { self.shift + self.sum / self.window.len() as f64 }
     }
 
     /// Sample variance of the window (0 with fewer than two values).
     pub fn variance(&self) -> f64 {
-        let n = self.window.len();
-        if n < 2 { 0.0 } else { (self.m2 / (n - 1) as f64).max(0.0) }
+        let n = self.window.len() as f64;
+        if n < 2.0 { 0.0 } else { ((self.sum_sq - self.sum * self.sum / n) / (n - 1.0)).max(0.0) }
     }
 
     /// Sample standard deviation.
