@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::downsample::Downsampler;
-use super::{DownsampleQuery, RangeQuery, SeriesPoints, Store, StoreError, StoreHealth};
+use super::{DownsampleQuery, RangeQuery, SeriesPoints, Store, StoreError, StoreHealth, sort_range};
 use crate::alert::{Alert, AlertState};
 use crate::content::ContentChange;
 use crate::id::{ContentId, RegionId};
@@ -162,6 +162,10 @@ impl MemoryStore {
         }
         let cutoff = self.cutoff(inner);
         for s in samples {
+            inner.history.push_back(s.clone());
+            if inner.history.len() > self.config.history_len {
+                inner.history.pop_front();
+            }
             if s.timestamp_ms < cutoff {
                 continue;
             }
@@ -179,10 +183,6 @@ impl MemoryStore {
             }
             while ring.len() > self.config.max_per_series || ring.front().is_some_and(|f| f.timestamp_ms < cutoff) {
                 ring.pop_front();
-            }
-            inner.history.push_back(s.clone());
-            if inner.history.len() > self.config.history_len {
-                inner.history.pop_front();
             }
         }
         inner.accepted += samples.len() as u64;
@@ -239,17 +239,6 @@ impl Default for MemoryStore {
     }
 }
 
-/// Sorts samples oldest first, ties by content then region, and keeps the
-/// newest `limit`: the order every backend returns ranges in.
-pub(crate) fn finish_range(mut samples: Vec<Sample>, limit: Option<usize>) -> Vec<Sample> {
-    samples.sort_by(|a, b| (a.timestamp_ms, &a.content_id, &a.region).cmp(&(b.timestamp_ms, &b.content_id, &b.region)));
-    if let Some(limit) = limit {
-        let excess = samples.len().saturating_sub(limit);
-        samples.drain(..excess);
-    }
-    samples
-}
-
 #[async_trait]
 impl Store for MemoryStore {
     async fn append(&self, samples: &[Sample]) -> Result<(), StoreError> {
@@ -265,7 +254,7 @@ impl Store for MemoryStore {
         query.check()?;
         let mut out = Vec::new();
         self.for_each_match(query, |s| out.push(s.clone()));
-        Ok(finish_range(out, query.limit))
+        Ok(sort_range(out, query.limit))
     }
 
     async fn downsampled(&self, query: &DownsampleQuery) -> Result<Vec<SeriesPoints>, StoreError> {
@@ -336,6 +325,7 @@ impl Store for MemoryStore {
             buffered: 0,
             dropped: 0,
             accepted: inner.accepted,
+            failed: 0,
         }
     }
 }

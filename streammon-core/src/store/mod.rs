@@ -192,6 +192,21 @@ pub struct StoreHealth {
     pub dropped: u64,
     /// Samples accepted since start.
     pub accepted: u64,
+    /// Accepted writes the backend refused for good (e.g. foreign data of
+    /// another type under one of our keys; `detail` names the key), since
+    /// start. Like `dropped`, a loss counter.
+    pub failed: u64,
+}
+
+/// Sorts samples oldest first, ties by content then region, and keeps the
+/// newest `limit`: the order every backend returns ranges in.
+pub fn sort_range(mut samples: Vec<Sample>, limit: Option<usize>) -> Vec<Sample> {
+    samples.sort_by(|a, b| (a.timestamp_ms, &a.content_id, &a.region).cmp(&(b.timestamp_ms, &b.content_id, &b.region)));
+    if let Some(limit) = limit {
+        let excess = samples.len().saturating_sub(limit);
+        samples.drain(..excess);
+    }
+    samples
 }
 
 /// Storage of samples, alerts and content status. See the [module docs](self).

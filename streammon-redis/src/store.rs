@@ -1,0 +1,479 @@
+//! [`RedisStore`]: the [`Store`] on Redis.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Pipeline, RedisResult, Value};
+use serde::de::DeserializeOwned;
+use streammon_core::store::{RangeQuery, sort_range};
+use streammon_core::{Alert, AlertState, ContentChange, Sample, Store, StoreError, StoreHealth};
+use tokio::task::JoinHandle;
+
+use crate::buffer::{Buffer, Encoded, Write};
+use crate::config::{RedisConfig, Settings};
+use crate::error::{RedisError, read_error};
+use crate::keys::Keys;
+
+/// The [`Store`] on Redis. See the [crate docs](crate).
+///
+/// Writes are accepted into a bounded buffer and written by a background
+/// task in pipelines; reads go to Redis. Built with
+/// [`connect`](Self::connect) inside a tokio runtime; call
+/// [`flush`](Store::flush) before dropping it, or buffered writes are lost.
+#[derive(Debug)]
+pub struct RedisStore {
+    shared: Arc<Shared>,
+    conn: ConnectionManager,
+    flusher: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    settings: Settings,
+    buffer: Buffer,
+    /// Newest sample timestamp accepted: retention is measured back from it.
+    newest_ms: AtomicI64,
+    /// The flusher's last outcome: `None` when its last write succeeded.
+    last_error: Mutex<Option<String>>,
+    /// The last write Redis refused for good, naming the key. Sticky: the
+    /// foreign data that caused it is still there.
+    refused: Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn set_error(&self, error: Option<String>) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
+    }
+
+    fn error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        self.flusher.abort();
+    }
+}
+
+impl RedisStore {
+    /// Connects, checks the server with `PING`, and starts the flusher.
+    ///
+    /// Must be called inside a tokio runtime.
+    ///
+    /// # Errors
+    /// [`RedisError::Config`] for a bad configuration;
+    /// [`RedisError::Connect`] when the server cannot be reached or does
+    /// not answer `PING` within the timeouts.
+    pub async fn connect(config: &RedisConfig) -> Result<Self, RedisError> {
+        let settings = config.settings()?;
+        let connect_error =
+            |e: &dyn std::fmt::Display| RedisError::Connect { addr: settings.addr.clone(), reason: e.to_string() };
+        let client = redis::Client::open(settings.info.clone()).map_err(|e| connect_error(&e))?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(settings.connect_timeout))
+            .set_response_timeout(Some(settings.response_timeout))
+            .set_number_of_retries(3)
+            .set_max_delay(Duration::from_secs(1));
+        let connecting = ConnectionManager::new_with_config(client, manager_config);
+        let budget = settings.connect_timeout + settings.response_timeout;
+        let mut conn = tokio::time::timeout(budget, connecting)
+            .await
+            .map_err(|_| connect_error(&format!("no connection within {budget:?}")))?
+            .map_err(|e| connect_error(&e))?;
+        let pong: String = redis::cmd("PING").query_async(&mut conn).await.map_err(|e| connect_error(&e))?;
+        if pong != "PONG" {
+            return Err(connect_error(&format!("PING answered {pong:?}")));
+        }
+        let shared = Arc::new(Shared {
+            buffer: Buffer::new(settings.buffer_capacity),
+            settings,
+            newest_ms: AtomicI64::new(i64::MIN),
+            last_error: Mutex::new(None),
+            refused: Mutex::new(None),
+        });
+        let flusher = tokio::spawn(flush_loop(Arc::clone(&shared), conn.clone()));
+        Ok(Self { shared, conn, flusher })
+    }
+
+    /// The validated settings it runs on.
+    pub fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    fn unavailable(e: &redis::RedisError) -> StoreError {
+        StoreError::Unavailable { backend: "redis", reason: e.to_string() }
+    }
+}
+
+fn decode<T: DeserializeOwned>(key: &str, what: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(60)]).into_owned();
+        StoreError::corrupt(key, format!("{what} {shown:?} is not valid: {e}"))
+    })
+}
+
+/// Redis scores are doubles; bounds beyond ±2^53 ms are far outside any
+/// timestamp, so infinities say it exactly.
+fn score(ms: i64) -> String {
+    const LIMIT: i64 = 1 << 53;
+    if ms <= -LIMIT {
+        "-inf".into()
+    } else if ms >= LIMIT {
+        "+inf".into()
+    } else {
+        ms.to_string()
+    }
+}
+
+/// One pipeline of writes, and the key of each of its commands (to name
+/// the key when Redis refuses one).
+#[derive(Default)]
+struct Batch {
+    pipe: Pipeline,
+    keys: Vec<String>,
+}
+
+impl Batch {
+    fn cmd(&mut self, name: &str, key: &str) -> &mut Pipeline {
+        self.keys.push(key.to_owned());
+        self.pipe.cmd(name).arg(key)
+    }
+}
+
+fn build_batch(writes: &[Write], s: &Settings, newest_ms: i64) -> Batch {
+    let k = &s.keys;
+    let mut b = Batch::default();
+    b.pipe.ignore_errors();
+    let mut history: Vec<&str> = Vec::new();
+    let mut streams: BTreeMap<&str, Vec<&Encoded>> = BTreeMap::new();
+    for w in writes {
+        match w {
+            Write::Samples(samples) => {
+                for e in samples {
+                    history.push(&e.json);
+                    streams.entry(&e.stream).or_default().push(e);
+                }
+            }
+            Write::Alert { id, json, resolved_ms } => {
+                b.cmd("HSET", k.alerts()).arg(id).arg(json);
+                match resolved_ms {
+                    Some(at) => b.cmd("ZADD", k.resolved_alerts()).arg(at).arg(id),
+                    None => b.cmd("ZREM", k.resolved_alerts()).arg(id),
+                };
+            }
+            Write::Content { id, json } => {
+                b.cmd("HSET", k.content()).arg(id).arg(json);
+            }
+        }
+    }
+    if !history.is_empty() {
+        // LPUSH of many values leaves the last one at the head: newest first.
+        b.cmd("LPUSH", k.history()).arg(&history);
+        b.cmd("LTRIM", k.history()).arg(0).arg(s.history_len - 1);
+    }
+    // The chunk's own samples count too: the flusher may take a write
+    // before `append` has published its timestamp.
+    let newest_ms = streams.values().flatten().map(|e| e.ts).fold(newest_ms, i64::max);
+    let cutoff = newest_ms.saturating_sub(s.retention_ms);
+    for (name, samples) in streams {
+        let key = k.stream(name);
+        let cmd = b.cmd("ZADD", &key);
+        for e in &samples {
+            cmd.arg(e.ts).arg(&e.json);
+        }
+        b.cmd("ZREMRANGEBYSCORE", &key).arg("-inf").arg(format!("({cutoff}"));
+        b.cmd("ZREMRANGEBYRANK", &key).arg(0).arg(-(s.max_per_series as i64) - 1);
+        let newest = samples.iter().map(|e| e.ts).max().unwrap_or(i64::MIN);
+        b.cmd("ZADD", k.streams()).arg("GT").arg(newest).arg(name);
+    }
+    b
+}
+
+/// Whether a failed write may succeed if sent again: anything but Redis
+/// refusing the command itself (wrong type, bad argument).
+fn is_transient(e: &redis::RedisError) -> bool {
+    !matches!(e.code(), Some("WRONGTYPE" | "ERR"))
+}
+
+async fn write_chunk(conn: &mut ConnectionManager, batch: &Batch) -> RedisResult<Vec<(String, redis::RedisError)>> {
+    let replies: Vec<RedisResult<Value>> = batch.pipe.query_async(conn).await?;
+    let mut refused = Vec::new();
+    for (reply, key) in replies.into_iter().zip(&batch.keys) {
+        if let Err(e) = reply {
+            if is_transient(&e) {
+                return Err(e);
+            }
+            refused.push((key.clone(), e));
+        }
+    }
+    Ok(refused)
+}
+
+/// The flusher: drains the buffer in order, retrying a chunk until Redis
+/// takes it, so nothing accepted is lost while the process lives.
+async fn flush_loop(shared: Arc<Shared>, mut conn: ConnectionManager) {
+    let s = &shared.settings;
+    let mut chunks: u64 = 0;
+    loop {
+        let writes = shared.buffer.take(s.batch_size);
+        if writes.is_empty() {
+            shared.buffer.wake.notified().await;
+            continue;
+        }
+        let units: usize = writes.iter().map(Write::units).sum();
+        let batch = build_batch(&writes, s, shared.newest_ms.load(Ordering::Acquire));
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            match write_chunk(&mut conn, &batch).await {
+                Ok(refused) if refused.is_empty() => {
+                    shared.set_error(None);
+                    break;
+                }
+                Ok(refused) => {
+                    // Redis refused part of it for good: foreign data under
+                    // one of our keys. Count it and name the key; retrying
+                    // would block every write behind it.
+                    shared.buffer.failed.fetch_add(units as u64, Ordering::Relaxed);
+                    let (key, e) = &refused[0];
+                    *shared.refused.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(format!("write refused under key `{key}`: {e}"));
+                    shared.set_error(None);
+                    break;
+                }
+                Err(e) => {
+                    shared.set_error(Some(format!("write failed, retrying: {e}")));
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(500));
+                }
+            }
+        }
+        shared.buffer.done(units);
+        chunks += 1;
+        let resolved = writes.iter().any(|w| matches!(w, Write::Alert { resolved_ms: Some(_), .. }));
+        if resolved || chunks % 64 == 0 {
+            if let Err(e) = maintain(&shared, &mut conn).await {
+                shared.set_error(Some(format!("maintenance failed: {e}")));
+            }
+        }
+    }
+}
+
+/// Deletes streams silent for longer than the retention window and the
+/// oldest resolved alerts past their bound.
+async fn maintain(shared: &Shared, conn: &mut ConnectionManager) -> RedisResult<()> {
+    let s = &shared.settings;
+    let k = &s.keys;
+    let cutoff = shared.newest_ms.load(Ordering::Acquire).saturating_sub(s.retention_ms);
+    let stale: Vec<String> =
+        redis::cmd("ZRANGEBYSCORE").arg(k.streams()).arg("-inf").arg(format!("({cutoff}")).query_async(conn).await?;
+    if !stale.is_empty() {
+        let mut pipe = redis::pipe();
+        for name in &stale {
+            pipe.cmd("DEL").arg(k.stream(name)).ignore();
+        }
+        pipe.cmd("ZREM").arg(k.streams()).arg(&stale).ignore();
+        pipe.exec_async(conn).await?;
+    }
+    let resolved: usize = redis::cmd("ZCARD").arg(k.resolved_alerts()).query_async(conn).await?;
+    if resolved > s.max_resolved_alerts {
+        let excess = resolved - s.max_resolved_alerts;
+        let ids: Vec<String> =
+            redis::cmd("ZRANGE").arg(k.resolved_alerts()).arg(0).arg(excess - 1).query_async(conn).await?;
+        if !ids.is_empty() {
+            redis::pipe()
+                .cmd("HDEL")
+                .arg(k.alerts())
+                .arg(&ids)
+                .ignore()
+                .cmd("ZREM")
+                .arg(k.resolved_alerts())
+                .arg(&ids)
+                .ignore()
+                .exec_async(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("streammon's models always serialise")
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn append(&self, samples: &[Sample]) -> Result<(), StoreError> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let encoded: Vec<Encoded> = samples
+            .iter()
+            .map(|x| Encoded {
+                stream: Keys::stream_name(x.content_id.as_str(), x.region.as_str()),
+                ts: x.timestamp_ms,
+                json: encode(x),
+            })
+            .collect();
+        let chunk = self.shared.settings.batch_size;
+        let mut writes = Vec::with_capacity(encoded.len().div_ceil(chunk));
+        let mut rest = encoded;
+        while rest.len() > chunk {
+            let tail = rest.split_off(chunk);
+            writes.push(Write::Samples(rest));
+            rest = tail;
+        }
+        writes.push(Write::Samples(rest));
+        let newest = samples.iter().map(|x| x.timestamp_ms).max().unwrap_or(i64::MIN);
+        self.shared.buffer.push(writes)?;
+        self.shared.newest_ms.fetch_max(newest, Ordering::AcqRel);
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        let limit = self.shared.settings.flush_timeout;
+        let start = tokio::time::Instant::now();
+        loop {
+            let pending = self.shared.buffer.pending();
+            if pending == 0 {
+                return Ok(());
+            }
+            if start.elapsed() >= limit {
+                return Err(StoreError::Timeout { what: "flush", after_ms: limit.as_millis() as u64, pending });
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    async fn latest(&self, n: usize) -> Result<Vec<Sample>, StoreError> {
+        let n = n.min(self.shared.settings.history_len);
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let key = self.shared.settings.keys.history();
+        let raw: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg(key)
+            .arg(0)
+            .arg(n - 1)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| read_error(key, &e))?;
+        raw.iter().map(|b| decode(key, "entry", b)).collect()
+    }
+
+    async fn range(&self, query: &RangeQuery) -> Result<Vec<Sample>, StoreError> {
+        query.check()?;
+        let k = &self.shared.settings.keys;
+        let mut conn = self.conn.clone();
+        let names = match (&query.filter.content, &query.filter.region) {
+            (Some(c), Some(r)) => vec![Keys::stream_name(c.as_str(), r.as_str())],
+            _ => {
+                let all: Vec<String> = redis::cmd("ZRANGE")
+                    .arg(k.streams())
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| read_error(k.streams(), &e))?;
+                let mut names = Vec::with_capacity(all.len());
+                for name in all {
+                    let (c, r) = Keys::parse_stream_name(&name)
+                        .ok_or_else(|| StoreError::corrupt(k.streams(), format!("member {name:?} is not a stream")))?;
+                    if query.filter.matches(&c, &r) {
+                        names.push(name);
+                    }
+                }
+                names
+            }
+        };
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = names.iter().map(|n| k.stream(n)).collect();
+        let (from, to) = (score(query.from_ms), format!("({}", score(query.to_ms)));
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for key in &keys {
+            match query.limit {
+                // The newest `limit` of each stream hold the newest `limit` overall.
+                Some(limit) => pipe.cmd("ZREVRANGEBYSCORE").arg(key).arg(&to).arg(&from).arg("LIMIT").arg(0).arg(limit),
+                None => pipe.cmd("ZRANGEBYSCORE").arg(key).arg(&from).arg(&to),
+            };
+        }
+        let replies: Vec<RedisResult<Vec<Vec<u8>>>> =
+            pipe.query_async(&mut conn).await.map_err(|e| Self::unavailable(&e))?;
+        let mut out = Vec::new();
+        for (reply, key) in replies.into_iter().zip(&keys) {
+            for bytes in reply.map_err(|e| read_error(key, &e))? {
+                let sample: Sample = decode(key, "member", &bytes)?;
+                if query.matches(&sample) {
+                    out.push(sample);
+                }
+            }
+        }
+        Ok(sort_range(out, query.limit))
+    }
+
+    async fn put_alert(&self, alert: &Alert) -> Result<(), StoreError> {
+        let resolved_ms = (alert.state == AlertState::Resolved).then(|| alert.resolved_ms.unwrap_or(alert.started_ms));
+        self.shared.buffer.push(vec![Write::Alert { id: alert.id.clone(), json: encode(alert), resolved_ms }])
+    }
+
+    async fn alerts(&self, state: Option<AlertState>) -> Result<Vec<Alert>, StoreError> {
+        let key = self.shared.settings.keys.alerts();
+        let raw: Vec<Vec<u8>> =
+            redis::cmd("HVALS").arg(key).query_async(&mut self.conn.clone()).await.map_err(|e| read_error(key, &e))?;
+        let mut alerts = Vec::with_capacity(raw.len());
+        for bytes in raw {
+            let alert: Alert = decode(key, "field value", &bytes)?;
+            if state.is_none_or(|s| alert.state == s) {
+                alerts.push(alert);
+            }
+        }
+        alerts.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(alerts)
+    }
+
+    async fn put_content_status(&self, change: &ContentChange) -> Result<(), StoreError> {
+        let id = change.content_id.as_str().to_owned();
+        self.shared.buffer.push(vec![Write::Content { id, json: encode(change) }])
+    }
+
+    async fn content_statuses(&self) -> Result<Vec<ContentChange>, StoreError> {
+        let key = self.shared.settings.keys.content();
+        let raw: Vec<Vec<u8>> =
+            redis::cmd("HVALS").arg(key).query_async(&mut self.conn.clone()).await.map_err(|e| read_error(key, &e))?;
+        let mut out: Vec<ContentChange> =
+            raw.iter().map(|b| decode(key, "field value", b)).collect::<Result<_, _>>()?;
+        out.sort_by(|a, b| a.content_id.cmp(&b.content_id));
+        Ok(out)
+    }
+
+    async fn health(&self) -> StoreHealth {
+        let s = &self.shared.settings;
+        let ping: RedisResult<String> = redis::cmd("PING").query_async(&mut self.conn.clone()).await;
+        let refused = self.shared.refused.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut problems: Vec<String> = Vec::new();
+        if let Err(e) = ping {
+            problems.push(format!("PING failed: {e}"));
+        }
+        problems.extend(self.shared.error());
+        problems.extend(refused);
+        let ok = problems.is_empty();
+        let detail = if ok { s.addr.clone() } else { format!("{}: {}", s.addr, problems.join("; ")) };
+        let b = &self.shared.buffer;
+        StoreHealth {
+            backend: "redis".into(),
+            ok,
+            detail,
+            buffered: b.pending() as u64,
+            dropped: b.dropped.load(Ordering::Relaxed),
+            accepted: b.accepted.load(Ordering::Relaxed),
+            failed: b.failed.load(Ordering::Relaxed),
+        }
+    }
+}
