@@ -62,6 +62,8 @@ pub(crate) struct Buffer {
     pub(crate) failed: AtomicU64,
     /// Wakes the flusher when a write is queued.
     pub(crate) wake: Notify,
+    /// Wakes `flush` callers when a chunk has been written.
+    pub(crate) drained: Notify,
 }
 
 impl Buffer {
@@ -74,12 +76,18 @@ impl Buffer {
             dropped: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             wake: Notify::new(),
+            drained: Notify::new(),
         }
     }
 
     /// Units queued or being written.
     pub(crate) fn pending(&self) -> usize {
         self.pending.load(Ordering::Acquire)
+    }
+
+    /// Whether nothing is queued (writes being written do not count).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
     }
 
     /// Queues `writes` (the pieces of one caller's batch) whole, or none
@@ -126,6 +134,7 @@ impl Buffer {
     /// Marks `units` taken by [`take`](Self::take) as written.
     pub(crate) fn done(&self, units: usize) {
         self.pending.fetch_sub(units, Ordering::AcqRel);
+        self.drained.notify_waiters();
     }
 }
 

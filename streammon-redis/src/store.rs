@@ -1,6 +1,6 @@
 //! [`RedisStore`]: the [`Store`] on Redis.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -145,7 +145,7 @@ impl Batch {
     }
 }
 
-fn build_batch(writes: &[Write], s: &Settings, newest_ms: i64) -> Batch {
+fn build_batch(writes: &[Write], s: &Settings, newest_ms: i64, dirty: &mut HashMap<String, usize>) -> Batch {
     let k = &s.keys;
     let mut b = Batch::default();
     b.pipe.ignore_errors();
@@ -179,17 +179,54 @@ fn build_batch(writes: &[Write], s: &Settings, newest_ms: i64) -> Batch {
     // The chunk's own samples count too: the flusher may take a write
     // before `append` has published its timestamp.
     let newest_ms = streams.values().flatten().map(|e| e.ts).fold(newest_ms, i64::max);
-    let cutoff = newest_ms.saturating_sub(s.retention_ms);
+    let mut index = Vec::with_capacity(streams.len());
     for (name, samples) in streams {
         let key = k.stream(name);
         let cmd = b.cmd("ZADD", &key);
         for e in &samples {
             cmd.arg(e.ts).arg(&e.json);
         }
-        b.cmd("ZREMRANGEBYSCORE", &key).arg("-inf").arg(format!("({cutoff}"));
-        b.cmd("ZREMRANGEBYRANK", &key).arg(0).arg(-(s.max_per_series as i64) - 1);
-        let newest = samples.iter().map(|e| e.ts).max().unwrap_or(i64::MIN);
-        b.cmd("ZADD", k.streams()).arg("GT").arg(newest).arg(name);
+        let written = dirty.entry(name.to_owned()).or_default();
+        *written += samples.len();
+        if *written >= trim_every(s) {
+            dirty.remove(name);
+            trim(&mut b, s, newest_ms, name);
+        }
+        index.push((samples.iter().map(|e| e.ts).max().unwrap_or(i64::MIN), name));
+    }
+    if !index.is_empty() {
+        let cmd = b.cmd("ZADD", k.streams()).arg("GT");
+        for (ts, name) in index {
+            cmd.arg(ts).arg(name);
+        }
+    }
+    b
+}
+
+/// Writes to a stream between two trims of it, about a sixteenth of its
+/// bound: trimming is approximate under load (a stream may hold up to
+/// that many samples too many, like `XADD MAXLEN ~`) and exact once the
+/// buffer is drained (see [`trim_batch`]).
+fn trim_every(s: &Settings) -> usize {
+    (s.max_per_series / 16).max(1)
+}
+
+/// Trims one stream to its bound and to the retention window.
+fn trim(b: &mut Batch, s: &Settings, newest_ms: i64, name: &str) {
+    let key = s.keys.stream(name);
+    let cutoff = newest_ms.saturating_sub(s.retention_ms);
+    b.cmd("ZREMRANGEBYSCORE", &key).arg("-inf").arg(format!("({cutoff}"));
+    b.cmd("ZREMRANGEBYRANK", &key).arg(0).arg(-(s.max_per_series as i64) - 1);
+}
+
+/// Trims every stream written since its last trim: sent when the buffer
+/// is drained, so that once [`flush`](Store::flush) returns every stream
+/// is within its bounds exactly.
+fn trim_batch(dirty: &mut HashMap<String, usize>, s: &Settings, newest_ms: i64) -> Batch {
+    let mut b = Batch::default();
+    b.pipe.ignore_errors();
+    for (name, _) in dirty.drain() {
+        trim(&mut b, s, newest_ms, &name);
     }
     b
 }
@@ -219,6 +256,8 @@ async fn write_chunk(conn: &mut ConnectionManager, batch: &Batch) -> RedisResult
 async fn flush_loop(shared: Arc<Shared>, mut conn: ConnectionManager) {
     let s = &shared.settings;
     let mut chunks: u64 = 0;
+    // Streams written since their last trim, and how many samples.
+    let mut dirty: HashMap<String, usize> = HashMap::new();
     loop {
         let writes = shared.buffer.take(s.batch_size);
         if writes.is_empty() {
@@ -226,31 +265,13 @@ async fn flush_loop(shared: Arc<Shared>, mut conn: ConnectionManager) {
             continue;
         }
         let units: usize = writes.iter().map(Write::units).sum();
-        let batch = build_batch(&writes, s, shared.newest_ms.load(Ordering::Acquire));
-        let mut backoff = Duration::from_millis(10);
-        loop {
-            match write_chunk(&mut conn, &batch).await {
-                Ok(refused) if refused.is_empty() => {
-                    shared.set_error(None);
-                    break;
-                }
-                Ok(refused) => {
-                    // Redis refused part of it for good: foreign data under
-                    // one of our keys. Count it and name the key; retrying
-                    // would block every write behind it.
-                    shared.buffer.failed.fetch_add(units as u64, Ordering::Relaxed);
-                    let (key, e) = &refused[0];
-                    *shared.refused.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(format!("write refused under key `{key}`: {e}"));
-                    shared.set_error(None);
-                    break;
-                }
-                Err(e) => {
-                    shared.set_error(Some(format!("write failed, retrying: {e}")));
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(500));
-                }
-            }
+        let batch = build_batch(&writes, s, shared.newest_ms.load(Ordering::Acquire), &mut dirty);
+        if !send(&shared, &mut conn, &batch).await {
+            shared.buffer.failed.fetch_add(units as u64, Ordering::Relaxed);
+        }
+        if shared.buffer.is_empty() && !dirty.is_empty() {
+            let trims = trim_batch(&mut dirty, s, shared.newest_ms.load(Ordering::Acquire));
+            send(&shared, &mut conn, &trims).await;
         }
         shared.buffer.done(units);
         chunks += 1;
@@ -258,6 +279,30 @@ async fn flush_loop(shared: Arc<Shared>, mut conn: ConnectionManager) {
         if resolved || chunks % 64 == 0 {
             if let Err(e) = maintain(&shared, &mut conn).await {
                 shared.set_error(Some(format!("maintenance failed: {e}")));
+            }
+        }
+    }
+}
+
+/// Sends one pipeline, retrying with backoff until Redis takes it; false
+/// when Redis refused part of it for good (foreign data under one of our
+/// keys), which is recorded naming the key: retrying would block every
+/// write behind it.
+async fn send(shared: &Shared, conn: &mut ConnectionManager, batch: &Batch) -> bool {
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        match write_chunk(conn, batch).await {
+            Ok(refused) => {
+                shared.set_error(None);
+                let Some((key, e)) = refused.first() else { return true };
+                *shared.refused.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(format!("write refused under key `{key}`: {e}"));
+                return false;
+            }
+            Err(e) => {
+                shared.set_error(Some(format!("write failed, retrying: {e}")));
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(500));
             }
         }
     }
@@ -302,7 +347,10 @@ async fn maintain(shared: &Shared, conn: &mut ConnectionManager) -> RedisResult<
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("streammon's models always serialise")
+    // A sample is about 500 bytes of JSON: one allocation, no regrowth.
+    let mut out = Vec::with_capacity(640);
+    serde_json::to_writer(&mut out, value).expect("streammon's models always serialise");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 #[async_trait]
@@ -331,6 +379,10 @@ impl Store for RedisStore {
         let newest = samples.iter().map(|x| x.timestamp_ms).max().unwrap_or(i64::MIN);
         self.shared.buffer.push(writes)?;
         self.shared.newest_ms.fetch_max(newest, Ordering::AcqRel);
+        // Let the flusher start on this batch while the caller goes on:
+        // on a single-threaded runtime the next batch is then encoded while
+        // Redis stores this one.
+        tokio::task::yield_now().await;
         Ok(())
     }
 
@@ -338,14 +390,20 @@ impl Store for RedisStore {
         let limit = self.shared.settings.flush_timeout;
         let start = tokio::time::Instant::now();
         loop {
+            let drained = self.shared.buffer.drained.notified();
+            let mut drained = std::pin::pin!(drained);
+            // Registered before the check, so a chunk finishing in between
+            // still wakes this waiter.
+            drained.as_mut().enable();
             let pending = self.shared.buffer.pending();
             if pending == 0 {
                 return Ok(());
             }
-            if start.elapsed() >= limit {
+            let left = limit.saturating_sub(start.elapsed());
+            if left.is_zero() {
                 return Err(StoreError::Timeout { what: "flush", after_ms: limit.as_millis() as u64, pending });
             }
-            tokio::time::sleep(Duration::from_millis(1)).await;
+            let _ = tokio::time::timeout(left, drained).await;
         }
     }
 
