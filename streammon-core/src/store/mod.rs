@@ -14,7 +14,7 @@
 //!
 //! # Async without a runtime
 //!
-//! The trait's methods are `async` (through [`async_trait`], a proc-macro
+//! The trait's methods are `async` (through [`async_trait`](mod@async_trait), a proc-macro
 //! with no runtime) so a network backend can await I/O, and `dyn`-safe so a
 //! server holds an `Arc<dyn Store>`. The core still owns no runtime:
 //! [`MemoryStore`]'s futures are plain synchronous code that is ready at
