@@ -152,17 +152,22 @@ fn memory(c: &mut Criterion) {
         (store.len() * size_of::<Sample>()) as f64 / 1e6
     );
     let (one, region) = queries(&loaded);
+    eprintln!(
+        "store/memory: range/one_series returns {} samples, downsampled/region_100 {} series",
+        ready(store.range(&one)).unwrap().len(),
+        ready(store.downsampled(&region)).unwrap().len()
+    );
     let mut g = c.benchmark_group("store/memory");
     g.sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("range/one_series", |b| b.iter(|| black_box(ready(store.range(&one)).unwrap())));
+    g.bench_function("downsampled/region_100", |b| b.iter(|| black_box(ready(store.downsampled(&region)).unwrap())));
+    g.bench_function("latest/100", |b| b.iter(|| black_box(ready(store.latest(100)).unwrap())));
     g.throughput(Throughput::Elements(extra[0].len() as u64));
     let mut next = shifted(extra);
     g.bench_function("append/frame", |b| {
         b.iter_batched(&mut next, |f| ready(store.append(&f)).unwrap(), BatchSize::SmallInput)
     });
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("range/one_series", |b| b.iter(|| black_box(ready(store.range(&one)).unwrap())));
-    g.bench_function("downsampled/region_100", |b| b.iter(|| black_box(ready(store.downsampled(&region)).unwrap())));
-    g.bench_function("latest/100", |b| b.iter(|| black_box(ready(store.latest(100)).unwrap())));
     g.finish();
 }
 
@@ -179,12 +184,24 @@ fn redis_store(c: &mut Criterion) {
         store.flush().await.unwrap();
     });
     let (one, region) = queries(&loaded);
+    eprintln!(
+        "store/redis: range/one_series returns {} samples, downsampled/region_100 {} series",
+        rt.block_on(store.range(&one)).unwrap().len(),
+        rt.block_on(store.downsampled(&region)).unwrap().len()
+    );
     let writes: Vec<Vec<Sample>> = frames(loaded.len() + 64).split_off(loaded.len());
     let json: usize = writes[0].iter().map(|s| serde_json::to_string(s).unwrap().len()).sum();
     eprintln!("store/redis: a sample is {} bytes of JSON on average", json / writes[0].len());
     let per_iter = 10;
     let mut g = c.benchmark_group("store/redis");
     g.sample_size(10).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("range/one_series", |b| b.iter(|| black_box(rt.block_on(store.range(&one)).unwrap())));
+    g.bench_function("downsampled/region_100", |b| {
+        b.iter(|| black_box(rt.block_on(store.downsampled(&region)).unwrap()))
+    });
+    g.bench_function("latest/100", |b| b.iter(|| black_box(rt.block_on(store.latest(100)).unwrap())));
+    // Last: the writes move time forward and trim what the queries read.
     g.throughput(Throughput::Elements(writes[..per_iter].iter().map(|f| f.len() as u64).sum()));
     let mut next = shifted(writes);
     g.bench_function("append_flush/10_frames", |b| {
@@ -201,12 +218,6 @@ fn redis_store(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("range/one_series", |b| b.iter(|| black_box(rt.block_on(store.range(&one)).unwrap())));
-    g.bench_function("downsampled/region_100", |b| {
-        b.iter(|| black_box(rt.block_on(store.downsampled(&region)).unwrap()))
-    });
-    g.bench_function("latest/100", |b| b.iter(|| black_box(rt.block_on(store.latest(100)).unwrap())));
     g.finish();
     let health = rt.block_on(store.health());
     assert_eq!((health.dropped, health.failed), (0, 0), "{health:?}");

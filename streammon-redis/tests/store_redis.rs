@@ -118,6 +118,15 @@ async fn corrupt_or_foreign_data_names_the_key() {
     let err = store.range(&RangeQuery::new(SeriesFilter::all(), i64::MIN, i64::MAX)).await.unwrap_err();
     assert!(matches!(&err, StoreError::Corrupt { key, .. } if *key == keys.stream(&stream)), "{err}");
     assert!(err.to_string().contains("{not json"), "{err}");
+    let chart = streammon_core::store::DownsampleQuery {
+        filter: SeriesFilter::all(),
+        metric: streammon_core::Metric::Viewers,
+        from_ms: 0,
+        to_ms: 10,
+        points: 10,
+    };
+    let err = store.downsampled(&chart).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Corrupt { key, .. } if *key == keys.stream(&stream)), "{err}");
 
     // Garbage in the alerts hash.
     let _: () = redis::cmd("HSET").arg(keys.alerts()).arg("x").arg("[1,2]").query_async(&mut conn).await.unwrap();

@@ -67,11 +67,17 @@ impl Downsampler {
 
     /// Adds one sample.
     pub fn push(&mut self, sample: &Sample) {
-        let ts = sample.timestamp_ms;
+        if let Some(value) = sample.get(self.metric) {
+            self.push_value(sample.timestamp_ms, value);
+        }
+    }
+
+    /// Adds one value of the metric at `ts` (for backends that read out
+    /// the metric without building a [`Sample`]).
+    pub fn push_value(&mut self, ts: i64, value: f64) {
         if ts < self.from_ms || ts >= self.to_ms {
             return;
         }
-        let Some(value) = sample.get(self.metric) else { return };
         let index = usize::try_from((ts - self.from_ms) / self.width).unwrap_or(0);
         if self.acc.len() <= index {
             self.acc.resize(index + 1, (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0));

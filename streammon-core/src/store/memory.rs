@@ -259,20 +259,26 @@ impl Store for MemoryStore {
 
     async fn downsampled(&self, query: &DownsampleQuery) -> Result<Vec<SeriesPoints>, StoreError> {
         query.check()?;
-        let mut groups: BTreeMap<SeriesKey, Downsampler> = BTreeMap::new();
-        self.for_each_match(&query.range(), |s| {
-            groups
-                .entry(SeriesKey::of(s, query.metric))
-                .or_insert_with(|| Downsampler::new(query.metric, query.from_ms, query.to_ms, query.points))
-                .push(s);
-        });
-        Ok(groups
-            .into_iter()
-            .filter_map(|(key, mut d)| {
-                let buckets = d.finish();
-                (!buckets.is_empty()).then_some(SeriesPoints { key, buckets })
-            })
-            .collect())
+        let inner = self.lock();
+        let cutoff = self.cutoff(&inner);
+        let mut d = Downsampler::new(query.metric, query.from_ms, query.to_ms, query.points);
+        let mut out = Vec::new();
+        // The rings are in key order, and a ring is one series.
+        for ((content, region), ring) in &inner.series {
+            if !query.filter.matches(content, region) {
+                continue;
+            }
+            let start = ring.partition_point(|s| s.timestamp_ms < query.from_ms.max(cutoff));
+            let end = ring.partition_point(|s| s.timestamp_ms < query.to_ms).max(start);
+            for s in ring.range(start..end) {
+                d.push(s);
+            }
+            let buckets = d.finish();
+            if !buckets.is_empty() {
+                out.push(SeriesPoints { key: SeriesKey::new(content.clone(), region.clone(), query.metric), buckets });
+            }
+        }
+        Ok(out)
     }
 
     async fn put_alert(&self, alert: &Alert) -> Result<(), StoreError> {
