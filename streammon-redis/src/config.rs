@@ -31,6 +31,10 @@ pub struct RedisConfig {
     /// Database number when connecting by host and port (`REDIS_DB`).
     /// Defaults to 0.
     pub db: i64,
+    /// PEM file of the certificate authority to trust for `rediss://`
+    /// instead of the system's roots (a private CA). Defaults to none: the
+    /// system's roots.
+    pub tls_ca_file: Option<std::path::PathBuf>,
     /// Prefix of every key but the history list (`REDIS_PREFIX`).
     /// Defaults to `streammon:`.
     pub prefix: String,
@@ -70,6 +74,7 @@ impl Default for RedisConfig {
             port: 6379,
             password: None,
             db: 0,
+            tls_ca_file: None,
             prefix: "streammon:".into(),
             history_key: "metrics_history".into(),
             history_len: 1000,
@@ -183,6 +188,13 @@ impl RedisConfig {
         if self.history_key.is_empty() {
             return Err(RedisError::config("history_key", "is empty"));
         }
+        let tls_root = match &self.tls_ca_file {
+            None => None,
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| RedisError::config("tls_ca_file", format!("cannot read {}: {e}", path.display())))?,
+            ),
+        };
         let addr = match info.addr() {
             ConnectionAddr::Tcp(h, p) => format!("redis://{h}:{p}/{}", info.redis_settings().db()),
             ConnectionAddr::TcpTls { host, port, .. } => {
@@ -192,6 +204,7 @@ impl RedisConfig {
         };
         Ok(Settings {
             info,
+            tls_root,
             addr,
             keys: Keys::new(&self.prefix, &self.history_key),
             history_len: self.history_len,
@@ -219,6 +232,7 @@ fn redact(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub(crate) info: ConnectionInfo,
+    pub(crate) tls_root: Option<Vec<u8>>,
     pub(crate) addr: String,
     pub(crate) keys: Keys,
     pub(crate) history_len: usize,

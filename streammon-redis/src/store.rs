@@ -77,7 +77,14 @@ impl RedisStore {
         let settings = config.settings()?;
         let connect_error =
             |e: &dyn std::fmt::Display| RedisError::Connect { addr: settings.addr.clone(), reason: e.to_string() };
-        let client = redis::Client::open(settings.info.clone()).map_err(|e| connect_error(&e))?;
+        let client = match &settings.tls_root {
+            Some(root) => redis::Client::build_with_tls(
+                settings.info.clone(),
+                redis::TlsCertificates { client_tls: None, root_cert: Some(root.clone()) },
+            ),
+            None => redis::Client::open(settings.info.clone()),
+        }
+        .map_err(|e| connect_error(&e))?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(settings.connect_timeout))
             .set_response_timeout(Some(settings.response_timeout))

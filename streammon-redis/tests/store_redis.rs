@@ -220,3 +220,23 @@ async fn overflow_is_counted_never_silent() {
     assert_eq!(everything(&store).await.len(), 120);
     assert_eq!(store.health().await.dropped, 180, "the loss stays reported");
 }
+
+/// `rediss://` with a private CA: the TLS handshake, a password-less
+/// round trip, and a clear error when the CA is not trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_round_trip() {
+    let server = RedisServer::start_tls();
+    let url = format!("rediss://127.0.0.1:{}/0", server.tls_port.unwrap());
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tls/ca.crt");
+    let config = RedisConfig { url: Some(url.clone()), tls_ca_file: Some(ca), ..Default::default() };
+    let store = RedisStore::connect(&config).await.expect("TLS connect");
+    let frame = &frames(1)[0];
+    store.append(frame).await.unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(store.latest(1).await.unwrap()[0], *frame.last().unwrap());
+
+    // The system's roots do not know the test CA.
+    let untrusted = RedisConfig { url: Some(url), connect_timeout: "2s".parse().unwrap(), ..Default::default() };
+    let err = RedisStore::connect(&untrusted).await.unwrap_err();
+    assert!(matches!(err, RedisError::Connect { .. }), "{err}");
+}

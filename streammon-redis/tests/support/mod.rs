@@ -22,6 +22,8 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 #[derive(Debug)]
 pub struct RedisServer {
     pub port: u16,
+    /// The TLS port, when started with [`start_tls`](Self::start_tls).
+    pub tls_port: Option<u16>,
     dir: PathBuf,
     persistent: bool,
     child: Option<Child>,
@@ -43,16 +45,29 @@ impl RedisServer {
         Self::spawn(free_port(), true)
     }
 
+    /// A throwaway server that also speaks TLS on `tls_port`, with the
+    /// test certificates in `tests/tls/`.
+    pub fn start_tls() -> Self {
+        let mut server = Self::spawn_stopped(free_port(), false);
+        server.tls_port = Some(free_port());
+        server.restart();
+        server
+    }
+
     fn spawn(port: u16, persistent: bool) -> Self {
+        let mut server = Self::spawn_stopped(port, persistent);
+        server.restart();
+        server
+    }
+
+    fn spawn_stopped(port: u16, persistent: bool) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "streammon-redis-test-{}-{}-{port}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).expect("create the server's directory");
-        let mut server = Self { port, dir, persistent, child: None };
-        server.restart();
-        server
+        Self { port, tls_port: None, dir, persistent, child: None }
     }
 
     /// Starts the server (again) on the same port and directory.
@@ -65,6 +80,14 @@ impl RedisServer {
             cmd.args(["--appendonly", "yes", "--appendfsync", "always"]);
         } else {
             cmd.args(["--appendonly", "no"]);
+        }
+        if let Some(tls) = self.tls_port {
+            let certs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tls");
+            cmd.arg("--tls-port").arg(tls.to_string());
+            cmd.arg("--tls-cert-file").arg(certs.join("server.crt"));
+            cmd.arg("--tls-key-file").arg(certs.join("server.key"));
+            cmd.arg("--tls-ca-cert-file").arg(certs.join("ca.crt"));
+            cmd.args(["--tls-auth-clients", "no"]);
         }
         cmd.args(["--daemonize", "no"]).stdout(Stdio::null()).stderr(Stdio::null());
         let child = cmd.spawn().unwrap_or_else(|e| {
