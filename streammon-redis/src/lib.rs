@@ -3,6 +3,7 @@
 mod buffer;
 mod config;
 mod error;
+mod flusher;
 mod keys;
 mod store;
 

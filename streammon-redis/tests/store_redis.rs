@@ -240,3 +240,39 @@ async fn tls_round_trip() {
     let err = RedisStore::connect(&untrusted).await.unwrap_err();
     assert!(matches!(err, RedisError::Connect { .. }), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_resolved_alerts_and_silent_streams_are_deleted() {
+    let mut t = target();
+    t.config.max_resolved_alerts = 2;
+    t.config.retention = conformance::RETENTION;
+    let store = RedisStore::connect(&t.config).await.unwrap();
+    for (i, state) in
+        [AlertState::Resolved, AlertState::Firing, AlertState::Resolved, AlertState::Resolved].iter().enumerate()
+    {
+        let mut alert = conformance::alert(&format!("alrt-00000{i}"), *state);
+        alert.resolved_ms = alert.resolved_ms.map(|_| 1_000 * i as i64);
+        store.put_alert(&alert).await.unwrap();
+    }
+    store.flush().await.unwrap();
+    let ids: Vec<String> = store.alerts(None).await.unwrap().into_iter().map(|a| a.id).collect();
+    assert_eq!(ids, ["alrt-000001", "alrt-000002", "alrt-000003"], "the oldest resolved one went");
+
+    let first = frames(1).remove(0);
+    let silent = first[0].clone();
+    let mut later = first[1].clone();
+    later.timestamp_ms = silent.timestamp_ms + conformance::RETENTION.as_millis() as i64 + 1_000;
+    store.append(std::slice::from_ref(&silent)).await.unwrap();
+    store.flush().await.unwrap();
+    store.append(&[later]).await.unwrap();
+    store.flush().await.unwrap();
+    let keys = store.settings().keys();
+    let mut conn = raw(&t.config).await;
+    let streams: Vec<String> =
+        redis::cmd("ZRANGE").arg(keys.streams()).arg(0).arg(-1).query_async(&mut conn).await.unwrap();
+    let silent_name = streammon_redis::Keys::stream_name(silent.content_id.as_str(), silent.region.as_str());
+    assert_eq!(streams.len(), 1);
+    assert!(!streams.contains(&silent_name));
+    let exists: bool = redis::cmd("EXISTS").arg(keys.stream(&silent_name)).query_async(&mut conn).await.unwrap();
+    assert!(!exists, "the silent stream's key is deleted");
+}

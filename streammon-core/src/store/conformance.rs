@@ -199,6 +199,20 @@ pub async fn retention_by_age(store: &dyn Store) {
     assert_eq!(got, stream[1..].to_vec(), "the sample just inside the window stays");
 }
 
+/// A stream silent for longer than [`RETENTION`] behind the newest sample
+/// anywhere is gone, while the live one stays.
+pub async fn silent_streams_expire(store: &dyn Store) {
+    let first = frames(1).remove(0);
+    let (silent, live) = (first[0].clone(), first[1].clone());
+    store.append(std::slice::from_ref(&silent)).await.expect("append");
+    let mut later = live.clone();
+    later.timestamp_ms = silent.timestamp_ms + RETENTION.as_millis() as i64 + 1_000;
+    store.append(&[live, later.clone()]).await.expect("append");
+    store.flush().await.expect("flush");
+    let got = store.range(&RangeQuery::new(SeriesFilter::all(), i64::MIN, i64::MAX)).await.expect("range");
+    assert_eq!(got, vec![later]);
+}
+
 /// A late sample takes its place in time order.
 pub async fn late_samples_are_ordered(store: &dyn Store) {
     let stream = one_series(4, 5_000_000);
@@ -331,7 +345,7 @@ macro_rules! store_conformance_tests {
     ($mode:ident: $make:expr) => {
         $crate::store_conformance_tests!(@each $mode $make;
             round_trip, latest_is_newest_first_and_capped, range_filters_and_limits, retention_by_count,
-            retention_by_age, late_samples_are_ordered, duplicates_are_stored_once,
+            retention_by_age, silent_streams_expire, late_samples_are_ordered, duplicates_are_stored_once,
             downsampled_buckets, downsampled_per_series,
             alerts_round_trip, content_status_latest_wins, health_counts);
     };
