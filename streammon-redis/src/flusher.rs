@@ -4,10 +4,13 @@
 //! [`Buffer`] and sends each as one pipeline (see [`build_batch`]),
 //! retrying a chunk until Redis takes it, so writes reach Redis in the
 //! order they were accepted. When the buffer drains it trims every stream
-//! written since its last trim and runs the maintenance (silent streams,
-//! old resolved alerts), all before the last chunk counts as written: once
-//! [`Store::flush`](streammon_core::Store::flush) returns, every bound
-//! holds exactly.
+//! written since its last trim before the last chunk counts as written:
+//! once [`Store::flush`](streammon_core::Store::flush) returns, every
+//! stream is within its bounds exactly. Maintenance (deleting silent
+//! streams and old resolved alerts) runs when an alert resolves, every 64
+//! chunks, and on draining once time has moved a sixteenth of the
+//! retention window since it last ran: a silent stream goes at most that
+//! much later than the window says.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -174,6 +177,7 @@ async fn write_chunk(conn: &mut ConnectionManager, batch: &Batch) -> RedisResult
 pub(crate) async fn flush_loop(shared: Arc<Shared>, mut conn: ConnectionManager) {
     let s = &shared.settings;
     let mut chunks: u64 = 0;
+    let mut maintained_at = i64::MIN;
     // Streams written since their last trim, and how many samples.
     let mut dirty: HashMap<String, usize> = HashMap::new();
     loop {
@@ -197,9 +201,14 @@ pub(crate) async fn flush_loop(shared: Arc<Shared>, mut conn: ConnectionManager)
         }
         chunks += 1;
         let resolved = writes.iter().any(|w| matches!(w, Write::Alert { resolved_ms: Some(_), .. }));
-        if drained || resolved || chunks % 64 == 0 {
-            if let Err(e) = maintain(&shared, &mut conn).await {
-                shared.set_error(Some(format!("maintenance failed: {e}")));
+        // Streams only fall silent as time moves on: when drained, look for
+        // them once time has moved a sixteenth of the retention window.
+        let newest = shared.newest_ms.load(Ordering::Acquire);
+        let moved = newest.saturating_sub(maintained_at) >= s.retention_ms / 16;
+        if resolved || chunks % 64 == 0 || (drained && moved) {
+            match maintain(&shared, &mut conn).await {
+                Ok(()) => maintained_at = newest,
+                Err(e) => shared.set_error(Some(format!("maintenance failed: {e}"))),
             }
         }
         shared.buffer.done(units);
