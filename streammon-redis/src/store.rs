@@ -293,7 +293,9 @@ impl Store for RedisStore {
     async fn range(&self, query: &RangeQuery) -> Result<Vec<Sample>, StoreError> {
         query.check()?;
         let mut out = Vec::new();
-        for (key, _, members) in self.fetch(&query.filter, query.from_ms, query.to_ms, query.limit).await? {
+        // A per-stream limit is only exact when every member read counts.
+        let per_stream = query.limit.filter(|_| query.metric.is_none());
+        for (key, _, members) in self.fetch(&query.filter, query.from_ms, query.to_ms, per_stream).await? {
             for bytes in members {
                 let sample: Sample = decode(&key, "member", &bytes)?;
                 if query.matches(&sample) {

@@ -166,10 +166,16 @@ pub async fn range_filters_and_limits(store: &dyn Store) {
     q.limit = Some(1);
     assert_eq!(store.range(&q).await.expect("limit"), one[1..].to_vec());
 
+    let newest = RangeQuery { limit: Some(5), ..RangeQuery::new(SeriesFilter::all(), t2, t4) };
+    let all_in_range = pick(&|s| (t2..t4).contains(&s.timestamp_ms));
+    assert_eq!(store.range(&newest).await.expect("limit"), all_in_range[all_in_range.len() - 5..].to_vec());
+
     let e2e = RangeQuery { metric: Some(Metric::E2eLatencyMs), ..RangeQuery::new(SeriesFilter::all(), t2, t4) };
     let live = store.range(&e2e).await.expect("by metric");
     assert_eq!(live, pick(&|s| s.e2e_latency_ms.is_some() && (t2..t4).contains(&s.timestamp_ms)));
     assert!(!live.is_empty(), "the suite's frames hold live titles");
+    let few = RangeQuery { limit: Some(3), ..e2e.clone() };
+    assert_eq!(store.range(&few).await.expect("metric and limit"), live[live.len() - 3..].to_vec());
 
     let reversed = RangeQuery::new(SeriesFilter::all(), t4, t2);
     assert!(matches!(store.range(&reversed).await, Err(StoreError::InvalidConfig { field: "to_ms", .. })));
