@@ -139,6 +139,34 @@ pub struct Target {
     pub config: RedisConfig,
 }
 
+impl Drop for Target {
+    /// On a shared server (`REDIS_URL`), deletes every key of the test's
+    /// prefix; an own server just goes.
+    fn drop(&mut self) {
+        if self.server.is_some() {
+            return;
+        }
+        let Some(url) = self.config.url.clone() else { return };
+        let Ok(mut conn) = redis::Client::open(url).and_then(|c| c.get_connection()) else { return };
+        let pattern = format!("{}*", self.config.prefix);
+        let keys: Vec<String> = match redis::cmd("SCAN")
+            .cursor_arg(0)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .clone()
+            .iter(&mut conn)
+        {
+            Ok(iter) => iter.filter_map(Result::ok).collect(),
+            Err(_) => return,
+        };
+        for chunk in keys.chunks(500) {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
+        }
+    }
+}
+
 /// A fresh target: every key (the history list too) under a prefix no
 /// other test uses.
 pub fn target() -> Target {
