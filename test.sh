@@ -10,6 +10,12 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
+# The Redis adapter's tests start their own redis-server on a free port.
+if ! command -v redis-server >/dev/null 2>&1; then
+    echo "test.sh: installing redis-server for the Redis adapter's tests" >&2
+    apt-get update && apt-get install -y redis-server
+fi
+
 cargo test --workspace --locked
 # Criterion benches run each benchmark once under `cargo test`.
 cargo test --locked -p streammon-benches --benches

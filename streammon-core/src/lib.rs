@@ -13,6 +13,7 @@ pub mod sample;
 mod series;
 pub mod simulator;
 pub mod stats;
+pub mod store;
 pub mod time;
 
 pub use alert::{Alert, AlertConfig, AlertEngine, AlertEvent, AlertState, RuleConfig, Severity};
@@ -34,4 +35,5 @@ pub use simulator::{
     ContentMix, Frame, Incident, IncidentConfig, IncidentKind, IncidentScope, IncidentScript, SimConfig, Simulator,
     TargetKind,
 };
+pub use store::{MemoryStore, Store, StoreError, StoreHealth};
 pub use time::Span;

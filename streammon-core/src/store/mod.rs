@@ -1,0 +1,287 @@
+//! Storage of history: the [`Store`] trait, its query and result types, and
+//! [`MemoryStore`], the embedded default.
+//!
+//! # Why one trait
+//!
+//! The dashboard, the REST API and the detectors all need the same things
+//! from history: the latest samples, a time range of a series or of a
+//! filter, a chart-sized downsampling of it, the alerts and the status of
+//! every title. [`Store`] is that vocabulary, and each backend implements all
+//! of it: [`MemoryStore`] here (bounded ring buffers, no dependency), Redis
+//! in the `streammon-redis` crate. One behavioural suite
+//! (`store::conformance`, behind the `conformance` feature) runs against
+//! both, so they cannot drift apart.
+//!
+//! # Async without a runtime
+//!
+//! The trait's methods are `async` (through [`async_trait`](mod@async_trait), a proc-macro
+//! with no runtime) so a network backend can await I/O, and `dyn`-safe so a
+//! server holds an `Arc<dyn Store>`. The core still owns no runtime:
+//! [`MemoryStore`]'s futures are plain synchronous code that is ready at
+//! the first poll.
+//!
+//! # Consistency
+//!
+//! [`Store::append`] returns once the batch is *accepted*. A backend may
+//! buffer accepted writes (Redis does, so that nothing is lost while the
+//! server is away); [`Store::flush`] waits until every accepted write is
+//! stored, after which reads see it. [`MemoryStore`] stores at once.
+//!
+//! Timestamps are data: retention is measured back from the newest sample
+//! timestamp the store has seen, never from a clock.
+
+pub mod downsample;
+mod error;
+mod memory;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::alert::{Alert, AlertState};
+use crate::content::ContentChange;
+use crate::id::{ContentId, RegionId};
+use crate::sample::{Metric, Sample};
+use crate::series::SeriesKey;
+
+pub use downsample::{Bucket, SeriesPoints};
+pub use error::StoreError;
+pub use memory::{MemoryConfig, MemoryStore};
+
+/// Which series a query is about: every title and region by default,
+/// narrowed by either or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesFilter {
+    /// Only this title. Defaults to every title.
+    #[serde(default)]
+    pub content: Option<ContentId>,
+    /// Only this CDN region. Defaults to every region.
+    #[serde(default)]
+    pub region: Option<RegionId>,
+}
+
+impl SeriesFilter {
+    /// Every series.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// The one `(content, region)` stream of `key` (its metric is ignored).
+    pub fn series(key: &SeriesKey) -> Self {
+        Self { content: Some(key.content.clone()), region: Some(key.region.clone()) }
+    }
+
+    /// Whether the stream of `content` in `region` passes.
+    pub fn matches(&self, content: &ContentId, region: &RegionId) -> bool {
+        self.content.as_ref().is_none_or(|c| c == content) && self.region.as_ref().is_none_or(|r| r == region)
+    }
+}
+
+/// Samples in a half-open time range `[from_ms, to_ms)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeQuery {
+    /// Which series.
+    #[serde(default)]
+    pub filter: SeriesFilter,
+    /// Only samples that carry this metric (end-to-end latency exists for
+    /// live titles only). Defaults to every sample.
+    #[serde(default)]
+    pub metric: Option<Metric>,
+    /// Start, epoch ms, inclusive.
+    pub from_ms: i64,
+    /// End, epoch ms, exclusive.
+    pub to_ms: i64,
+    /// Keep only the newest this many samples. Defaults to all.
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl RangeQuery {
+    /// Every sample of `filter` in `[from_ms, to_ms)`.
+    pub fn new(filter: SeriesFilter, from_ms: i64, to_ms: i64) -> Self {
+        Self { filter, metric: None, from_ms, to_ms, limit: None }
+    }
+
+    /// Checks the bounds.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidConfig`] naming `to_ms` when the range is reversed.
+    pub fn check(&self) -> Result<(), StoreError> {
+        if self.to_ms < self.from_ms {
+            return Err(StoreError::config("to_ms", format!("{} is before from_ms {}", self.to_ms, self.from_ms)));
+        }
+        Ok(())
+    }
+
+    /// Whether `sample` passes the filter, the metric and the time bounds.
+    pub fn matches(&self, sample: &Sample) -> bool {
+        (self.from_ms..self.to_ms).contains(&sample.timestamp_ms)
+            && self.filter.matches(&sample.content_id, &sample.region)
+            && self.metric.is_none_or(|m| sample.get(m).is_some())
+    }
+}
+
+/// One metric of the series of a filter, downsampled to at most `points`
+/// buckets per series over `[from_ms, to_ms)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownsampleQuery {
+    /// Which series.
+    #[serde(default)]
+    pub filter: SeriesFilter,
+    /// Which metric.
+    pub metric: Metric,
+    /// Start, epoch ms, inclusive.
+    pub from_ms: i64,
+    /// End, epoch ms, exclusive.
+    pub to_ms: i64,
+    /// Buckets per series, 1 to 100 000.
+    pub points: usize,
+}
+
+impl DownsampleQuery {
+    /// The most buckets one query may ask for per series.
+    pub const MAX_POINTS: usize = 100_000;
+
+    /// Checks the bounds and the number of points.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidConfig`] naming `points` or `to_ms`.
+    pub fn check(&self) -> Result<(), StoreError> {
+        if !(1..=Self::MAX_POINTS).contains(&self.points) {
+            return Err(StoreError::config(
+                "points",
+                format!("{} is not within 1..={}", self.points, Self::MAX_POINTS),
+            ));
+        }
+        self.range().check()
+    }
+
+    /// The range query whose samples this downsamples.
+    pub fn range(&self) -> RangeQuery {
+        RangeQuery {
+            filter: self.filter.clone(),
+            metric: Some(self.metric),
+            from_ms: self.from_ms,
+            to_ms: self.to_ms,
+            limit: None,
+        }
+    }
+}
+
+/// How a store is doing: the payload of a health endpoint.
+///
+/// `dropped` is the loss counter: samples that were offered to
+/// [`Store::append`] and refused because the write buffer was full. It
+/// only ever grows; anything non-zero means history has gaps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreHealth {
+    /// Which backend, e.g. `memory` or `redis`.
+    pub backend: String,
+    /// Whether the backend answered its last check.
+    pub ok: bool,
+    /// One line for humans: the address, or the last error.
+    pub detail: String,
+    /// Writes accepted but not yet stored (samples, alerts and statuses).
+    pub buffered: u64,
+    /// Samples refused because the write buffer was full, since start.
+    pub dropped: u64,
+    /// Samples accepted since start.
+    pub accepted: u64,
+    /// Accepted writes the backend refused for good (e.g. foreign data of
+    /// another type under one of our keys; `detail` names the key), since
+    /// start. Like `dropped`, a loss counter.
+    pub failed: u64,
+}
+
+/// Sorts samples oldest first, ties by content then region, and keeps the
+/// newest `limit`: the order every backend returns ranges in.
+pub fn sort_range(mut samples: Vec<Sample>, limit: Option<usize>) -> Vec<Sample> {
+    samples.sort_by(|a, b| (a.timestamp_ms, &a.content_id, &a.region).cmp(&(b.timestamp_ms, &b.content_id, &b.region)));
+    if let Some(limit) = limit {
+        let excess = samples.len().saturating_sub(limit);
+        samples.drain(..excess);
+    }
+    samples
+}
+
+/// Storage of samples, alerts and content status. See the [module docs](self).
+///
+/// Every method takes `&self`: stores synchronise inside, so one store is
+/// shared as `Arc<dyn Store>` by any number of tasks.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Accepts a batch of samples, in order.
+    ///
+    /// # Errors
+    /// [`StoreError::BufferFull`] when the batch cannot be accepted; it is
+    /// then counted in [`StoreHealth::dropped`].
+    async fn append(&self, samples: &[Sample]) -> Result<(), StoreError>;
+
+    /// Waits until every accepted write is stored. A no-op where writes
+    /// are not buffered.
+    ///
+    /// # Errors
+    /// [`StoreError::Timeout`] or [`StoreError::Unavailable`] when the
+    /// backend does not take the writes in time; they stay buffered.
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The newest `n` samples over every series, newest first, like the
+    /// original's `metrics_history`: at most the store's history length
+    /// (1000 by default), whatever `n`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`] from a backend.
+    async fn latest(&self, n: usize) -> Result<Vec<Sample>, StoreError>;
+
+    /// The samples `query` selects, oldest first (ties by content, then
+    /// region); with a limit, the newest that many.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidConfig`] for a reversed range; backend errors.
+    async fn range(&self, query: &RangeQuery) -> Result<Vec<Sample>, StoreError>;
+
+    /// One metric of every series `query` selects, downsampled: one
+    /// [`SeriesPoints`] per series with data, sorted by key.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidConfig`] for bad points or range; backend errors.
+    async fn downsampled(&self, query: &DownsampleQuery) -> Result<Vec<SeriesPoints>, StoreError> {
+        query.check()?;
+        let samples = self.range(&query.range()).await?;
+        Ok(downsample::by_series(&samples, query.metric, query.from_ms, query.to_ms, query.points))
+    }
+
+    /// Stores an alert, replacing any with the same id.
+    ///
+    /// # Errors
+    /// [`StoreError::BufferFull`] or backend errors.
+    async fn put_alert(&self, alert: &Alert) -> Result<(), StoreError>;
+
+    /// The stored alerts, in a `state` or all, sorted by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`] from a backend.
+    async fn alerts(&self, state: Option<AlertState>) -> Result<Vec<Alert>, StoreError>;
+
+    /// Records a title's latest status change, replacing its previous one.
+    ///
+    /// # Errors
+    /// [`StoreError::BufferFull`] or backend errors.
+    async fn put_content_status(&self, change: &ContentChange) -> Result<(), StoreError>;
+
+    /// The latest status change of every known title, sorted by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`] from a backend.
+    async fn content_statuses(&self) -> Result<Vec<ContentChange>, StoreError>;
+
+    /// Checks the backend and reports counters.
+    async fn health(&self) -> StoreHealth;
+}
