@@ -159,7 +159,7 @@ fn the_univariate_adapters_ignore_scale_and_fire_on_a_level_drop() {
         assert!(!band.contains(bitrate[INCIDENT_TICKS.start].value), "{}: {band:?}", d.name());
         let fired = plain[INCIDENT_TICKS].iter().filter(|v| v.score > 0.8).count();
         println!("{}: onset {:.3}, {fired} incident points above 0.8", d.name(), onset.score);
-        assert!(fired * 10 > INCIDENT_TICKS.len() * 8, "{}: {fired}", d.name());
+        assert!(fired * 10 >= INCIDENT_TICKS.len() * 8, "{}: {fired} of {}", d.name(), INCIDENT_TICKS.len());
     }
 }
 
