@@ -468,10 +468,12 @@ impl Simulator {
         let regions = self.config.regions.len();
         let diurnal: Vec<f64> = (0..regions).map(|r| self.diurnal(r, t)).collect();
         let congestion: Vec<Congestion> = self.utilization.iter().map(|&u| Congestion::at(u)).collect();
+        let step_s = self.step_ms as f64 / 1_000.0;
+        let tail_per_tick: Vec<f64> =
+            self.config.regions.iter().map(|r| 1.0 - libm::pow(1.0 - r.latency.tail_probability, step_s)).collect();
         let mut bandwidth = std::mem::take(&mut self.scratch.bandwidth);
         bandwidth.fill(0.0);
         let mut out = std::mem::take(&mut self.scratch.output);
-        let step_s = self.step_ms as f64 / 1_000.0;
 
         for (i, entry) in self.entries.iter().enumerate() {
             let content = &entry.content;
@@ -493,6 +495,7 @@ impl Simulator {
                     mean_watch_time_s: content.genre.mean_watch_time_s(),
                     live: content.live.map(|l| l.latency_mode),
                     latency: &region.latency,
+                    tail_per_tick: tail_per_tick[r],
                     median_throughput_mbps: region.median_throughput_mbps,
                     congestion: congestion[r],
                     target_viewers: self.target(entry, r, t, diurnal[r]) * effect.audience,

@@ -76,6 +76,9 @@ pub(crate) struct SeriesInput<'a> {
     pub(crate) mean_watch_time_s: f64,
     pub(crate) live: Option<LatencyMode>,
     pub(crate) latency: &'a LatencyProfile,
+    /// The region's tail probability compounded over one tick (it is
+    /// given per second).
+    pub(crate) tail_per_tick: f64,
     pub(crate) median_throughput_mbps: f64,
     pub(crate) congestion: Congestion,
     pub(crate) effect: Effect,
@@ -180,9 +183,7 @@ impl Series {
             * libm::exp(profile.jitter * self.latency_z)
             * input.congestion.latency
             * input.effect.latency;
-        // The tail probability is per second; per tick it compounds.
-        let p_tail = 1.0 - libm::pow(1.0 - profile.tail_probability, step_s);
-        if self.rng.random::<f64>() < p_tail {
+        if self.rng.random::<f64>() < input.tail_per_tick {
             let pareto = Pareto::new(1.0, profile.tail_alpha).expect("tail_alpha validated above 1");
             latency_ms *= pareto.sample(&mut self.rng).min(20.0);
         }
