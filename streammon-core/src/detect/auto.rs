@@ -62,6 +62,7 @@ impl AutoConfig {
             seasonal_cal: calibrator,
             sustained_stats: Ewma::with_half_life(self.calibration_half_life),
             sustained: 0.0,
+            since_onset: u32::MAX,
             same_rate: Ewma::new(0.01),
             run: 0,
             interval: Ewma::new(0.05),
@@ -92,7 +93,9 @@ impl AutoConfig {
 ///    each capped at 4σ, judged against its own mean and spread: one spike, however tall, moves it little; minutes
 ///    of a moderate deviation move it far. On a heavy-tailed series whose
 ///    own spikes make tall deviations ordinary, this is what still sees an
-///    incident that lasts.
+///    incident that lasts. It speaks only within 60 points of an abrupt
+///    onset (a point the level or change view found unusual): a deviation
+///    that built up step by step is a ramp, such as an audience arriving.
 ///
 /// Views 1–3 are calibrated ([`Calibrator`]): each score says how unusual
 /// this deviation is *for this series*, so no threshold needs tuning; a
@@ -121,6 +124,8 @@ pub struct Auto {
     sustained_stats: Ewma,
     /// Short exponential average of clipped level deviations.
     sustained: f64,
+    /// Points since the level or change view last found a point unusual.
+    since_onset: u32,
     /// How often a value repeats the previous one.
     same_rate: Ewma,
     /// Current run of repeated values.
@@ -146,6 +151,10 @@ const SUSTAINED_ALPHA: f64 = 0.1;
 /// Mean deviation the sustained view needs to reach 0.5: lower than a
 /// single point's, because it is an average of several.
 const SUSTAINED_EVIDENCE: f64 = 3.0;
+/// Calibrated score of the level or change view that marks an abrupt
+/// onset, and how many points after one the sustained view may speak.
+const ONSET: f64 = 0.3;
+const SUSTAINED_WINDOW: u32 = 60;
 
 impl Detector for Auto {
     fn name(&self) -> &'static str {
@@ -179,7 +188,11 @@ impl Detector for Auto {
         if let (true, Some(median), Some(sigma)) = (level_ready, self.level.median(), self.level.robust_sigma()) {
             let scale = floor_scale(sigma, median);
             let z = (x - median) / scale;
-            let s = self.level_cal.calibrate(z.abs()).min(score(z, EVIDENCE));
+            let unusual = self.level_cal.calibrate(z.abs());
+            if unusual >= ONSET {
+                self.since_onset = 0;
+            }
+            let s = unusual.min(score(z, EVIDENCE));
             let level_band = Band::new(median - 3.5 * scale, median + 3.5 * scale);
             band = band.or(Some(level_band));
             let reason = if z > 0.0 { Reason::Above } else { Reason::Below };
@@ -197,7 +210,10 @@ impl Detector for Auto {
             // that are not themselves far out.
             let (mean, sd) = (self.sustained_stats.mean(), self.sustained_stats.std_dev().max(0.05));
             let zs = (self.sustained - mean) / sd;
-            let s = if self.sustained_stats.count() >= 2 * MIN_WINDOW as u64 {
+            // Only after an abrupt onset: a deviation that built up step by
+            // step is a ramp (an audience arriving), not a fault.
+            let after_onset = self.since_onset <= SUSTAINED_WINDOW;
+            let s = if after_onset && self.sustained_stats.count() >= 2 * MIN_WINDOW as u64 {
                 score_from_tail(normal_tail(zs)).min(score(self.sustained, SUSTAINED_EVIDENCE))
             } else {
                 0.0
@@ -226,7 +242,11 @@ impl Detector for Auto {
                 {
                     let scale = floor_scale(sigma, px);
                     let z = (step - median) / scale;
-                    let s = self.change_cal.calibrate(z.abs()).min(score(z, EVIDENCE));
+                    let unusual = self.change_cal.calibrate(z.abs());
+                    if unusual >= ONSET {
+                        self.since_onset = 0;
+                    }
+                    let s = unusual.min(score(z, EVIDENCE));
                     // A step back toward the level is a recovery, not news.
                     let away = self.level.median().is_none_or(|m| (x - m).abs() >= (px - m).abs());
                     if away && s > best.score {
@@ -251,6 +271,7 @@ impl Detector for Auto {
 
         self.level.push(x);
         self.prev = Some((t, x));
+        self.since_onset = self.since_onset.saturating_add(1);
         if self.seen <= self.min_samples {
             return Verdict { score: 0.0, reason: None, expected: band };
         }
