@@ -1,19 +1,8 @@
 //! `streammon detect` and `streammon eval` as a user runs them.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn streammon(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_streammon")).args(args).output().expect("run streammon")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
+use common::{arg, stderr, streammon};
 
 /// A 2 000-point series with one spike, in the given timestamp style.
 fn series(iso: bool) -> String {

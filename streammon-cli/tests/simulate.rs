@@ -1,21 +1,12 @@
 //! `streammon simulate` as a user runs it: files, formats, determinism and
 //! clear errors.
 
+mod common;
+
+use common::{arg, stderr, streammon};
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn streammon(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_streammon")).args(args).output().expect("run streammon")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
+use std::process::{Command, Stdio};
 
 #[test]
 fn same_seed_writes_identical_files() {
