@@ -2,7 +2,6 @@
 //! interval coverage, season detection, robustness to missing data, and
 //! capacity warnings on the simulator.
 
-use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use rand_pcg::Pcg64Mcg;
@@ -62,21 +61,22 @@ fn evaluate(f: &mut dyn Forecaster, values: &[f64], origins: usize, level: f64) 
     (abs / n as f64, inside as f64 / n as f64)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
-
-    /// (a) Holt-Winters beats the naive forecasts over 15 steps, and its
-    /// 95 % intervals hold about 95 % of what happened.
-    #[test]
-    fn holt_winters_beats_naive_and_its_intervals_cover(seed in 0u64..10_000) {
+/// (a) Holt-Winters beats the naive forecasts over 15 steps, and its 95 %
+/// intervals hold about 95 % of what happened, on eight fixed seeds (a
+/// statistical property checked on random seeds would fail now and then
+/// by chance, telling nothing).
+#[test]
+fn holt_winters_beats_naive_and_its_intervals_cover() {
+    for seed in 0..8 {
         let values = daily(seed, 24 * 30, 6.0);
         let (hw_mae, coverage) = evaluate(&mut hw(), &values, 24 * 5, 0.95);
-        let (naive_mae, _) = evaluate(&mut SeasonalNaive::new(SeasonalNaiveConfig::default()).unwrap(), &values, 24 * 5, 0.95);
+        let (naive_mae, _) =
+            evaluate(&mut SeasonalNaive::new(SeasonalNaiveConfig::default()).unwrap(), &values, 24 * 5, 0.95);
         let seasonal = SeasonalNaiveConfig { season: 24, min_samples: 2 };
         let (snaive_mae, _) = evaluate(&mut SeasonalNaive::new(seasonal).unwrap(), &values, 24 * 5, 0.95);
-        prop_assert!(hw_mae < 0.5 * naive_mae, "hw {hw_mae:.2} vs naive {naive_mae:.2}");
-        prop_assert!(hw_mae < snaive_mae, "hw {hw_mae:.2} vs seasonal naive {snaive_mae:.2}");
-        prop_assert!((0.85..=0.99).contains(&coverage), "coverage {coverage:.3}");
+        assert!(hw_mae < 0.5 * naive_mae, "seed {seed}: hw {hw_mae:.2} vs naive {naive_mae:.2}");
+        assert!(hw_mae < snaive_mae, "seed {seed}: hw {hw_mae:.2} vs seasonal naive {snaive_mae:.2}");
+        assert!((0.85..=0.99).contains(&coverage), "seed {seed}: coverage {coverage:.3}");
     }
 }
 
