@@ -265,3 +265,38 @@ fn auto_on_a_sparse_count_flags_the_burst_not_the_ones() {
         .collect();
     assert_catches("sparse count", &points, 2_800, 5);
 }
+
+/// Shapes common in real-world series: a random walk (no alarms, and a
+/// jump in it caught), a trend (no alarms), a 5σ level shift and a
+/// five-fold rise in variance (both caught within fifteen points).
+#[test]
+fn auto_on_walks_trends_shifts_and_variance_changes() {
+    let mut seed = 3;
+    let mut level = 0.0;
+    let walk: Vec<f64> = (0..4_000)
+        .map(|_| {
+            level += noise(&mut seed);
+            level
+        })
+        .collect();
+    let series = |f: &dyn Fn(usize, &mut u64) -> f64| -> Vec<Point> {
+        let mut seed = 42;
+        (0..4_000).map(|i| Point::new(i as i64 * 300_000, f(i, &mut seed))).collect()
+    };
+    let quiet = |name: &str, points: &[Point]| {
+        let loud = auto_scores(points)[200..].iter().filter(|&&s| s >= 0.5).count();
+        assert!(loud <= 4, "{name}: {loud} false alarms");
+    };
+    let caught = |name: &str, points: &[Point], at: usize| {
+        let s = auto_scores(points);
+        let loud = s[200..at].iter().filter(|&&v| v >= 0.5).count();
+        assert!(loud <= 4, "{name}: {loud} false alarms before");
+        let best = s[at..at + 15].iter().copied().fold(0.0, f64::max);
+        assert!(best >= 0.5, "{name}: best score {best} in the first fifteen points");
+    };
+    quiet("random walk", &series(&|i, _| walk[i]));
+    quiet("trend", &series(&|i, s| 0.05 * i as f64 + noise(s)));
+    caught("jump in a walk", &series(&|i, _| walk[i] + if i >= 3_000 { 15.0 } else { 0.0 }), 3_000);
+    caught("5σ level shift", &series(&|i, s| 100.0 + noise(s) + if i >= 3_000 { 5.0 } else { 0.0 }), 3_000);
+    caught("variance ×5", &series(&|i, s| 100.0 + noise(s) * if i >= 3_000 { 5.0 } else { 1.0 }), 3_000);
+}
