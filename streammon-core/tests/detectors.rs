@@ -45,8 +45,8 @@ fn calibrated_scores(name: &str, series: &[Point]) -> Vec<f64> {
 }
 
 /// QoE metrics are skewed and heavy-tailed (log-normal buffering noise,
-/// Pareto latency spikes): a plain single-point detector flags 1–2 % of
-/// clean points. In the pipeline every detector runs behind the
+/// Pareto latency spikes): a plain single-point detector flags up to
+/// about 1 % of clean points. In the pipeline every detector runs behind the
 /// calibration stage, as `auto` calibrates itself, and so here.
 fn scores_for(name: &str, _metric: Metric, series: &[Point]) -> Vec<f64> {
     calibrated_scores(name, series)

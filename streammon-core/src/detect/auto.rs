@@ -185,7 +185,8 @@ impl Detector for Auto {
 
         // 1. Level.
         let level_ready = self.level.len() >= MIN_WINDOW;
-        if let (true, Some(median), Some(sigma)) = (level_ready, self.level.median(), self.level.robust_sigma()) {
+        let level_median = self.level.median();
+        if let (true, Some(median), Some(sigma)) = (level_ready, level_median, self.level.robust_sigma()) {
             let scale = floor_scale(sigma, median);
             let z = (x - median) / scale;
             let unusual = self.level_cal.calibrate(z.abs());
@@ -248,7 +249,7 @@ impl Detector for Auto {
                     }
                     let s = unusual.min(score(z, EVIDENCE));
                     // A step back toward the level is a recovery, not news.
-                    let away = self.level.median().is_none_or(|m| (x - m).abs() >= (px - m).abs());
+                    let away = level_median.is_none_or(|m| (x - m).abs() >= (px - m).abs());
                     if away && s > best.score {
                         best = Verdict::new(s, band, Some(if z > 0.0 { Reason::Above } else { Reason::Below }));
                     }

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::check::{check_fraction, check_threshold};
 use super::score::{floor_scale, score};
-use super::zscore::{check_fraction, check_threshold};
 use super::{Band, Detector, Point, Reason, Verdict};
 use crate::error::{Error, Result};
 use crate::stats::Ewma;

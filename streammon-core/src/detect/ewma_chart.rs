@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::check::{check_fraction, check_threshold};
+use super::score::learnable;
 use super::score::{floor_scale, score};
-use super::zscore::{check_fraction, check_threshold, learnable};
 use super::{Band, Detector, Point, Reason, Verdict};
 use crate::error::Result;
 use crate::stats::Ewma;

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::check::{check_threshold, check_window};
 use super::score::judge;
-use super::zscore::{check_threshold, check_window};
 use super::{Detector, Point, Verdict};
 use crate::error::Result;
 use crate::stats::SortedWindow;

@@ -12,6 +12,7 @@
 
 mod auto;
 mod calibrate;
+mod check;
 mod cusum;
 mod embedding;
 mod ewma_chart;

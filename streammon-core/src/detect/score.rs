@@ -1,5 +1,6 @@
 //! Turning standardised deviations into scores and bands, the same way in
-//! every detector: a score of 0.5 means "on the edge of the expected band".
+//! every detector (a score of 0.5 means "on the edge of the expected
+//! band"), and clipping what detectors learn from.
 
 use super::{Band, Reason, Verdict};
 
@@ -48,6 +49,15 @@ pub(crate) fn judge(value: f64, centre: f64, scale: f64, k: f64) -> Verdict {
         Some(Reason::Below)
     };
     Verdict::new(s, Some(band), reason)
+}
+
+/// The value to learn from: clipped to ±5 standard deviations of what was
+/// expected (once there is an expectation), so one wild point does not
+/// inflate the variance and blind the detector to the next.
+pub(crate) fn learnable(x: f64, centre: f64, sd: f64, seen: usize) -> f64 {
+    let (lo, hi) = (centre - 5.0 * sd, centre + 5.0 * sd);
+    // `clamp` panics on NaN or crossed bounds: extreme inputs must not.
+    if seen >= 8 && sd > 0.0 && lo.is_finite() && hi.is_finite() && lo <= hi { x.clamp(lo, hi) } else { x }
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::check::{check_fraction, check_threshold};
+use super::score::learnable;
 use super::score::{floor_scale, judge};
-use super::zscore::{check_fraction, check_threshold, learnable};
 use super::{Detector, Point, Verdict};
 use crate::error::{Error, Result};
 use crate::stats::Ewma;

@@ -2,9 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::check::{check_threshold, check_window};
 use super::score::judge;
+use super::score::learnable;
 use super::{Detector, Point, Verdict};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::stats::RollingMoments;
 
 /// Configuration of [`ZScore`].
@@ -15,8 +17,8 @@ pub struct ZScoreConfig {
     /// 3 to 100 000. Defaults to 120.
     pub window: usize,
     /// Half-width of the expected band in standard deviations, above 0.
-    /// Defaults to 4: QoE metrics are heavy-tailed, and at 3 a z-score
-    /// flags about 2 % of clean latency samples.
+    /// Defaults to 4: QoE metrics are heavy-tailed, and a ±3σ band would
+    /// flag their ordinary tail events.
     pub threshold: f64,
 }
 
@@ -41,8 +43,8 @@ impl ZScoreConfig {
 /// Flags values far from the mean of the last `window` points, in
 /// standard deviations. Catches spikes and dips on stationary, roughly
 /// Gaussian series; fooled by outliers inside its own window, by trends,
-/// and by heavy tails (on simulated latency it flags about 1 % of clean
-/// points: use `mad` or `auto` there). It learns from values clipped to
+/// and by heavy tails (on simulated latency it flags 0.1–0.5 % of clean
+/// points: run it calibrated, or use `auto`). It learns from values clipped to
 /// ±5σ, so one anomaly does not hide the next. O(1) per point, `window` ×
 /// 8 bytes.
 ///
@@ -80,39 +82,6 @@ impl Detector for ZScore {
 
     fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>() - std::mem::size_of::<RollingMoments>() + self.moments.state_bytes()
-    }
-}
-
-/// The value to learn from: clipped to ±5 standard deviations of what was
-/// expected (once there is an expectation), so one wild point does not
-/// inflate the variance and blind the detector to the next.
-pub(crate) fn learnable(x: f64, centre: f64, sd: f64, seen: usize) -> f64 {
-    let (lo, hi) = (centre - 5.0 * sd, centre + 5.0 * sd);
-    // `clamp` panics on NaN or crossed bounds: extreme inputs must not.
-    if seen >= 8 && sd > 0.0 && lo.is_finite() && hi.is_finite() && lo <= hi { x.clamp(lo, hi) } else { x }
-}
-
-pub(crate) fn check_window(field: &str, window: usize) -> Result<()> {
-    if (3..=100_000).contains(&window) {
-        Ok(())
-    } else {
-        Err(Error::config(field, format!("{window} must be between 3 and 100000")))
-    }
-}
-
-pub(crate) fn check_threshold(field: &str, threshold: f64) -> Result<()> {
-    if threshold.is_finite() && threshold > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::config(field, format!("{threshold} must be a finite number above 0")))
-    }
-}
-
-pub(crate) fn check_fraction(field: &str, value: f64) -> Result<()> {
-    if value > 0.0 && value <= 1.0 {
-        Ok(())
-    } else {
-        Err(Error::config(field, format!("{value} must be within (0, 1]")))
     }
 }
 
