@@ -32,7 +32,7 @@ impl ZScoreConfig {
     /// Validates and builds the detector.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] naming `zscore.window` or `zscore.threshold`.
+    /// [`crate::Error::InvalidConfig`] naming `zscore.window` or `zscore.threshold`.
     pub fn build(&self) -> Result<ZScore> {
         check_window("zscore.window", self.window)?;
         check_threshold("zscore.threshold", self.threshold)?;
