@@ -40,6 +40,21 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RenditionMix([u32; RenditionId::COUNT]);
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for RenditionMix {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .description(Some("Viewers per rendition, non-zero entries only, e.g. {\"720p\": 120}"))
+            .additional_properties(Some(
+                utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Integer),
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for RenditionMix {}
+
 impl RenditionMix {
     /// Viewers on `id`.
     pub fn get(&self, id: RenditionId) -> u32 {
@@ -113,6 +128,7 @@ impl<'de> Deserialize<'de> for RenditionMix {
 ///
 /// JSON schema version [`SCHEMA_VERSION`]; the field order below is the
 /// order on the wire and in CSV. `docs/SCHEMA.md` documents each field.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// Schema version of this record, [`SCHEMA_VERSION`].
@@ -243,6 +259,7 @@ impl Sample {
 }
 
 /// A numeric field of [`Sample`], named as on the wire.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]

@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::sample::{Metric, Sample};
 
 /// What to break a metric down by.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
@@ -70,6 +71,7 @@ impl Dimension {
 }
 
 /// One value of the dimension.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BreakdownRow {
     /// The value: a region id, content type, content id or rendition.
@@ -91,6 +93,7 @@ pub struct BreakdownRow {
 }
 
 /// A metric broken down by a dimension, worst first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Breakdown {
     /// The metric.

@@ -12,6 +12,7 @@ use crate::detect::Anomaly;
 use crate::id::ContentId;
 
 /// How a title is doing, at a glance.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
@@ -31,6 +32,7 @@ pub(crate) const RECENT_ANOMALY_MS: i64 = 2 * 60 * 1_000;
 const KEEP_STOPPED_MS: i64 = 10 * 60 * 1_000;
 
 /// One title: a row of `GET /content`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContentRow {
     /// The title's id.

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::sample::{Metric, Sample};
 
 /// One bin of a histogram, `[low, high)` (the last bin includes `high`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Bin {
     /// Lower edge.
@@ -24,6 +25,7 @@ pub struct Bin {
 }
 
 /// A viewer-weighted distribution of a metric.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Distribution {
     /// The metric.

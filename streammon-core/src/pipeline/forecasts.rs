@@ -59,6 +59,7 @@ impl ForecastSettings {
 }
 
 /// A region's egress forecast.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegionForecast {
     /// The region.
@@ -76,6 +77,7 @@ pub struct RegionForecast {
 }
 
 /// The audience forecast.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TotalForecast {
     /// When it was made, epoch ms.

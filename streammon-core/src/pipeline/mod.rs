@@ -146,6 +146,7 @@ impl Default for TickOutput {
 }
 
 /// Counters a server exposes about its pipeline.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PipelineStats {
     /// Ticks processed.

@@ -20,6 +20,7 @@ use crate::sample::Sample;
 /// let q = Quality::default();
 /// assert_eq!(q.viewers, 0);
 /// ```
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Quality {
     /// Concurrent viewers.
@@ -86,6 +87,7 @@ impl QualitySum {
 }
 
 /// One CDN region in a tick.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegionSummary {
     /// The region.
@@ -99,6 +101,7 @@ pub struct RegionSummary {
 }
 
 /// One content type in a tick.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TypeSummary {
     /// `video`, `audio` or `live`.
@@ -109,6 +112,7 @@ pub struct TypeSummary {
 }
 
 /// One title over every region in a tick.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContentSummary {
     /// The title.
@@ -133,6 +137,7 @@ pub struct ContentSummary {
 /// assert!((share - 1.0).abs() < 1e-9);
 /// # Ok::<(), streammon_core::Error>(())
 /// ```
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TickSummary {
     /// End of the tick, epoch milliseconds.
