@@ -134,7 +134,8 @@ impl ContentTable {
             if let Some(row) = self.rows.get_mut(&anomaly.series.content) {
                 row.last_anomaly_ms = Some(anomaly.timestamp_ms);
                 if row.health_reason.is_none() || row.firing_alerts == 0 {
-                    row.health_reason = Some(format!("{} anomalous in {}", anomaly.series.metric, anomaly.series.region));
+                    row.health_reason =
+                        Some(format!("{} anomalous in {}", anomaly.series.metric, anomaly.series.region));
                 }
             }
         }

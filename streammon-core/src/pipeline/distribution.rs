@@ -135,10 +135,7 @@ mod tests {
 
     fn samples(values: &[(f64, u32)]) -> Vec<Sample> {
         let base = Simulator::new(SimConfig::default()).unwrap().next_frame().samples.remove(0);
-        values
-            .iter()
-            .map(|&(v, viewers)| Sample { startup_time_ms: v, viewers, ..base.clone() })
-            .collect()
+        values.iter().map(|&(v, viewers)| Sample { startup_time_ms: v, viewers, ..base.clone() }).collect()
     }
 
     #[test]

@@ -210,8 +210,7 @@ impl Pipeline {
     /// Processes one tick of the simulator (or of any source that fills a
     /// [`Frame`]).
     pub fn process(&mut self, frame: &Frame, out: &mut TickOutput) {
-        let interval =
-            frame.samples.first().map_or(self.table.last_interval_ms(), |s| s.interval_ms).max(1);
+        let interval = frame.samples.first().map_or(self.table.last_interval_ms(), |s| s.interval_ms).max(1);
         self.process_parts(frame.timestamp_ms, interval, &frame.samples, &frame.changes, out);
     }
 

@@ -201,8 +201,7 @@ impl TickSummary {
                 .into_iter()
                 .map(|(region, sum)| {
                     let quality = sum.finish();
-                    let utilization =
-                        capacity_mbps(&region).filter(|c| *c > 0.0).map(|c| quality.bandwidth_mbps / c);
+                    let utilization = capacity_mbps(&region).filter(|c| *c > 0.0).map(|c| quality.bandwidth_mbps / c);
                     RegionSummary { region, quality, utilization }
                 })
                 .collect(),
@@ -214,7 +213,11 @@ impl TickSummary {
                 .collect(),
             contents: contents
                 .into_iter()
-                .map(|(content_id, content_type, sum)| ContentSummary { content_id, content_type, quality: sum.finish() })
+                .map(|(content_id, content_type, sum)| ContentSummary {
+                    content_id,
+                    content_type,
+                    quality: sum.finish(),
+                })
                 .collect(),
         }
     }
@@ -234,11 +237,7 @@ impl TickSummary {
     /// viewers): the original's `content_types`.
     pub fn content_types(&self) -> BTreeMap<ContentType, f64> {
         let total = self.total.viewers as f64;
-        self.types
-            .iter()
-            .filter(|_| total > 0.0)
-            .map(|t| (t.content_type, t.quality.viewers as f64 / total))
-            .collect()
+        self.types.iter().filter(|_| total > 0.0).map(|t| (t.content_type, t.quality.viewers as f64 / total)).collect()
     }
 
     /// The same tick seen from one region: its streams only. `None` when
