@@ -36,7 +36,7 @@ const INCIDENT_REGION = 'eu-west';
 const INCIDENT = `cdn_degradation:${INCIDENT_REGION}@${BACKFILL_S + 4}s+10m*1`;
 // On-demand titles retire after a minute on average, so with ~38 of them a
 // content_change arrives every couple of seconds.
-const SIM_TOML = 'vod_lifetime = "1m"\nlive_gap = "1m"\n';
+const SIM_TOML = '[simulator]\nvod_lifetime = "1m"\nlive_gap = "1m"\n';
 
 const STARTUP_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -106,7 +106,9 @@ class Server {
         for (const line of lines) {
           this.log.push(line);
           if (this.log.length > 500) this.log.shift();
-          if (line.includes(`listening on http://127.0.0.1:${this.port}`)) resolve();
+          // Ready once it listens and the backfilled history is done.
+          if (line.includes(`listening on http://127.0.0.1:${this.port}`)) this.listening = true;
+          if (this.listening && line.includes("live: ticks paced")) resolve();
         }
       };
       this.child.stderr.setEncoding('utf8').on('data', onData);
@@ -303,9 +305,9 @@ function sample(overrides = {}) {
   };
 }
 
-function assertErrorAck(ack, field, what) {
+function assertErrorAck(ack, field, what, status = 400) {
   assert.ok(isObj(ack) && isObj(ack.error), `${what}: expected an error ack, got ${JSON.stringify(ack)}`);
-  assert.equal(ack.error.status, 400, `${what}: error.status in ${JSON.stringify(ack)}`);
+  assert.equal(ack.error.status, status, `${what}: error.status in ${JSON.stringify(ack)}`);
   assert.ok(typeof ack.error.message === 'string' && ack.error.message.length > 0, `${what}: error.message in ${JSON.stringify(ack)}`);
   assert.ok(typeof ack.error.field === 'string' && ack.error.field.includes(field),
     `${what}: error.field should name ${field}: ${JSON.stringify(ack)}`);
@@ -458,7 +460,8 @@ describe('streammon serve: Socket.IO protocol', () => {
   test('subscribe: bad payloads get a 400 ack naming the field', async () => {
     const c = client();
     await c.connected();
-    assertErrorAck(await c.ack('subscribe', { region: 'mars-north' }), 'region', 'subscribe to an unknown region');
+    assertErrorAck(await c.ack('subscribe', { region: 'mars-north' }), 'region', 'subscribe to an unknown region', 404);
+    assertErrorAck(await c.ack('subscribe', { content_id: 'vod-999999' }), 'content_id', 'subscribe to an unknown title', 404);
     assertErrorAck(await c.ack('subscribe', { region: 42 }), 'region', 'subscribe with a numeric region');
     assertErrorAck(await c.ack('subscribe', { content_id: ['vod-000001'] }), 'content_id', 'subscribe with an array content_id');
     const from = c.mark();

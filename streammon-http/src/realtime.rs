@@ -110,6 +110,21 @@ fn check_id(field: &str, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The field a deserialization error is about, and its message. serde
+/// names a missing or unknown field in the message (`` missing field
+/// `viewers` ``), not in the path, so it is taken from there.
+fn error_field(e: serde_path_to_error::Error<serde_json::Error>) -> (String, String) {
+    let path = e.path().to_string();
+    let message = e.into_inner().to_string();
+    if path != "." {
+        return (path, message);
+    }
+    let named = (message.starts_with("missing field") || message.starts_with("unknown field"))
+        .then(|| message.split('`').nth(1))
+        .flatten();
+    (named.unwrap_or("").to_owned(), message)
+}
+
 /// Parses one sample or an array of them, naming the field at fault.
 pub fn parse_samples(value: serde_json::Value, max: usize) -> Result<Vec<Sample>, (String, String)> {
     let items = match value {
@@ -128,9 +143,8 @@ pub fn parse_samples(value: serde_json::Value, max: usize) -> Result<Vec<Sample>
     for (i, item) in items.into_iter().enumerate() {
         let prefix = if many { format!("[{i}].") } else { String::new() };
         let sample: Sample = serde_path_to_error::deserialize(item).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." { prefix.trim_end_matches('.').to_owned() } else { format!("{prefix}{path}") };
-            (field, e.into_inner().to_string())
+            let (field, message) = error_field(e);
+            (format!("{prefix}{field}").trim_end_matches('.').to_owned(), message)
         })?;
         sample.validate().map_err(|e| match e {
             streammon_core::Error::InvalidSample { field, reason } => (format!("{prefix}{field}"), reason),
@@ -244,12 +258,13 @@ fn on_connect(socket: SocketRef, state: AppState) {
         let telemetry = telemetry.clone();
         async move { telemetry.clients.dec() }
     });
-    socket.on("subscribe", async |socket: SocketRef, data: TryData<serde_json::Value>, ack: AckSender| {
-        change_subscription(&socket, data, ack, true);
-    });
-    socket.on("unsubscribe", async |socket: SocketRef, data: TryData<serde_json::Value>, ack: AckSender| {
-        change_subscription(&socket, data, ack, false);
-    });
+    for (event, join) in [("subscribe", true), ("unsubscribe", false)] {
+        let state = state.clone();
+        socket.on(event, move |socket: SocketRef, data: TryData<serde_json::Value>, ack: AckSender| {
+            let state = state.clone();
+            async move { change_subscription(&state, &socket, data, ack, join) }
+        });
+    }
     socket.on("metric_update", move |data: TryData<serde_json::Value>, ack: AckSender| {
         let state = state.clone();
         async move { ingest(&state, data, ack) }
@@ -283,16 +298,41 @@ fn ingest(state: &AppState, data: TryData<serde_json::Value>, ack: AckSender) {
     }
 }
 
-fn change_subscription(socket: &SocketRef, data: TryData<serde_json::Value>, ack: AckSender, join: bool) {
-    let request = match data.0.map_err(|e| ("".to_owned(), e.to_string())).and_then(|v| {
-        serde_path_to_error::deserialize::<_, SubscribeRequest>(v).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            // An unknown field is named in the message, not the path.
-            let field = message.split('`').nth(1).filter(|_| path == ".").map_or(path, str::to_owned);
-            (field, message)
-        })
-    }) {
+/// Refuses a subscription to a region or title the server has not seen, so
+/// that a typo is an error rather than silence.
+fn check_known(state: &AppState, region: Option<&str>, content: Option<&str>) -> Result<(), (&'static str, String)> {
+    state.read(|live| {
+        if let Some(region) = region {
+            let known: Vec<&str> = live
+                .history
+                .back()
+                .map(|t| t.update.regions.iter().map(|r| r.region.as_str()).collect())
+                .unwrap_or_default();
+            if !known.contains(&region) {
+                return Err(("region", format!("no region {region:?} is reporting; known: {}", known.join(", "))));
+            }
+        }
+        if let Some(content) = content
+            && !live.contents.iter().any(|c| c.content_id.as_str() == content)
+        {
+            return Err(("content_id", format!("no title {content:?}; see GET /content")));
+        }
+        Ok(())
+    })
+}
+
+fn change_subscription(
+    state: &AppState,
+    socket: &SocketRef,
+    data: TryData<serde_json::Value>,
+    ack: AckSender,
+    join: bool,
+) {
+    let request = match data
+        .0
+        .map_err(|e| ("".to_owned(), e.to_string()))
+        .and_then(|v| serde_path_to_error::deserialize::<_, SubscribeRequest>(v).map_err(error_field))
+    {
         Ok(r) => r,
         Err((field, message)) => return ack_error(ack, 400, &field, message),
     };
@@ -305,6 +345,10 @@ fn change_subscription(socket: &SocketRef, data: TryData<serde_json::Value>, ack
     }
     if join && request.region.is_none() && request.content_id.is_none() {
         return ack_error(ack, 400, "region", "give `region` or `content_id`".into());
+    }
+    if join && let Err((field, message)) = check_known(state, request.region.as_deref(), request.content_id.as_deref())
+    {
+        return ack_error(ack, 404, field, message);
     }
     let Some(client) = socket.extensions.get::<Arc<Client>>() else { return };
     let rooms = {

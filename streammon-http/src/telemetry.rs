@@ -198,6 +198,29 @@ impl Telemetry {
             last_store: Mutex::new((0, 0)),
             registry: r,
         }
+        .preset()
+    }
+
+    /// Creates the labelled series that exist from the start, so they are
+    /// exposed at zero rather than missing until the first event.
+    fn preset(self) -> Self {
+        for source in ["simulator", "client"] {
+            self.samples_ingested.with_label_values(&[source]);
+        }
+        for reason in ["invalid", "busy"] {
+            self.samples_rejected.with_label_values(&[reason]);
+        }
+        for severity in ["info", "warning", "critical"] {
+            self.alerts_fired.with_label_values(&[severity]);
+            self.alerts_firing.with_label_values(&[severity]);
+        }
+        for event in ["metrics_update", "anomaly_alert", "content_change"] {
+            self.events_sent.with_label_values(&[event]);
+        }
+        for stage in ["detect", "store", "publish"] {
+            self.stage_seconds.with_label_values(&[stage]);
+        }
+        self
     }
 
     /// The region label for `region`, `other` past the cap.

@@ -180,8 +180,8 @@ async fn run_pipeline(
     let mut errors = StoreErrors::default();
     let telemetry = state.telemetry().clone();
     let started = Instant::now();
-    let mut backfilling = backfill > Duration::ZERO;
-    if backfilling {
+    let mut backfilling = true;
+    if backfill > Duration::ZERO {
         tracing::info!(target: "streammon", backfill = ?backfill, "simulating history before going live");
     }
     loop {
@@ -190,7 +190,7 @@ async fn run_pipeline(
         if wait > 0 {
             if backfilling {
                 backfilling = false;
-                tracing::info!(target: "streammon", ticks = pipeline.stats().ticks, took = ?started.elapsed(), "backfill done; live");
+                tracing::info!(target: "streammon", history_ticks = pipeline.stats().ticks, took = ?started.elapsed(), "live: ticks paced to the wall clock");
             }
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
