@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of streammon: unit, integration and doc tests of every
-# crate, the examples' build, and each benchmark once in test mode.
+# crate, the examples' build, each benchmark once in test mode, and the
+# Socket.IO protocol test of the server with the official client.
 # On a fresh machine it first installs what the tests need.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,6 +17,19 @@ if ! command -v redis-server >/dev/null 2>&1; then
     apt-get update && apt-get install -y redis-server
 fi
 
+# The protocol test (scripts/node) drives `streammon serve` with socket.io-client.
+if ! command -v node >/dev/null 2>&1; then
+    echo "test.sh: installing nodejs and npm for the Socket.IO protocol test" >&2
+    apt-get update && apt-get install -y nodejs npm
+fi
+# npm ci when the client is missing or older than the lock file.
+if [ ! scripts/node/node_modules/.package-lock.json -nt scripts/node/package-lock.json ]; then
+    (cd scripts/node && npm ci --no-audit --no-fund)
+fi
+
 cargo test --workspace --locked
 # Criterion benches run each benchmark once under `cargo test`.
 cargo test --locked -p streammon-benches --benches
+
+cargo build --locked -p streammon-cli
+STREAMMON_BIN="${CARGO_TARGET_DIR:-target}/debug/streammon" node --test scripts/node/

@@ -16,6 +16,10 @@ pub(crate) enum CliError {
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
+    /// The server could not start or failed while running (a port in
+    /// use, storage unreachable).
+    #[error("{0}")]
+    Server(String),
     /// A value the core refused.
     #[error(transparent)]
     Core(#[from] streammon_core::Error),
@@ -27,7 +31,7 @@ impl CliError {
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Self::Usage { .. } | Self::Input { .. } | Self::Core(_) => 2,
-            Self::Io { .. } => 1,
+            Self::Io { .. } | Self::Server(_) => 1,
         }
     }
 

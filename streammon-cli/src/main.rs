@@ -5,6 +5,7 @@ mod detect;
 mod error;
 mod eval;
 mod output;
+mod serve;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,9 @@ enum Command {
     Detect(detect::DetectArgs),
     /// Score every detector against simulated incidents
     Eval(eval::EvalArgs),
+    /// Run the dashboard server: simulator, storage, detectors and alerts
+    /// behind REST, Socket.IO and Prometheus
+    Serve(serve::ServeArgs),
 }
 
 fn main() {
@@ -36,6 +40,7 @@ fn main() {
         Command::Simulate(args) => simulate::run(args),
         Command::Detect(args) => detect::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     if let Err(err) = result {
         match err {

@@ -14,7 +14,7 @@ use crate::error::CliError;
 use crate::output::{Format, SampleWriter};
 
 /// Incidents per simulated hour for `--incidents random`.
-const DEFAULT_RANDOM_RATE: f64 = 2.0;
+pub(crate) const DEFAULT_RANDOM_RATE: f64 = 2.0;
 
 /// Run the simulator and write what it produces.
 ///
@@ -109,26 +109,7 @@ impl SimulateArgs {
             }
             None => {}
         }
-        for spec in &self.incidents {
-            let spec = spec.trim();
-            match spec {
-                "" => {}
-                "none" => {
-                    config.incidents.rate_per_hour = 0.0;
-                    config.incidents.scripted.clear();
-                }
-                "random" => config.incidents.rate_per_hour = DEFAULT_RANDOM_RATE,
-                _ => match spec.strip_prefix("random=") {
-                    Some(rate) => {
-                        config.incidents.rate_per_hour = rate.parse().map_err(|_| CliError::Usage {
-                            flag: "--incidents",
-                            reason: format!("{spec:?}: the rate must be a number of incidents per hour"),
-                        })?;
-                    }
-                    None => config.incidents.scripted.push(spec.parse::<IncidentScript>()?),
-                },
-            }
-        }
+        apply_incident_specs(&mut config, &self.incidents)?;
         config.validate()?;
         Ok(config)
     }
@@ -139,6 +120,32 @@ impl SimulateArgs {
             if csv { Format::Csv } else { Format::Jsonl }
         })
     }
+}
+
+/// Applies `--incidents` specs (`none`, `random`, `random=RATE`, or a
+/// scripted incident) to `config`.
+pub(crate) fn apply_incident_specs(config: &mut SimConfig, specs: &[String]) -> Result<(), CliError> {
+    for spec in specs {
+        let spec = spec.trim();
+        match spec {
+            "" => {}
+            "none" => {
+                config.incidents.rate_per_hour = 0.0;
+                config.incidents.scripted.clear();
+            }
+            "random" => config.incidents.rate_per_hour = DEFAULT_RANDOM_RATE,
+            _ => match spec.strip_prefix("random=") {
+                Some(rate) => {
+                    config.incidents.rate_per_hour = rate.parse().map_err(|_| CliError::Usage {
+                        flag: "--incidents",
+                        reason: format!("{spec:?}: the rate must be a number of incidents per hour"),
+                    })?;
+                }
+                None => config.incidents.scripted.push(spec.parse::<IncidentScript>()?),
+            },
+        }
+    }
+    Ok(())
 }
 
 /// Runs `streammon simulate`.

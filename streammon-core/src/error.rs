@@ -17,6 +17,14 @@ pub enum Error {
         /// Why the value was refused, naming the value.
         reason: String,
     },
+    /// A sample from outside failed validation.
+    #[error("invalid sample field `{field}`: {reason}")]
+    InvalidSample {
+        /// The offending field, as on the wire.
+        field: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
     /// A piece of text could not be parsed as the value it should hold.
     #[error("cannot parse {what} from {input:?}: {reason}")]
     Parse {
@@ -33,6 +41,11 @@ impl Error {
     /// Builds an [`Error::InvalidConfig`].
     pub fn config(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidConfig { field: field.into(), reason: reason.into() }
+    }
+
+    /// Builds an [`Error::InvalidSample`].
+    pub(crate) fn sample(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidSample { field, reason: reason.into() }
     }
 
     /// Builds an [`Error::Parse`].

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod forecast;
 mod id;
 pub mod monitor;
+pub mod pipeline;
 pub mod region;
 pub mod sample;
 mod series;

@@ -11,6 +11,22 @@ use crate::content::{ContentType, RenditionId};
 use crate::error::Error;
 use crate::id::{ContentId, RegionId};
 
+/// Longest content id or region id a sample from outside may carry, bytes.
+pub const MAX_ID_LEN: usize = 128;
+
+fn check_id(field: &'static str, id: &str) -> Result<(), Error> {
+    if id.is_empty() {
+        return Err(Error::sample(field, "must not be empty"));
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(Error::sample(field, format!("is {} bytes long, more than {MAX_ID_LEN}", id.len())));
+    }
+    if id.chars().any(|c| c.is_control()) {
+        return Err(Error::sample(field, "contains a control character"));
+    }
+    Ok(())
+}
+
 /// Version of the [`Sample`] wire schema; carried in every record as
 /// `schema`. Adding a field is compatible; renaming, removing or changing
 /// the meaning of one bumps it.
@@ -23,6 +39,21 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// `{"720p":120,"1080p":480}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RenditionMix([u32; RenditionId::COUNT]);
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for RenditionMix {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .description(Some("Viewers per rendition, non-zero entries only, e.g. {\"720p\": 120}"))
+            .additional_properties(Some(
+                utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Integer),
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for RenditionMix {}
 
 impl RenditionMix {
     /// Viewers on `id`.
@@ -97,6 +128,7 @@ impl<'de> Deserialize<'de> for RenditionMix {
 ///
 /// JSON schema version [`SCHEMA_VERSION`]; the field order below is the
 /// order on the wire and in CSV. `docs/SCHEMA.md` documents each field.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// Schema version of this record, [`SCHEMA_VERSION`].
@@ -149,6 +181,53 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// Checks a sample that came from outside (a client's `metric_update`,
+    /// a telemetry collector): the schema version, identifiers that are
+    /// non-empty printable text of at most [`MAX_ID_LEN`] bytes, a positive
+    /// interval, finite non-negative figures and ratios within [0, 1].
+    ///
+    /// ```
+    /// # use streammon_core::{SimConfig, Simulator};
+    /// let mut sample = Simulator::new(SimConfig::default())?.next_frame().samples.remove(0);
+    /// assert!(sample.validate().is_ok());
+    /// sample.buffering_ratio = 1.5;
+    /// assert_eq!(sample.validate().unwrap_err().to_string(), "invalid sample field `buffering_ratio`: 1.5 is not within [0, 1]");
+    /// # Ok::<(), streammon_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidSample`] naming the first offending field.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.schema != SCHEMA_VERSION {
+            return Err(Error::sample("schema", format!("version {} is not {SCHEMA_VERSION}", self.schema)));
+        }
+        check_id("content_id", self.content_id.as_ref())?;
+        check_id("region", self.region.as_ref())?;
+        if self.interval_ms == 0 {
+            return Err(Error::sample("interval_ms", "must be positive"));
+        }
+        let figures = [
+            ("avg_watch_time_s", self.avg_watch_time_s),
+            ("latency_ms", self.latency_ms),
+            ("startup_time_ms", self.startup_time_ms),
+            ("bitrate_kbps", self.bitrate_kbps),
+            ("segment_duration_s", self.segment_duration_s),
+            ("segment_size_kb", self.segment_size_kb),
+            ("bandwidth_mbps", self.bandwidth_mbps),
+        ];
+        for (field, value) in figures.into_iter().chain(self.e2e_latency_ms.map(|v| ("e2e_latency_ms", v))) {
+            if !value.is_finite() || value < 0.0 {
+                return Err(Error::sample(field, format!("{value} is not a finite number >= 0")));
+            }
+        }
+        for (field, value) in [("buffering_ratio", self.buffering_ratio), ("error_rate", self.error_rate)] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(Error::sample(field, format!("{value} is not within [0, 1]")));
+            }
+        }
+        Ok(())
+    }
+
     /// The value of a numeric metric; `None` where the sample has none
     /// (end-to-end latency of an on-demand title).
     ///
@@ -180,6 +259,7 @@ impl Sample {
 }
 
 /// A numeric field of [`Sample`], named as on the wire.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
@@ -234,6 +314,16 @@ impl Metric {
             Self::BandwidthMbps => "bandwidth_mbps",
             Self::ErrorRate => "error_rate",
         }
+    }
+}
+
+impl Metric {
+    /// Whether a higher value means viewers are worse off. True for
+    /// latencies, startup time, buffering, rebuffer events, errors and
+    /// exits; false for viewers, joins, watch time and bitrate; true for
+    /// bandwidth and segment size, which matter as load on the CDN.
+    pub const fn higher_is_worse(self) -> bool {
+        !matches!(self, Self::Viewers | Self::Joins | Self::AvgWatchTimeS | Self::BitrateKbps)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::sample::{Metric, Sample};
 /// let key = SeriesKey::new("vod-000001", "eu-west", Metric::BufferingRatio);
 /// assert_eq!(key.to_string(), "buffering_ratio{content=vod-000001,region=eu-west}");
 /// ```
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SeriesKey {
     /// The title.

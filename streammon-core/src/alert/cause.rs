@@ -37,6 +37,7 @@ use crate::content::{ContentType, RenditionId};
 use crate::time::format_rfc3339;
 
 /// A dimension a root-cause hint can name.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CauseDimension {
@@ -52,6 +53,7 @@ pub enum CauseDimension {
 
 /// The shared dimension value that best explains a set of firing series,
 /// with the numbers behind the choice.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cause {
     /// Which dimension.

@@ -47,6 +47,7 @@ use crate::id::{ContentId, RegionId};
 use crate::sample::Metric;
 
 /// How urgent an alert is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -77,6 +78,7 @@ impl fmt::Display for Severity {
 }
 
 /// Where an alert is in its lifecycle.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
@@ -107,6 +109,7 @@ impl fmt::Display for AlertState {
 
 /// The dimension values that make one alert of a rule: those named in the
 /// rule's `group_by`, the others `None` (and left out of JSON).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 pub struct GroupKey {
     /// The CDN region, when grouped by region.
@@ -122,6 +125,7 @@ pub struct GroupKey {
 
 /// One series an alert covers: a title in a region, and the metric when
 /// the rule watches one (absence rules watch the whole stream).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AlertSeries {
     /// The title.
@@ -136,6 +140,7 @@ pub struct AlertSeries {
 /// One alert: the payload of an `anomaly_alert` event and of `GET /alerts`.
 ///
 /// Field names are part of the wire format.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Deterministic id in creation order, e.g. `alrt-000001`. Every alert
@@ -175,6 +180,7 @@ pub struct Alert {
 }
 
 /// What happened to an alert.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertEventKind {
@@ -185,6 +191,7 @@ pub enum AlertEventKind {
 }
 
 /// One lifecycle transition, appended by [`AlertEngine::evaluate`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertEvent {
     /// Which transition.

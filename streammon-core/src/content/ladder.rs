@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A step of a ladder, identified by its resolution (video) or bitrate
 /// (audio). Its position is stable: it indexes [`RenditionMix`](crate::RenditionMix).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub enum RenditionId {

@@ -13,6 +13,7 @@ pub use ladder::{Codec, Ladder, Rendition, RenditionId};
 pub use live::{LatencyMode, LiveInfo, LivePhase, LiveSchedule};
 
 /// The three kinds of content the original design monitors.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContentType {
@@ -54,6 +55,7 @@ impl fmt::Display for ContentType {
 }
 
 /// The fifteen genres of the original design, five per content type.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
@@ -177,6 +179,7 @@ impl fmt::Display for Genre {
 /// Where a title is in its life. On-demand titles go `available` →
 /// `retired`; live events go `scheduled` → `pre_show` → `live` → `ended`.
 /// Every transition is a [`ContentChange`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContentStatus {
@@ -279,6 +282,7 @@ impl Content {
 /// );
 /// # Ok::<(), serde_json::Error>(())
 /// ```
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContentChange {
     /// When the change happened, epoch milliseconds.

@@ -71,6 +71,7 @@ impl Point {
 }
 
 /// The range of values a detector considered normal, inclusive.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Band {
     /// Lowest normal value.
@@ -92,6 +93,7 @@ impl Band {
 }
 
 /// Why a point looks unusual.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -216,6 +218,7 @@ pub trait VectorDetector: fmt::Debug + Send {
 
 /// A point a detector judged anomalous, with everything an alert or a
 /// chart needs: the input of alert rules on anomaly scores.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Anomaly {
     /// When, epoch milliseconds.

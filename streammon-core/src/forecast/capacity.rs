@@ -37,6 +37,7 @@ pub enum Trigger {
 /// );
 /// # Ok::<(), serde_json::Error>(())
 /// ```
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CapacityWarning {
     /// When the warning was made: the last observation, epoch ms.

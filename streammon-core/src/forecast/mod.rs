@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::detect::Point;
 
 /// One forecast step.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Forecast {
     /// When, epoch milliseconds.

@@ -13,6 +13,7 @@ use crate::sample::{Metric, Sample};
 use crate::series::SeriesKey;
 
 /// One bucket of a downsampled series.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Bucket {
     /// Start of the bucket, epoch ms; it spans until the next bucket's start.
@@ -28,6 +29,7 @@ pub struct Bucket {
 }
 
 /// One metric series, downsampled.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeriesPoints {
     /// The series.

@@ -178,6 +178,7 @@ impl DownsampleQuery {
 /// `dropped` is the loss counter: samples that were offered to
 /// [`Store::append`] and refused because the write buffer was full. It
 /// only ever grows; anything non-zero means history has gaps.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreHealth {
     /// Which backend, e.g. `memory` or `redis`.

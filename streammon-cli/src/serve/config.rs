@@ -1,0 +1,231 @@
+//! `streammon serve`'s configuration: flags and environment variables over
+//! an optional TOML file, validated once into [`Settings`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use streammon_core::pipeline::PipelineConfig;
+use streammon_core::store::MemoryConfig;
+use streammon_core::time::Span;
+use streammon_core::{SimConfig, Simulator};
+use streammon_http::HttpSettings;
+use streammon_redis::RedisConfig;
+
+use crate::config_file;
+use crate::error::CliError;
+use crate::simulate::apply_incident_specs;
+
+/// Run the dashboard server: the simulator (paced to real time, with
+/// incidents) → storage → detectors and alert rules → REST, Socket.IO and
+/// Prometheus.
+///
+/// Storage is in memory unless Redis is configured (`--redis`, `REDIS_URL`
+/// or `REDIS_HOST`). Logs go to standard error; set `RUST_LOG` (e.g.
+/// `streammon=debug`) for more or less. SIGINT or SIGTERM stops it
+/// gracefully, flushing storage.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  streammon serve
+  API_PORT=9000 REDIS_HOST=localhost streammon serve
+  streammon serve --host 127.0.0.1 --port 8080 --titles 200 --incidents random=6
+  streammon serve --config streammon.toml --backfill 30m
+
+Endpoints: GET / (health), /metrics (JSON, or Prometheus text by Accept),
+/metrics/prometheus, /content, /analytics, /alerts, /openapi.json, /docs;
+Socket.IO at /socket.io/ and /ws/socket.io/.")]
+pub(crate) struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "STREAMMON_HOST", default_value = "0.0.0.0")]
+    host: String,
+    /// Port of the API, Socket.IO and the dashboard
+    #[arg(long, env = "API_PORT", default_value_t = 8000)]
+    port: u16,
+    /// Port of the dashboard's development server, allowed by CORS
+    #[arg(long, env = "FRONTEND_PORT", default_value_t = 3000)]
+    frontend_port: u16,
+    /// Extra origins allowed by CORS (`*` for any); repeat or comma-separate
+    #[arg(long = "cors-origin", value_delimiter = ',', value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
+    /// Storage: `auto` (Redis when REDIS_URL or REDIS_HOST is set, else
+    /// memory), `memory` or `redis`
+    #[arg(long, value_enum, default_value = "auto")]
+    store: StoreChoice,
+    /// TOML file with `[simulator]`, `[pipeline]` (detectors, alert rules,
+    /// forecasts) and `[memory]` tables; flags override it
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Seed of the simulator [default: 0, or the config file's]
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Titles in the simulated catalogue [default: 48]
+    #[arg(long)]
+    titles: Option<usize>,
+    /// Simulated audience at the evening peak [default: 1000000]
+    #[arg(long)]
+    peak_viewers: Option<u64>,
+    /// Tick length, from 100ms to 1h [default: 1s]
+    #[arg(long)]
+    step: Option<Span>,
+    /// Incidents: `none`, `random` (2 per hour), `random=RATE`, or
+    /// `KIND[:TARGET]@START+DURATION[*SEVERITY]` with START counted from the
+    /// start of the backfill [default: random]
+    #[arg(long, value_delimiter = ',', value_name = "SPEC")]
+    incidents: Vec<String>,
+    /// Simulate this much history at full speed before going live, so
+    /// charts and detectors start warm; 0 to start cold
+    #[arg(long, default_value = "5m")]
+    backfill: Span,
+    /// Ticks kept in memory for `GET /metrics`
+    #[arg(long, default_value_t = 3_600)]
+    history: usize,
+    /// Events queued per Socket.IO client before it counts as lagging
+    #[arg(long, default_value_t = 32)]
+    client_buffer: usize,
+    /// Largest request body or Socket.IO message, bytes
+    #[arg(long, default_value_t = 1 << 20)]
+    max_body: usize,
+    /// Log lines as JSON objects instead of text
+    #[arg(long)]
+    log_json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StoreChoice {
+    Auto,
+    Memory,
+    Redis,
+}
+
+/// The optional configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ServeFile {
+    /// The simulator. Defaults to `SimConfig::default()` with random
+    /// incidents.
+    simulator: Option<SimConfig>,
+    /// Detectors, alert rules and forecasts. Defaults to
+    /// `PipelineConfig::default()`.
+    pipeline: PipelineConfig,
+    /// In-memory storage bounds. Defaults to 15 minutes of history.
+    memory: Option<MemoryConfig>,
+}
+
+/// Where samples are stored.
+#[derive(Debug)]
+pub(crate) enum StoreSettings {
+    Memory(MemoryConfig),
+    Redis(Box<RedisConfig>),
+}
+
+/// Everything `serve` needs, validated.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) addr: SocketAddr,
+    pub(crate) sim: SimConfig,
+    pub(crate) pipeline: PipelineConfig,
+    pub(crate) store: StoreSettings,
+    pub(crate) http: HttpSettings,
+    pub(crate) backfill: Duration,
+    pub(crate) log_json: bool,
+}
+
+impl ServeArgs {
+    /// Flags, environment and file, validated.
+    pub(crate) fn settings(&self) -> Result<Settings, CliError> {
+        let (file, text) = match &self.config {
+            Some(path) => {
+                let (file, text) = config_file::load::<ServeFile>(path)?;
+                (file, Some((path.clone(), text)))
+            }
+            None => (ServeFile::default(), None),
+        };
+        let locate = |e: streammon_core::Error| match &text {
+            Some((path, text)) => config_file::locate(path, text, e),
+            None => CliError::from(e),
+        };
+        let mut sim = file.simulator.clone().unwrap_or_else(|| {
+            let mut sim = SimConfig::default();
+            sim.incidents.rate_per_hour = crate::simulate::DEFAULT_RANDOM_RATE;
+            sim
+        });
+        if let Some(seed) = self.seed {
+            sim.seed = seed;
+        }
+        if let Some(titles) = self.titles {
+            sim.titles = titles;
+        }
+        if let Some(peak) = self.peak_viewers {
+            sim.peak_viewers = peak;
+        }
+        if let Some(step) = self.step {
+            sim.step = step;
+        }
+        apply_incident_specs(&mut sim, &self.incidents)?;
+        // Start `backfill` ago, on the tick grid, so the first live tick
+        // lands on the wall clock.
+        let step_ms = sim.step.as_millis().max(1) as i64;
+        let now = crate::serve::wall_ms();
+        let backfill_ms = self.backfill.as_millis() as i64;
+        sim.start_ms = (now - backfill_ms) / step_ms * step_ms;
+        sim.validate().map_err(locate)?;
+        file.pipeline.validate().map_err(locate)?;
+        Simulator::new(sim.clone()).map_err(locate)?;
+
+        let redis_env =
+            ["REDIS_URL", "REDIS_HOST"].iter().any(|v| std::env::var(v).is_ok_and(|v| !v.trim().is_empty()));
+        let store = match (self.store, redis_env) {
+            (StoreChoice::Redis, _) | (StoreChoice::Auto, true) => StoreSettings::Redis(Box::new(
+                RedisConfig::from_env().map_err(|e| CliError::Usage { flag: "REDIS_*", reason: e.to_string() })?,
+            )),
+            _ => StoreSettings::Memory(file.memory.clone().unwrap_or(MemoryConfig {
+                max_per_series: 900,
+                retention: Span::from_mins(15),
+                ..MemoryConfig::default()
+            })),
+        };
+        let addr: SocketAddr = format!("{}:{}", self.host, self.port)
+            .parse()
+            .or_else(|_| format!("[{}]:{}", self.host, self.port).parse())
+            .map_err(|_| CliError::Usage { flag: "--host", reason: format!("{:?} is not an IP address", self.host) })?;
+        let mut cors = vec![
+            format!("http://localhost:{}", self.frontend_port),
+            format!("http://127.0.0.1:{}", self.frontend_port),
+        ];
+        cors.extend(self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()));
+        if !(1..=1_000_000).contains(&self.history) {
+            return Err(CliError::Usage {
+                flag: "--history",
+                reason: format!("{} is not within 1..=1000000", self.history),
+            });
+        }
+        if !(2..=10_000).contains(&self.client_buffer) {
+            return Err(CliError::Usage {
+                flag: "--client-buffer",
+                reason: format!("{} is not within 2..=10000", self.client_buffer),
+            });
+        }
+        if !(1_024..=(256 << 20)).contains(&self.max_body) {
+            return Err(CliError::Usage {
+                flag: "--max-body",
+                reason: format!("{} is not within 1024..=268435456", self.max_body),
+            });
+        }
+        Ok(Settings {
+            addr,
+            sim,
+            pipeline: file.pipeline,
+            store,
+            http: HttpSettings {
+                max_body_bytes: self.max_body,
+                cors_origins: cors,
+                history_ticks: self.history,
+                client_buffer: self.client_buffer,
+                ..HttpSettings::default()
+            },
+            backfill: Duration::from_millis(backfill_ms as u64),
+            log_json: self.log_json,
+        })
+    }
+}

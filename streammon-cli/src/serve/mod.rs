@@ -1,0 +1,249 @@
+//! `streammon serve`: the dashboard server.
+//!
+//! This module only assembles: the simulator as the source, a store, the
+//! core's [`Pipeline`], and the HTTP transport's router, hub and
+//! publisher. The loop in [`run_pipeline`] paces ticks to the wall clock.
+
+mod config;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use streammon_core::pipeline::{Pipeline, TickOutput};
+use streammon_core::{Frame, Sample, Simulator, Store};
+use streammon_http::{AppState, Hub, Ingest, Publisher, Telemetry};
+use tokio::sync::{mpsc, watch};
+
+pub(crate) use self::config::ServeArgs;
+use self::config::{Settings, StoreSettings};
+use crate::error::CliError;
+
+/// Wall-clock time, epoch milliseconds.
+pub(crate) fn wall_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Client sample batches waiting at most: past it clients are told to
+/// retry (HTTP 429, an error ack).
+const INGEST_QUEUE: usize = 256;
+
+/// Runs `streammon serve` until SIGINT or SIGTERM.
+pub(crate) fn run(args: &ServeArgs) -> Result<(), CliError> {
+    let settings = args.settings()?;
+    init_logging(settings.log_json);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("streammon")
+        .build()
+        .map_err(|e| CliError::Server(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(serve(settings))
+}
+
+fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    // A second call (tests running `serve` in-process) keeps the first.
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+async fn open_store(settings: &StoreSettings) -> Result<Arc<dyn Store>, CliError> {
+    match settings {
+        StoreSettings::Memory(config) => {
+            let store = config.clone().build().map_err(|e| CliError::Server(e.to_string()))?;
+            tracing::info!(target: "streammon", "storage: in memory (no Redis configured)");
+            Ok(Arc::new(store))
+        }
+        StoreSettings::Redis(config) => {
+            let store = streammon_redis::RedisStore::connect(config)
+                .await
+                .map_err(|e| CliError::Server(format!("cannot use Redis: {e}")))?;
+            tracing::info!(target: "streammon", addr = store.settings().addr(), "storage: Redis");
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), CliError> {
+    let store = open_store(&settings.store).await?;
+    let telemetry = Arc::new(Telemetry::new());
+    let (ingest, ingest_rx) = Ingest::channel(INGEST_QUEUE);
+    let state = AppState::new(store.clone(), telemetry, ingest, settings.http.clone(), "simulator");
+    let (layer, hub) = Hub::new(state.clone());
+    let app = streammon_http::router(state.clone(), layer);
+
+    let mut pipeline = Pipeline::new(&settings.pipeline)?;
+    let simulator = Simulator::new(settings.sim.clone())?;
+    for region in simulator.regions() {
+        pipeline.set_capacity(region.id.clone(), region.capacity_gbps * 1_000.0);
+    }
+
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .map_err(|e| CliError::Server(format!("cannot listen on {}: {e}", settings.addr)))?;
+    let local = listener.local_addr().map_err(|e| CliError::Server(e.to_string()))?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let publisher = Publisher::new(state.clone(), Some(hub.clone()));
+    let backfill = settings.backfill;
+    let pipeline_task =
+        tokio::spawn(run_pipeline(simulator, pipeline, publisher, state.clone(), ingest_rx, backfill, stop_rx.clone()));
+
+    tracing::info!(target: "streammon", "listening on http://{local} (API docs at /docs, Socket.IO at /socket.io/ and /ws/socket.io/)");
+    let mut server_stop = stop_rx.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    });
+    let server_task = tokio::spawn(async move { server.await });
+
+    shutdown_signal().await;
+    tracing::info!(target: "streammon", "shutting down: stopping the pipeline, flushing storage");
+    let _ = stop_tx.send(true);
+    hub.close().await;
+    if let Ok(Err(e)) = pipeline_task.await {
+        tracing::error!(target: "streammon", error = %e, "pipeline failed");
+    }
+    match tokio::time::timeout(Duration::from_secs(10), store.flush()).await {
+        Ok(Ok(())) => tracing::info!(target: "streammon", "storage flushed"),
+        Ok(Err(e)) => tracing::error!(target: "streammon", error = %e, "storage flush failed: writes lost"),
+        Err(_) => tracing::error!(target: "streammon", "storage flush timed out after 10 s: writes lost"),
+    }
+    match tokio::time::timeout(Duration::from_secs(5), server_task).await {
+        Ok(Ok(Err(e))) => return Err(CliError::Server(format!("server failed: {e}"))),
+        Err(_) => tracing::warn!(target: "streammon", "connections still open after 5 s; closing them"),
+        _ => {}
+    }
+    tracing::info!(target: "streammon", "stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Logs storage failures at most once a minute, counting them always.
+#[derive(Debug, Default)]
+struct StoreErrors {
+    last_logged: Option<Instant>,
+    since_logged: u64,
+}
+
+impl StoreErrors {
+    fn record(&mut self, state: &AppState, what: &str, err: &streammon_core::StoreError) {
+        state.telemetry().store_errors.inc();
+        self.since_logged += 1;
+        if self.last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+            tracing::error!(target: "streammon::store", what, error = %err, failures = self.since_logged, "store write failed");
+            self.last_logged = Some(Instant::now());
+            self.since_logged = 0;
+        }
+    }
+}
+
+/// The pipeline loop: one simulator tick per step, paced to the wall clock
+/// after `backfill` of history at full speed; client samples join the next
+/// tick.
+async fn run_pipeline(
+    mut simulator: Simulator,
+    mut pipeline: Pipeline,
+    mut publisher: Publisher,
+    state: AppState,
+    mut ingest: mpsc::Receiver<Vec<Sample>>,
+    backfill: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), CliError> {
+    let step_ms = simulator.config().step.as_millis().max(1) as i64;
+    let mut frame = Frame::default();
+    let mut out = TickOutput::default();
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut errors = StoreErrors::default();
+    let telemetry = state.telemetry().clone();
+    let started = Instant::now();
+    let mut backfilling = true;
+    if backfill > Duration::ZERO {
+        tracing::info!(target: "streammon", backfill = ?backfill, "simulating history before going live");
+    }
+    loop {
+        let next_ms = simulator.now_ms() + step_ms;
+        let wait = next_ms - wall_ms();
+        if wait > 0 {
+            if backfilling {
+                backfilling = false;
+                tracing::info!(target: "streammon", history_ticks = pipeline.stats().ticks, took = ?started.elapsed(), "live: ticks paced to the wall clock");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+                _ = stop.wait_for(|s| *s) => return Ok(()),
+            }
+        } else if *stop.borrow() {
+            return Ok(());
+        }
+        simulator.step(&mut frame);
+        samples.clear();
+        samples.extend_from_slice(&frame.samples);
+        telemetry.samples_ingested.with_label_values(&["simulator"]).inc_by(frame.samples.len() as u64);
+        let mut pushed = 0u64;
+        while let Ok(batch) = ingest.try_recv() {
+            pushed += batch.len() as u64;
+            samples.extend(batch);
+        }
+        if pushed > 0 {
+            telemetry.samples_ingested.with_label_values(&["client"]).inc_by(pushed);
+        }
+
+        let t = Instant::now();
+        tokio::task::block_in_place(|| {
+            pipeline.process_parts(frame.timestamp_ms, step_ms as u32, &samples, &frame.changes, &mut out);
+        });
+        telemetry.stage_seconds.with_label_values(&["detect"]).observe(t.elapsed().as_secs_f64());
+
+        let t = Instant::now();
+        if let Err(e) = state.store().append(&samples).await {
+            errors.record(&state, "samples", &e);
+        }
+        for event in &out.alert_events {
+            if let Err(e) = state.store().put_alert(&event.alert).await {
+                errors.record(&state, "alert", &e);
+            }
+        }
+        for change in &out.changes {
+            if let Err(e) = state.store().put_content_status(change).await {
+                errors.record(&state, "content status", &e);
+            }
+        }
+        let took = t.elapsed().as_secs_f64();
+        telemetry.stage_seconds.with_label_values(&["store"]).observe(took);
+        telemetry.store_write_seconds.observe(took);
+
+        let t = Instant::now();
+        publisher.publish(&pipeline, &out, &samples, !backfilling);
+        telemetry.stage_seconds.with_label_values(&["publish"]).observe(t.elapsed().as_secs_f64());
+        if !backfilling {
+            telemetry.tick_lag_seconds.set((wall_ms() - frame.timestamp_ms) as f64 / 1e3);
+            for e in &out.alert_events {
+                tracing::info!(target: "streammon::alert", kind = ?e.kind, severity = %e.alert.severity, id = %e.alert.id, "{}", e.alert.summary);
+            }
+        }
+    }
+}

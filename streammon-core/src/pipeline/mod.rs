@@ -1,0 +1,312 @@
+//! The whole per-tick pipeline, without I/O: samples in; a rolled-up
+//! summary, anomalies, alert transitions, forecasts and a title table out.
+//!
+//! A server (such as `streammon serve`) owns the clock, the storage and the
+//! sockets; it hands each tick's samples and status changes to
+//! [`Pipeline::process`] and publishes the [`TickOutput`]. Everything that
+//! decides what is wrong lives here, so an embedding service gets the same
+//! answers as the reference server.
+//!
+//! ```
+//! use streammon_core::pipeline::{Pipeline, PipelineConfig, TickOutput};
+//! use streammon_core::{SimConfig, Simulator};
+//! let mut sim = Simulator::new(SimConfig::default())?;
+//! let mut pipeline = Pipeline::new(&PipelineConfig::default())?;
+//! for region in sim.regions() {
+//!     pipeline.set_capacity(region.id.clone(), region.capacity_gbps * 1_000.0);
+//! }
+//! let mut out = TickOutput::default();
+//! for frame in sim.by_ref().take(30) {
+//!     pipeline.process(&frame, &mut out);
+//! }
+//! assert!(out.summary.total.viewers > 0);
+//! assert_eq!(pipeline.contents().count() as u32, out.summary.active_titles);
+//! # Ok::<(), streammon_core::Error>(())
+//! ```
+
+mod breakdown;
+mod content_table;
+mod distribution;
+mod forecasts;
+mod summary;
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use breakdown::{Breakdown, BreakdownRow, Dimension};
+pub use content_table::{ContentRow, Health};
+pub use distribution::{Bin, Distribution, MAX_BINS};
+pub use forecasts::{ForecastSettings, RegionForecast, TotalForecast};
+pub use summary::{ContentSummary, Quality, RegionSummary, TickSummary, TypeSummary};
+
+use self::content_table::ContentTable;
+use self::forecasts::Forecasts;
+use crate::alert::{AlertConfig, AlertEngine, AlertEvent, Severity};
+use crate::content::ContentChange;
+use crate::detect::{Anomaly, DetectorConfig, Gate};
+use crate::error::{Error, Result};
+use crate::id::RegionId;
+use crate::monitor::Monitor;
+use crate::sample::{Metric, Sample};
+use crate::simulator::Frame;
+
+/// Configuration of a [`Pipeline`]: what to watch, how, and when to alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// The detector each (title, region, metric) series gets. Defaults to
+    /// `auto`.
+    pub detector: DetectorConfig,
+    /// Gating wrapped around every detector. Defaults to flagging nothing
+    /// that speaks for fewer than 20 viewers, with calibration on.
+    pub gate: Gate,
+    /// Metrics followed by the detectors. Defaults to latency, startup
+    /// time, buffering ratio, bitrate and error rate.
+    pub metrics: Vec<Metric>,
+    /// Alert rules and engine limits. Defaults to the recommended rules.
+    pub alerts: AlertConfig,
+    /// Forecasting of each region's egress against its capacity, and of
+    /// the audience. Defaults to [`ForecastSettings::default`].
+    pub forecast: ForecastSettings,
+    /// Most anomalies reported per tick, the highest scores first; the
+    /// alert engine still sees all of them. Defaults to 25.
+    pub max_anomalies_per_tick: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            detector: DetectorConfig::default(),
+            gate: Gate { min_weight: 20.0, calibrate: true, persistence: 0 },
+            metrics: vec![
+                Metric::LatencyMs,
+                Metric::StartupTimeMs,
+                Metric::BufferingRatio,
+                Metric::BitrateKbps,
+                Metric::ErrorRate,
+            ],
+            alerts: AlertConfig::default(),
+            forecast: ForecastSettings::default(),
+            max_anomalies_per_tick: 25,
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.metrics.is_empty() {
+            return Err(Error::config("metrics", "name at least one metric"));
+        }
+        if self.max_anomalies_per_tick == 0 {
+            return Err(Error::config("max_anomalies_per_tick", "must be at least 1"));
+        }
+        self.forecast.validate()
+    }
+}
+
+/// Everything one tick produced. Reuse one across [`Pipeline::process`]
+/// calls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TickOutput {
+    /// The tick rolled up.
+    pub summary: TickSummary,
+    /// Anomalies of the tick, highest score first, at most
+    /// [`PipelineConfig::max_anomalies_per_tick`].
+    pub anomalies: Vec<Anomaly>,
+    /// Anomalies found this tick before the cut to the reported ones.
+    pub anomalies_found: usize,
+    /// Alert transitions (fired, resolved).
+    pub alert_events: Vec<AlertEvent>,
+    /// Region forecasts made this tick (forecasts are made once per
+    /// [`ForecastSettings::every`]); empty on other ticks.
+    pub forecasts: Vec<RegionForecast>,
+    /// The audience forecast made this tick, if one was.
+    pub audience: Option<TotalForecast>,
+    /// Titles that changed status this tick.
+    pub changes: Vec<ContentChange>,
+}
+
+impl Default for TickOutput {
+    fn default() -> Self {
+        Self {
+            summary: TickSummary::build(0, 0, &[], |_| None),
+            anomalies: Vec::new(),
+            anomalies_found: 0,
+            alert_events: Vec::new(),
+            forecasts: Vec::new(),
+            audience: None,
+            changes: Vec::new(),
+        }
+    }
+}
+
+/// Counters a server exposes about its pipeline.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PipelineStats {
+    /// Ticks processed.
+    pub ticks: u64,
+    /// Samples processed.
+    pub samples: u64,
+    /// Anomalies found (before the per-tick cut).
+    pub anomalies: u64,
+    /// Alerts that fired.
+    pub alerts_fired: u64,
+    /// Alerts that resolved.
+    pub alerts_resolved: u64,
+    /// Series the detectors follow.
+    pub detector_series: usize,
+    /// Bytes of detector state.
+    pub detector_state_bytes: usize,
+    /// Series the alert engine follows.
+    pub alert_series: usize,
+    /// Samples the alert engine dropped at its series limit.
+    pub alert_dropped: u64,
+}
+
+/// The per-tick pipeline. See the [module docs](self).
+#[derive(Debug)]
+pub struct Pipeline {
+    monitor: Monitor,
+    alerts: AlertEngine,
+    forecasts: Forecasts,
+    table: ContentTable,
+    capacity: HashMap<RegionId, f64>,
+    max_anomalies: usize,
+    stats: PipelineStats,
+    scratch: Vec<Anomaly>,
+}
+
+impl Pipeline {
+    /// Builds the pipeline after validating `config`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the offending field.
+    pub fn new(config: &PipelineConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            monitor: Monitor::new(&config.detector, &config.gate, config.metrics.clone())?,
+            alerts: AlertEngine::new(&config.alerts)?,
+            forecasts: Forecasts::new(&config.forecast)?,
+            table: ContentTable::default(),
+            capacity: HashMap::new(),
+            max_anomalies: config.max_anomalies_per_tick,
+            stats: PipelineStats::default(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Sets a region's egress capacity in Mbps: its utilization is
+    /// reported and its forecast watched against it.
+    pub fn set_capacity(&mut self, region: RegionId, mbps: f64) {
+        self.capacity.insert(region, mbps);
+    }
+
+    /// Processes one tick of the simulator (or of any source that fills a
+    /// [`Frame`]).
+    pub fn process(&mut self, frame: &Frame, out: &mut TickOutput) {
+        let interval = frame.samples.first().map_or(self.table.last_interval_ms(), |s| s.interval_ms).max(1);
+        self.process_parts(frame.timestamp_ms, interval, &frame.samples, &frame.changes, out);
+    }
+
+    /// Processes one tick given as its parts: the tick's end, its length,
+    /// its samples (every stream once) and the status changes in it.
+    pub fn process_parts(
+        &mut self,
+        timestamp_ms: i64,
+        interval_ms: u32,
+        samples: &[Sample],
+        changes: &[ContentChange],
+        out: &mut TickOutput,
+    ) {
+        let capacity = &self.capacity;
+        out.summary = TickSummary::build(timestamp_ms, interval_ms, samples, |r| capacity.get(r).copied());
+        out.changes.clear();
+        out.changes.extend_from_slice(changes);
+
+        self.scratch.clear();
+        self.monitor.observe_all(samples, &mut self.scratch);
+        for change in changes {
+            self.alerts.observe_change(change);
+            self.table.apply_change(change);
+        }
+        for sample in samples {
+            self.alerts.observe_sample(sample);
+        }
+        for anomaly in &self.scratch {
+            self.alerts.observe_anomaly(anomaly);
+        }
+        out.alert_events.clear();
+        self.alerts.evaluate(timestamp_ms, &mut out.alert_events);
+
+        self.scratch.sort_by(|a, b| b.score.total_cmp(&a.score));
+        out.anomalies_found = self.scratch.len();
+        out.anomalies.clear();
+        out.anomalies.extend(self.scratch.drain(..).take(self.max_anomalies));
+
+        self.table.apply_tick(&out.summary, &out.anomalies, self.alerts.active());
+        self.forecasts.observe(&out.summary, &self.capacity, &mut out.forecasts, &mut out.audience);
+
+        self.stats.ticks += 1;
+        self.stats.samples += samples.len() as u64;
+        self.stats.anomalies += out.anomalies_found as u64;
+        for event in &out.alert_events {
+            match event.kind {
+                crate::alert::AlertEventKind::Fired => self.stats.alerts_fired += 1,
+                crate::alert::AlertEventKind::Resolved => self.stats.alerts_resolved += 1,
+            }
+        }
+    }
+
+    /// The titles known, streaming or recently so, in id order.
+    pub fn contents(&self) -> impl Iterator<Item = &ContentRow> + '_ {
+        self.table.rows()
+    }
+
+    /// Alerts pending or firing now.
+    pub fn active_alerts(&self) -> impl Iterator<Item = &crate::alert::Alert> + '_ {
+        self.alerts.active()
+    }
+
+    /// The latest forecast of every region, and of the audience.
+    pub fn latest_forecasts(&self) -> (&[RegionForecast], Option<&TotalForecast>) {
+        self.forecasts.latest()
+    }
+
+    /// Counters for a health or metrics endpoint.
+    pub fn stats(&self) -> PipelineStats {
+        let engine = self.alerts.stats();
+        PipelineStats {
+            detector_series: self.monitor.series(),
+            detector_state_bytes: self.monitor.state_bytes(),
+            alert_series: engine.series,
+            alert_dropped: engine.dropped,
+            ..self.stats
+        }
+    }
+}
+
+/// How an anomaly's score reads to a person: `critical` from 0.9, `warning`
+/// from 0.7, `info` below. A score of 0.5 is the edge of what was expected,
+/// so every reported anomaly is at least `info`.
+///
+/// ```
+/// use streammon_core::pipeline::anomaly_severity;
+/// use streammon_core::Severity;
+/// assert_eq!(anomaly_severity(0.95), Severity::Critical);
+/// assert_eq!(anomaly_severity(0.6), Severity::Info);
+/// ```
+pub fn anomaly_severity(score: f64) -> Severity {
+    if score >= 0.9 {
+        Severity::Critical
+    } else if score >= 0.7 {
+        Severity::Warning
+    } else {
+        Severity::Info
+    }
+}

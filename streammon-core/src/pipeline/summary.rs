@@ -1,0 +1,298 @@
+//! One tick rolled up: totals, per region, per content type and per title.
+//!
+//! Every quality figure is a mean weighted by viewers, so a title watched
+//! by ten thousand people counts ten thousand times as much as one watched
+//! by one: the figures answer "what did the average viewer get", which is
+//! what an operator is asked at 3 a.m. Bandwidth and viewers are sums.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::content::ContentType;
+use crate::id::{ContentId, RegionId};
+use crate::sample::Sample;
+
+/// Viewer-weighted quality figures over a set of streams.
+///
+/// ```
+/// # use streammon_core::pipeline::Quality;
+/// let q = Quality::default();
+/// assert_eq!(q.viewers, 0);
+/// ```
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Quality {
+    /// Concurrent viewers.
+    pub viewers: u64,
+    /// Streams (title × region pairs) that reported.
+    pub streams: u32,
+    /// Mean segment delivery latency, milliseconds.
+    pub latency_ms: f64,
+    /// Mean startup time, milliseconds.
+    pub startup_time_ms: f64,
+    /// Mean share of watch time spent rebuffering, within [0, 1].
+    pub buffering_ratio: f64,
+    /// Mean delivered bitrate, kilobits per second.
+    pub bitrate_kbps: f64,
+    /// Mean share of failed segment requests, within [0, 1].
+    pub error_rate: f64,
+    /// Egress, megabits per second (a sum, not a mean).
+    pub bandwidth_mbps: f64,
+}
+
+/// Accumulates [`Quality`] one sample at a time, in constant memory.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct QualitySum {
+    viewers: u64,
+    streams: u32,
+    /// Weight of the means: viewers, or 1 per stream where nobody watches,
+    /// so an empty stream still has figures.
+    weight: f64,
+    latency: f64,
+    startup: f64,
+    buffering: f64,
+    bitrate: f64,
+    errors: f64,
+    bandwidth: f64,
+}
+
+impl QualitySum {
+    pub(crate) fn add(&mut self, s: &Sample) {
+        let w = f64::from(s.viewers.max(1));
+        self.viewers += u64::from(s.viewers);
+        self.streams += 1;
+        self.weight += w;
+        self.latency += w * s.latency_ms;
+        self.startup += w * s.startup_time_ms;
+        self.buffering += w * s.buffering_ratio;
+        self.bitrate += w * s.bitrate_kbps;
+        self.errors += w * s.error_rate;
+        self.bandwidth += s.bandwidth_mbps;
+    }
+
+    pub(crate) fn finish(&self) -> Quality {
+        let mean = |sum: f64| if self.weight > 0.0 { sum / self.weight } else { 0.0 };
+        Quality {
+            viewers: self.viewers,
+            streams: self.streams,
+            latency_ms: mean(self.latency),
+            startup_time_ms: mean(self.startup),
+            buffering_ratio: mean(self.buffering),
+            bitrate_kbps: mean(self.bitrate),
+            error_rate: mean(self.errors),
+            bandwidth_mbps: self.bandwidth,
+        }
+    }
+}
+
+/// One CDN region in a tick.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionSummary {
+    /// The region.
+    pub region: RegionId,
+    /// Its figures.
+    #[serde(flatten)]
+    pub quality: Quality,
+    /// Egress over capacity, when the source knows the capacity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<f64>,
+}
+
+/// One content type in a tick.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TypeSummary {
+    /// `video`, `audio` or `live`.
+    pub content_type: ContentType,
+    /// Its figures.
+    #[serde(flatten)]
+    pub quality: Quality,
+}
+
+/// One title over every region in a tick.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContentSummary {
+    /// The title.
+    pub content_id: ContentId,
+    /// Its content type.
+    pub content_type: ContentType,
+    /// Its figures over all regions.
+    #[serde(flatten)]
+    pub quality: Quality,
+}
+
+/// Everything one tick says, rolled up: the body of `metrics_update`.
+///
+/// ```
+/// use streammon_core::pipeline::TickSummary;
+/// use streammon_core::{SimConfig, Simulator};
+/// let frame = Simulator::new(SimConfig::default())?.next_frame();
+/// let tick = TickSummary::build(frame.timestamp_ms, 1_000, &frame.samples, |_| None);
+/// let viewers: u64 = frame.samples.iter().map(|s| u64::from(s.viewers)).sum();
+/// assert_eq!(tick.total.viewers, viewers);
+/// let share: f64 = tick.cdn_distribution().values().sum();
+/// assert!((share - 1.0).abs() < 1e-9);
+/// # Ok::<(), streammon_core::Error>(())
+/// ```
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TickSummary {
+    /// End of the tick, epoch milliseconds.
+    pub timestamp_ms: i64,
+    /// Length of the tick, milliseconds.
+    pub interval_ms: u32,
+    /// Every stream together.
+    pub total: Quality,
+    /// Titles with at least one stream this tick.
+    pub active_titles: u32,
+    /// Per CDN region, in first-seen order.
+    pub regions: Vec<RegionSummary>,
+    /// Per content type, in `video`, `audio`, `live` order, types with
+    /// streams only.
+    pub types: Vec<TypeSummary>,
+    /// Per title, in first-seen order.
+    pub contents: Vec<ContentSummary>,
+}
+
+impl TickSummary {
+    /// Rolls up the samples of one tick. `capacity_mbps` gives a region's
+    /// capacity, when known, for its utilization.
+    pub fn build(
+        timestamp_ms: i64,
+        interval_ms: u32,
+        samples: &[Sample],
+        capacity_mbps: impl Fn(&RegionId) -> Option<f64>,
+    ) -> Self {
+        let mut total = QualitySum::default();
+        let mut regions: Vec<(RegionId, QualitySum)> = Vec::new();
+        let mut types = [QualitySum::default(); 3];
+        let mut contents: Vec<(ContentId, ContentType, QualitySum)> = Vec::new();
+        let mut content_index: BTreeMap<&ContentId, usize> = BTreeMap::new();
+        for s in samples {
+            total.add(s);
+            match regions.iter_mut().find(|(r, _)| *r == s.region) {
+                Some((_, sum)) => sum.add(s),
+                None => {
+                    let mut sum = QualitySum::default();
+                    sum.add(s);
+                    regions.push((s.region.clone(), sum));
+                }
+            }
+            types[type_index(s.content_type)].add(s);
+            match content_index.get(&s.content_id) {
+                Some(&i) => contents[i].2.add(s),
+                None => {
+                    let mut sum = QualitySum::default();
+                    sum.add(s);
+                    content_index.insert(&s.content_id, contents.len());
+                    contents.push((s.content_id.clone(), s.content_type, sum));
+                }
+            }
+        }
+        Self {
+            timestamp_ms,
+            interval_ms,
+            total: total.finish(),
+            active_titles: contents.len() as u32,
+            regions: regions
+                .into_iter()
+                .map(|(region, sum)| {
+                    let quality = sum.finish();
+                    let utilization = capacity_mbps(&region).filter(|c| *c > 0.0).map(|c| quality.bandwidth_mbps / c);
+                    RegionSummary { region, quality, utilization }
+                })
+                .collect(),
+            types: ContentType::ALL
+                .iter()
+                .zip(types)
+                .filter(|(_, sum)| sum.streams > 0)
+                .map(|(&content_type, sum)| TypeSummary { content_type, quality: sum.finish() })
+                .collect(),
+            contents: contents
+                .into_iter()
+                .map(|(content_id, content_type, sum)| ContentSummary {
+                    content_id,
+                    content_type,
+                    quality: sum.finish(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Share of viewers per region, summing to 1 (empty without viewers):
+    /// the original's `cdn_distribution`.
+    pub fn cdn_distribution(&self) -> BTreeMap<RegionId, f64> {
+        let total = self.total.viewers as f64;
+        self.regions
+            .iter()
+            .filter(|_| total > 0.0)
+            .map(|r| (r.region.clone(), r.quality.viewers as f64 / total))
+            .collect()
+    }
+
+    /// Share of viewers per content type, summing to 1 (empty without
+    /// viewers): the original's `content_types`.
+    pub fn content_types(&self) -> BTreeMap<ContentType, f64> {
+        let total = self.total.viewers as f64;
+        self.types.iter().filter(|_| total > 0.0).map(|t| (t.content_type, t.quality.viewers as f64 / total)).collect()
+    }
+
+    /// The same tick seen from one region: its streams only. `None` when
+    /// the region did not report.
+    pub fn region(&self, region: &RegionId) -> Option<&RegionSummary> {
+        self.regions.iter().find(|r| &r.region == region)
+    }
+
+    /// One title's row. `None` when the title did not report.
+    pub fn content(&self, content: &ContentId) -> Option<&ContentSummary> {
+        self.contents.iter().find(|c| &c.content_id == content)
+    }
+}
+
+fn type_index(t: ContentType) -> usize {
+    match t {
+        ContentType::Video => 0,
+        ContentType::Audio => 1,
+        ContentType::Live => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::{SimConfig, Simulator};
+
+    #[test]
+    fn means_are_weighted_by_viewers() {
+        let frame = Simulator::new(SimConfig { seed: 3, ..SimConfig::default() }).unwrap().next_frame();
+        let tick = TickSummary::build(frame.timestamp_ms, 1_000, &frame.samples, |_| Some(1e6));
+        let (mut w, mut lat) = (0.0, 0.0);
+        for s in &frame.samples {
+            let v = f64::from(s.viewers.max(1));
+            w += v;
+            lat += v * s.latency_ms;
+        }
+        assert!((tick.total.latency_ms - lat / w).abs() < 1e-6);
+        assert_eq!(tick.total.streams as usize, frame.samples.len());
+        let region_viewers: u64 = tick.regions.iter().map(|r| r.quality.viewers).sum();
+        assert_eq!(region_viewers, tick.total.viewers);
+        let type_viewers: u64 = tick.types.iter().map(|t| t.quality.viewers).sum();
+        assert_eq!(type_viewers, tick.total.viewers);
+        let title_streams: u32 = tick.contents.iter().map(|c| c.quality.streams).sum();
+        assert_eq!(title_streams, tick.total.streams);
+        assert!(tick.regions.iter().all(|r| r.utilization.is_some()));
+        let bw: f64 = tick.regions.iter().map(|r| r.quality.bandwidth_mbps).sum();
+        assert!((bw - tick.total.bandwidth_mbps).abs() < 1e-6 * bw.max(1.0));
+    }
+
+    #[test]
+    fn an_empty_tick_has_zero_figures_and_no_shares() {
+        let tick = TickSummary::build(0, 1_000, &[], |_| None);
+        assert_eq!(tick.total, Quality::default());
+        assert!(tick.cdn_distribution().is_empty());
+        assert!(tick.content_types().is_empty());
+    }
+}

@@ -1,0 +1,98 @@
+//! The one error type of the HTTP API: a status, a message and the
+//! offending field, as JSON.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+///
+/// ```json
+/// {"status": 400, "error": "bad_request", "message": "`limit`: 0 is not within 1..=1000", "field": "limit"}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The HTTP status code.
+    pub status: u16,
+    /// A short machine-readable kind, e.g. `bad_request`.
+    pub error: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+    /// The query parameter or body field at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// A parameter or body field is invalid: 400.
+    #[error("`{field}`: {message}")]
+    BadRequest {
+        /// The field at fault.
+        field: String,
+        /// Why.
+        message: String,
+    },
+    /// Nothing at this address: 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// The server sheds load: 429.
+    #[error("{0}")]
+    TooBusy(String),
+    /// Storage failed: 503. The detail is logged, not sent.
+    #[error("storage unavailable")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    /// A 400 naming `field`.
+    pub fn bad(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadRequest { field: field.into(), message: message.into() }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::TooBusy(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        let status = self.status();
+        let (error, field) = match self {
+            Self::BadRequest { field, .. } => ("bad_request", Some(field.clone())),
+            Self::NotFound(_) => ("not_found", None),
+            Self::TooBusy(_) => ("too_busy", None),
+            Self::Unavailable(_) => ("unavailable", None),
+        };
+        ErrorBody { status: status.as_u16(), error, message: self.to_string(), field }
+    }
+}
+
+impl From<streammon_core::StoreError> for ApiError {
+    fn from(err: streammon_core::StoreError) -> Self {
+        match err {
+            streammon_core::StoreError::InvalidConfig { field, reason } => Self::bad(field, reason),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Unavailable(detail) = &self {
+            tracing::warn!(target: "streammon::http", %detail, "storage query failed");
+        }
+        (self.status(), Json(self.body())).into_response()
+    }
+}
+
+/// Result of a handler.
+pub(crate) type ApiResult<T> = Result<T, ApiError>;

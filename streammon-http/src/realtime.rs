@@ -1,0 +1,422 @@
+//! Socket.IO: the live events, rooms, client samples, and slow clients.
+//!
+//! Every tick the [`Hub`] walks the connected sockets once and hands each
+//! the payloads it subscribed to. Payloads are encoded to JSON once per
+//! tick (once per scope for subscribed clients), so a thousand clients
+//! cost a thousand buffer copies, not a thousand encodings.
+//!
+//! **Slow clients.** Each socket has a bounded queue of
+//! [`HttpSettings::client_buffer`](crate::HttpSettings) packets. When it is
+//! full, further events for that client are dropped (the pipeline and the
+//! other clients never wait), counted, and once the client drains, it is
+//! sent `lagged` with the number it missed; `seq` in `metrics_update` also
+//! shows the gap. Memory per client is therefore bounded.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use socketioxide::SocketIo;
+use socketioxide::extract::{AckSender, SocketRef, TryData};
+use socketioxide::layer::SocketIoLayer;
+use socketioxide::socket::DisconnectReason;
+use streammon_core::{ContentId, RegionId, Sample};
+
+use crate::state::AppState;
+use crate::wire::{AnomalyAlert, ContentChangeEvent, Lagged, MetricsUpdate, Scope};
+
+/// What one client asked for. Empty: everything.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Subscription {
+    regions: BTreeSet<RegionId>,
+    contents: BTreeSet<ContentId>,
+}
+
+impl Subscription {
+    fn is_empty(&self) -> bool {
+        self.regions.is_empty() && self.contents.is_empty()
+    }
+
+    fn rooms(&self) -> Vec<String> {
+        let regions = self.regions.iter().map(|r| format!("region:{r}"));
+        regions.chain(self.contents.iter().map(|c| format!("content:{c}"))).collect()
+    }
+
+    /// Whether an event about `scope` concerns this client.
+    fn wants(&self, scope: &Scope) -> bool {
+        self.is_empty()
+            || scope.region.as_ref().is_some_and(|r| self.regions.contains(r))
+            || scope.content_id.as_ref().is_some_and(|c| self.contents.contains(c))
+    }
+}
+
+/// Per-client state, kept in the socket's extensions.
+#[derive(Debug, Default)]
+struct Client {
+    subscription: Mutex<Subscription>,
+    dropped: AtomicU64,
+}
+
+/// The body of `subscribe` and `unsubscribe`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscribeRequest {
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    content_id: Option<String>,
+}
+
+/// One tick's events, ready to send.
+#[derive(Debug)]
+pub struct Outgoing<'a> {
+    /// The whole service's `metrics_update`, encoded.
+    pub update: &'a RawValue,
+    /// The tick's summary, for scoped payloads.
+    pub tick: &'a streammon_core::pipeline::TickSummary,
+    /// Its sequence number.
+    pub seq: u64,
+    /// The tick's samples, for scoped payloads.
+    pub samples: &'a [Sample],
+    /// `anomaly_alert` events.
+    pub alerts: &'a [AnomalyAlert],
+    /// `content_change` events.
+    pub changes: &'a [ContentChangeEvent],
+}
+
+/// The Socket.IO side of the server.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    io: SocketIo,
+}
+
+fn ack_error(ack: AckSender, status: u16, field: &str, message: String) {
+    let body = serde_json::json!({"error": {"status": status, "message": message, "field": field}});
+    let _ = ack.send(&body);
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Box<RawValue> {
+    // Our payload types always encode.
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null"))
+}
+
+/// Checks an id from a client.
+fn check_id(field: &str, text: &str) -> Result<(), String> {
+    if text.is_empty() || text.len() > streammon_core::sample::MAX_ID_LEN || text.chars().any(char::is_control) {
+        return Err(format!("`{field}` must be 1 to {} printable bytes", streammon_core::sample::MAX_ID_LEN));
+    }
+    Ok(())
+}
+
+/// The field a deserialization error is about, and its message. serde
+/// names a missing or unknown field in the message (`` missing field
+/// `viewers` ``), not in the path, so it is taken from there.
+fn error_field(e: serde_path_to_error::Error<serde_json::Error>) -> (String, String) {
+    let path = e.path().to_string();
+    let message = e.into_inner().to_string();
+    if path != "." {
+        return (path, message);
+    }
+    let named = (message.starts_with("missing field") || message.starts_with("unknown field"))
+        .then(|| message.split('`').nth(1))
+        .flatten();
+    (named.unwrap_or("").to_owned(), message)
+}
+
+/// Parses one sample or an array of them, naming the field at fault.
+pub fn parse_samples(value: serde_json::Value, max: usize) -> Result<Vec<Sample>, (String, String)> {
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        one @ serde_json::Value::Object(_) => vec![one],
+        _ => return Err(("".into(), "expected a sample object or an array of samples".into())),
+    };
+    if items.is_empty() {
+        return Err(("".into(), "the array holds no sample".into()));
+    }
+    if items.len() > max {
+        return Err(("".into(), format!("{} samples in one message; at most {max}", items.len())));
+    }
+    let many = items.len() > 1;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let prefix = if many { format!("[{i}].") } else { String::new() };
+        let sample: Sample = serde_path_to_error::deserialize(item).map_err(|e| {
+            let (field, message) = error_field(e);
+            (format!("{prefix}{field}").trim_end_matches('.').to_owned(), message)
+        })?;
+        sample.validate().map_err(|e| match e {
+            streammon_core::Error::InvalidSample { field, reason } => (format!("{prefix}{field}"), reason),
+            other => (prefix.trim_end_matches('.').to_owned(), other.to_string()),
+        })?;
+        out.push(sample);
+    }
+    Ok(out)
+}
+
+impl Hub {
+    /// Builds the Socket.IO layer (mount it on the router) and its hub.
+    pub fn new(state: AppState) -> (SocketIoLayer, Self) {
+        let (layer, io) = SocketIo::builder()
+            .max_buffer_size(state.settings().client_buffer.max(2))
+            .max_payload(state.settings().max_body_bytes as u64)
+            .build_layer();
+        io.ns("/", move |socket: SocketRef| {
+            let state = state.clone();
+            async move { on_connect(socket, state) }
+        });
+        (layer, Self { io })
+    }
+
+    /// Connected clients.
+    pub fn clients(&self) -> usize {
+        self.io.sockets().len()
+    }
+
+    /// Sends one tick's events to every client, as each subscribed.
+    /// Never waits on a client.
+    pub fn publish(&self, out: &Outgoing<'_>, state: &AppState) {
+        let telemetry = state.telemetry();
+        let encoded_alerts: Vec<(Box<RawValue>, &Scope)> = out.alerts.iter().map(|a| (encode(a), &a.scope)).collect();
+        let encoded_changes: Vec<(Box<RawValue>, &ContentId)> =
+            out.changes.iter().map(|c| (encode(c), &c.change.content_id)).collect();
+        let mut scoped: HashMap<String, Option<Box<RawValue>>> = HashMap::new();
+        let (mut sent_updates, mut sent_alerts, mut sent_changes, mut dropped) = (0u64, 0u64, 0u64, 0u64);
+        for socket in self.io.sockets() {
+            let Some(client) = socket.extensions.get::<Arc<Client>>() else { continue };
+            let sub = client.subscription.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let mut ok = true;
+            let mut send = |event: &str, data: &RawValue| match socket.emit(event, data) {
+                Ok(()) => true,
+                Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) => {
+                    client.dropped.fetch_add(1, Ordering::Relaxed);
+                    dropped += 1;
+                    false
+                }
+                Err(_) => false,
+            };
+            if sub.is_empty() {
+                ok &= send("metrics_update", out.update);
+                sent_updates += u64::from(ok);
+            } else {
+                let keys = sub.regions.iter().map(|r| (format!("region:{r}"), Some(r), None));
+                let keys = keys.chain(sub.contents.iter().map(|c| (format!("content:{c}"), None, Some(c))));
+                for (key, region, content) in keys {
+                    let payload = scoped.entry(key).or_insert_with(|| {
+                        let update = match (region, content) {
+                            (Some(r), _) => MetricsUpdate::for_region(out.tick, out.seq, r, out.samples),
+                            (_, Some(c)) => MetricsUpdate::for_content(out.tick, out.seq, c, out.samples),
+                            _ => None,
+                        };
+                        update.map(|u| encode(&u))
+                    });
+                    if let Some(payload) = payload {
+                        let delivered = send("metrics_update", payload);
+                        ok &= delivered;
+                        sent_updates += u64::from(delivered);
+                    }
+                }
+            }
+            for (payload, scope) in &encoded_alerts {
+                if sub.wants(scope) {
+                    sent_alerts += u64::from(send("anomaly_alert", payload));
+                }
+            }
+            for (payload, content) in &encoded_changes {
+                if sub.contents.is_empty() || sub.contents.contains(*content) {
+                    sent_changes += u64::from(send("content_change", payload));
+                }
+            }
+            let missed = client.dropped.load(Ordering::Relaxed);
+            if ok && missed > 0 && socket.emit("lagged", &Lagged { dropped: missed }).is_ok() {
+                client.dropped.fetch_sub(missed, Ordering::Relaxed);
+            }
+        }
+        telemetry.events_sent.with_label_values(&["metrics_update"]).inc_by(sent_updates);
+        telemetry.events_sent.with_label_values(&["anomaly_alert"]).inc_by(sent_alerts);
+        telemetry.events_sent.with_label_values(&["content_change"]).inc_by(sent_changes);
+        telemetry.events_dropped.inc_by(dropped);
+    }
+
+    /// Encodes the whole service's `metrics_update` once.
+    pub fn encode_update(update: &MetricsUpdate) -> Box<RawValue> {
+        encode(update)
+    }
+
+    /// Disconnects every client (at shutdown).
+    pub async fn close(&self) {
+        self.io.close().await;
+    }
+}
+
+fn on_connect(socket: SocketRef, state: AppState) {
+    socket.extensions.insert(Arc::new(Client::default()));
+    state.telemetry().clients.inc();
+    let telemetry = state.telemetry().clone();
+    socket.on_disconnect(move |_: SocketRef, _: DisconnectReason| {
+        let telemetry = telemetry.clone();
+        async move { telemetry.clients.dec() }
+    });
+    for (event, join) in [("subscribe", true), ("unsubscribe", false)] {
+        let state = state.clone();
+        socket.on(event, move |socket: SocketRef, data: TryData<serde_json::Value>, ack: AckSender| {
+            let state = state.clone();
+            async move { change_subscription(&state, &socket, data, ack, join) }
+        });
+    }
+    socket.on("metric_update", move |data: TryData<serde_json::Value>, ack: AckSender| {
+        let state = state.clone();
+        async move { ingest(&state, data, ack) }
+    });
+}
+
+/// Handles `metric_update`: validated samples go to the pipeline.
+fn ingest(state: &AppState, data: TryData<serde_json::Value>, ack: AckSender) {
+    let telemetry = state.telemetry();
+    let value = match data.0 {
+        Ok(v) => v,
+        Err(e) => {
+            telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
+            return ack_error(ack, 400, "", format!("unreadable payload: {e}"));
+        }
+    };
+    match parse_samples(value, state.settings().max_batch) {
+        Err((field, message)) => {
+            telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
+            ack_error(ack, 400, &field, message);
+        }
+        Ok(samples) => {
+            let n = samples.len();
+            if state.ingest().offer(samples) {
+                let _ = ack.send(&serde_json::json!({ "accepted": n }));
+            } else {
+                telemetry.samples_rejected.with_label_values(&["busy"]).inc_by(n as u64);
+                ack_error(ack, 429, "", "the pipeline is busy; retry shortly".into());
+            }
+        }
+    }
+}
+
+/// Refuses a subscription to a region or title the server has not seen, so
+/// that a typo is an error rather than silence.
+fn check_known(state: &AppState, region: Option<&str>, content: Option<&str>) -> Result<(), (&'static str, String)> {
+    state.read(|live| {
+        if let Some(region) = region {
+            let known: Vec<&str> = live
+                .history
+                .back()
+                .map(|t| t.update.regions.iter().map(|r| r.region.as_str()).collect())
+                .unwrap_or_default();
+            if !known.contains(&region) {
+                return Err(("region", format!("no region {region:?} is reporting; known: {}", known.join(", "))));
+            }
+        }
+        if let Some(content) = content
+            && !live.contents.iter().any(|c| c.content_id.as_str() == content)
+        {
+            return Err(("content_id", format!("no title {content:?}; see GET /content")));
+        }
+        Ok(())
+    })
+}
+
+fn change_subscription(
+    state: &AppState,
+    socket: &SocketRef,
+    data: TryData<serde_json::Value>,
+    ack: AckSender,
+    join: bool,
+) {
+    let request = match data
+        .0
+        .map_err(|e| ("".to_owned(), e.to_string()))
+        .and_then(|v| serde_path_to_error::deserialize::<_, SubscribeRequest>(v).map_err(error_field))
+    {
+        Ok(r) => r,
+        Err((field, message)) => return ack_error(ack, 400, &field, message),
+    };
+    for (field, value) in [("region", &request.region), ("content_id", &request.content_id)] {
+        if let Some(v) = value
+            && let Err(message) = check_id(field, v)
+        {
+            return ack_error(ack, 400, field, message);
+        }
+    }
+    if join && request.region.is_none() && request.content_id.is_none() {
+        return ack_error(ack, 400, "region", "give `region` or `content_id`".into());
+    }
+    if join && let Err((field, message)) = check_known(state, request.region.as_deref(), request.content_id.as_deref())
+    {
+        return ack_error(ack, 404, field, message);
+    }
+    let Some(client) = socket.extensions.get::<Arc<Client>>() else { return };
+    let rooms = {
+        let mut sub = client.subscription.lock().unwrap_or_else(|e| e.into_inner());
+        let before = sub.rooms();
+        match (join, request.region, request.content_id) {
+            (false, None, None) => *sub = Subscription::default(),
+            (join, region, content) => {
+                if let Some(r) = region {
+                    let r = RegionId::from(r);
+                    if join {
+                        sub.regions.insert(r)
+                    } else {
+                        sub.regions.remove(&r)
+                    };
+                }
+                if let Some(c) = content {
+                    let c = ContentId::from(c);
+                    if join {
+                        sub.contents.insert(c)
+                    } else {
+                        sub.contents.remove(&c)
+                    };
+                }
+            }
+        }
+        let after = sub.rooms();
+        socket.leave(before.into_iter().filter(|r| !after.contains(r)).collect::<Vec<_>>());
+        socket.join(after.clone());
+        after
+    };
+    let _ = ack.send(&serde_json::json!({ "ok": true, "rooms": rooms }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_errors_name_the_field() {
+        let sample = streammon_core::Simulator::new(streammon_core::SimConfig::default()).unwrap().next_frame().samples
+            [0]
+        .clone();
+        let good = serde_json::to_value(&sample).unwrap();
+        assert_eq!(parse_samples(good.clone(), 10).unwrap().len(), 1);
+        let mut bad = good.clone();
+        bad["buffering_ratio"] = serde_json::json!(3.0);
+        assert_eq!(parse_samples(bad.clone(), 10).unwrap_err().0, "buffering_ratio");
+        assert_eq!(parse_samples(serde_json::json!([good.clone(), bad]), 10).unwrap_err().0, "[1].buffering_ratio");
+        let mut wrong_type = good.clone();
+        wrong_type["viewers"] = serde_json::json!("many");
+        assert_eq!(parse_samples(wrong_type, 10).unwrap_err().0, "viewers");
+        let mut missing = good.clone();
+        missing.as_object_mut().unwrap().remove("latency_ms");
+        let (field, message) = parse_samples(missing, 10).unwrap_err();
+        assert!(message.contains("latency_ms"), "{field}: {message}");
+        assert!(parse_samples(serde_json::json!([good.clone(), good]), 1).is_err());
+        assert!(parse_samples(serde_json::json!(42), 10).is_err());
+    }
+
+    #[test]
+    fn subscriptions_filter_by_scope() {
+        let mut sub = Subscription::default();
+        let eu = Scope { region: Some("eu-west".into()), content_id: Some("vod-1".into()) };
+        let us = Scope { region: Some("us-east".into()), content_id: Some("vod-2".into()) };
+        assert!(sub.wants(&eu) && sub.wants(&us));
+        sub.regions.insert("eu-west".into());
+        assert!(sub.wants(&eu) && !sub.wants(&us));
+        assert_eq!(sub.rooms(), ["region:eu-west"]);
+    }
+}

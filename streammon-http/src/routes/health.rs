@@ -1,0 +1,112 @@
+//! `GET /`: is the server well, and is the pipeline keeping up?
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use streammon_core::StoreHealth;
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+/// The pipeline's part of the health report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PipelineHealth {
+    /// Ticks published since start.
+    pub ticks: u64,
+    /// Samples processed since start.
+    pub samples: u64,
+    /// Milliseconds since the last tick was published; absent before the
+    /// first.
+    pub last_tick_age_ms: Option<u64>,
+    /// The tick length, milliseconds.
+    pub interval_ms: u32,
+    /// Series the detectors follow.
+    pub detector_series: usize,
+    /// Anomalies found since start.
+    pub anomalies: u64,
+    /// Alerts pending or firing now.
+    pub active_alerts: usize,
+    /// Connected Socket.IO clients.
+    pub clients: i64,
+}
+
+/// `GET /` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `degraded` when storage fails, loses data, or the pipeline
+    /// stalled (no tick for three tick lengths).
+    pub status: &'static str,
+    /// Why it is degraded; empty when ok.
+    pub problems: Vec<String>,
+    /// Past trouble that does not make it degraded now, such as samples
+    /// the store lost since start.
+    pub warnings: Vec<String>,
+    /// Server version.
+    pub version: &'static str,
+    /// Seconds since start.
+    pub uptime_s: f64,
+    /// Where samples come from, e.g. `simulator`.
+    pub source: String,
+    /// Storage health, with its loss counters.
+    pub storage: StoreHealth,
+    /// Pipeline health.
+    pub pipeline: PipelineHealth,
+}
+
+/// Health: 200 when ok, 503 when degraded (for load balancers), the same
+/// body either way.
+#[utoipa::path(get, path = "/", tag = "health",
+    responses((status = 200, description = "Healthy", body = Health),
+              (status = 503, description = "Degraded: see `problems`", body = Health)))]
+pub(crate) async fn health(State(state): State<AppState>) -> Response {
+    let storage = state.store().health().await;
+    state.telemetry().observe_store(&storage);
+    let (stats, age, interval, active) = state.read(|live| {
+        (
+            live.stats,
+            live.last_tick_at.map(|t| t.elapsed().as_millis() as u64),
+            live.interval_ms,
+            live.active_alerts.len(),
+        )
+    });
+    let mut problems = Vec::new();
+    if !storage.ok {
+        problems.push(format!("storage ({}) failing: {}", storage.backend, storage.detail));
+    }
+    let mut warnings = Vec::new();
+    if storage.dropped > 0 || storage.failed > 0 {
+        warnings.push(format!(
+            "storage lost writes: {} samples dropped, {} writes refused",
+            storage.dropped, storage.failed
+        ));
+    }
+    if let Some(age) = age
+        && interval > 0
+        && age > 3 * u64::from(interval)
+    {
+        problems.push(format!("pipeline stalled: last tick {age} ms ago"));
+    }
+    let body = Health {
+        status: if problems.is_empty() { "ok" } else { "degraded" },
+        problems,
+        warnings,
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_s: state.uptime().as_secs_f64(),
+        source: state.source().to_owned(),
+        storage,
+        pipeline: PipelineHealth {
+            ticks: stats.ticks,
+            samples: stats.samples,
+            last_tick_age_ms: age,
+            interval_ms: interval,
+            detector_series: stats.detector_series,
+            anomalies: stats.anomalies,
+            active_alerts: active,
+            clients: state.telemetry().clients.get(),
+        },
+    };
+    let status = if body.problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}

@@ -1,0 +1,315 @@
+//! `GET /metrics`: the tick history, a metric's series, or the Prometheus
+//! exposition; `POST /metrics`: samples from a client.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::Serialize;
+use streammon_core::store::{DownsampleQuery, RangeQuery, SeriesFilter};
+use streammon_core::{ContentId, Metric, RegionId};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use crate::realtime::parse_samples;
+use crate::state::AppState;
+
+/// Content type of the Prometheus text format.
+pub(crate) const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Whether the Accept header asks for the Prometheus text format (what
+/// Prometheus itself sends: `application/openmetrics-text` or
+/// `text/plain;version=0.0.4`), rather than JSON.
+pub(crate) fn wants_prometheus(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|part| part.split(';').next().unwrap_or("").trim())
+        .any(|mime| mime == "application/openmetrics-text" || mime == "text/plain")
+}
+
+pub(crate) fn prometheus_response(state: &AppState) -> Response {
+    ([(header::CONTENT_TYPE, PROMETHEUS_TEXT)], state.telemetry().render()).into_response()
+}
+
+/// The Prometheus exposition, for scrapers that send no Accept header.
+#[utoipa::path(get, path = "/metrics/prometheus", tag = "metrics",
+    responses((status = 200, description = "Text exposition format 0.0.4", content_type = "text/plain")))]
+pub(crate) async fn prometheus(State(state): State<AppState>) -> Response {
+    prometheus_response(&state)
+}
+
+/// One point of a raw series: `[timestamp_ms, value]`.
+type RawPoint = (i64, f64);
+
+/// One series of `GET /metrics?metric=…`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesOut {
+    /// The title.
+    pub content_id: ContentId,
+    /// The CDN region.
+    pub region: RegionId,
+    /// Raw points `[timestamp_ms, value]`, oldest first (without `step`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Vec<f64>>)]
+    pub points: Vec<RawPoint>,
+    /// Buckets (with `step`), oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<streammon_core::store::Bucket>,
+}
+
+/// `GET /metrics?metric=…` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesResponse {
+    /// The metric.
+    pub metric: Metric,
+    /// Start of the range, epoch ms, inclusive.
+    pub from_ms: i64,
+    /// End of the range, epoch ms, exclusive.
+    pub to_ms: i64,
+    /// Bucket width, ms, when downsampled.
+    pub step_ms: Option<i64>,
+    /// One entry per (title, region) stream.
+    pub series: Vec<SeriesOut>,
+}
+
+/// `GET /metrics` (history mode) response: `{"count": n, "ticks": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryResponse {
+    /// Ticks returned.
+    pub count: usize,
+    /// The ticks, oldest first; the last is the current one.
+    pub ticks: Vec<crate::wire::MetricsUpdate>,
+}
+
+const PARAMS: [&str; 8] = ["limit", "content", "region", "metric", "from", "to", "step", "since"];
+
+/// Current and historical metrics.
+///
+/// Without parameters (or with `limit`/`since` only): the latest ticks, each
+/// the `metrics_update` payload. With `metric` (and optionally `content`,
+/// `region`, `from`, `to`, `step`): that metric's series from storage, raw
+/// or downsampled into `step` buckets. With an Accept header asking for
+/// `text/plain` or `application/openmetrics-text`: the Prometheus
+/// exposition.
+#[utoipa::path(get, path = "/metrics", tag = "metrics",
+    params(
+        ("limit" = Option<usize>, Query, description = "History mode: ticks, 1 to the history length (default 100). Series mode: raw points per request, 1 to 100000 (default 10000)."),
+        ("since" = Option<String>, Query, description = "History mode: only ticks after this time (RFC 3339, epoch ms, or an age such as 5m): the backfill after a reconnect."),
+        ("metric" = Option<String>, Query, description = "Series mode: the metric, e.g. buffering_ratio."),
+        ("content" = Option<String>, Query, description = "Series mode: only this title."),
+        ("region" = Option<String>, Query, description = "Series mode: only this CDN region."),
+        ("from" = Option<String>, Query, description = "Series mode: start (RFC 3339, epoch ms, or an age such as 15m); default 15m."),
+        ("to" = Option<String>, Query, description = "Series mode: end; default now."),
+        ("step" = Option<String>, Query, description = "Series mode: downsample into buckets this wide, e.g. 1m."),
+    ),
+    responses(
+        (status = 200, description = "History (`HistoryResponse`) or series (`SeriesResponse`), or the Prometheus text", body = HistoryResponse),
+        (status = 400, description = "A parameter is invalid", body = crate::error::ErrorBody)))]
+pub(crate) async fn get_metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    if wants_prometheus(&headers) {
+        return Ok(prometheus_response(&state));
+    }
+    let params = Params::parse(query.as_deref(), &PARAMS)?;
+    let series_mode = ["content", "region", "metric", "from", "to", "step"].iter().any(|p| params.text(p).is_some());
+    if series_mode {
+        return series(&state, &params).await;
+    }
+    let history_len = state.settings().history_ticks.max(1);
+    let limit = params.int("limit", 1..=history_len)?.unwrap_or(100.min(history_len));
+    let since = params.time("since", now_ms())?;
+    let key = format!("history:{limit}:{since:?}");
+    let body = state.cached(&key, || {
+        state.read(|live| {
+            let start = live.history.len().saturating_sub(limit);
+            let entries: Vec<_> =
+                live.history.iter().skip(start).filter(|e| since.is_none_or(|s| e.update.timestamp_ms > s)).collect();
+            let mut buf = BytesMut::with_capacity(64 + entries.iter().map(|e| e.json.len() + 1).sum::<usize>());
+            buf.put_slice(format!("{{\"count\":{},\"ticks\":[", entries.len()).as_bytes());
+            for (i, e) in entries.iter().enumerate() {
+                if i > 0 {
+                    buf.put_u8(b',');
+                }
+                buf.put_slice(&e.json);
+            }
+            buf.put_slice(b"]}");
+            buf.freeze()
+        })
+    });
+    Ok(json_bytes(body))
+}
+
+pub(crate) fn json_bytes(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], Body::from(body)).into_response()
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Reads `metric`, `content`, `region`, `from` and `to`, checking the
+/// range against the server's limit.
+pub(crate) fn window(state: &AppState, params: &Params, default_age_ms: i64) -> ApiResult<(SeriesFilter, i64, i64)> {
+    let now = now_ms();
+    let to = params.time("to", now)?.unwrap_or(now);
+    let from = params.time("from", now)?.unwrap_or(to - default_age_ms);
+    if from >= to {
+        return Err(ApiError::bad("from", format!("{from} is not before `to` ({to})")));
+    }
+    let max = state.settings().max_range.as_millis() as i64;
+    if to - from > max {
+        return Err(ApiError::bad(
+            "from",
+            format!("the range covers {} s; at most {} s", (to - from) / 1000, max / 1000),
+        ));
+    }
+    let filter = SeriesFilter {
+        content: params.text("content").map(ContentId::from),
+        region: params.text("region").map(RegionId::from),
+    };
+    Ok((filter, from, to))
+}
+
+pub(crate) fn metric_param(params: &Params, name: &str) -> ApiResult<Option<Metric>> {
+    params.parsed::<Metric>(
+        name,
+        "a metric (viewers, latency_ms, startup_time_ms, buffering_ratio, bitrate_kbps, error_rate, …)",
+    )
+}
+
+async fn series(state: &AppState, params: &Params) -> ApiResult<Response> {
+    let metric = metric_param(params, "metric")?.ok_or_else(|| {
+        ApiError::bad("metric", "required to query a series (with content, region, from, to or step)")
+    })?;
+    let (filter, from, to) = window(state, params, 15 * 60 * 1_000)?;
+    let store = state.store();
+    let response = match params.span("step")? {
+        Some(step) => {
+            let step_ms = step.as_millis() as i64;
+            if step_ms <= 0 {
+                return Err(ApiError::bad("step", "must be positive"));
+            }
+            let points = ((to - from) + step_ms - 1) / step_ms;
+            if points as usize > DownsampleQuery::MAX_POINTS {
+                return Err(ApiError::bad(
+                    "step",
+                    format!("{points} buckets per series; at most {}", DownsampleQuery::MAX_POINTS),
+                ));
+            }
+            let query = DownsampleQuery { filter, metric, from_ms: from, to_ms: to, points: points.max(1) as usize };
+            let series = store.downsampled(&query).await?;
+            SeriesResponse {
+                metric,
+                from_ms: from,
+                to_ms: to,
+                step_ms: Some(step_ms),
+                series: series
+                    .into_iter()
+                    .map(|s| SeriesOut {
+                        content_id: s.key.content,
+                        region: s.key.region,
+                        points: Vec::new(),
+                        buckets: s.buckets,
+                    })
+                    .collect(),
+            }
+        }
+        None => {
+            let limit = params.int("limit", 1..=100_000)?.unwrap_or(10_000);
+            let query = RangeQuery { filter, metric: Some(metric), from_ms: from, to_ms: to, limit: Some(limit) };
+            let samples = store.range(&query).await?;
+            let mut series: Vec<SeriesOut> = Vec::new();
+            let mut index = std::collections::HashMap::new();
+            for s in samples {
+                let Some(value) = s.get(metric) else { continue };
+                let i = *index.entry((s.content_id.clone(), s.region.clone())).or_insert_with(|| {
+                    series.push(SeriesOut {
+                        content_id: s.content_id.clone(),
+                        region: s.region.clone(),
+                        points: Vec::new(),
+                        buckets: Vec::new(),
+                    });
+                    series.len() - 1
+                });
+                series[i].points.push((s.timestamp_ms, value));
+            }
+            for s in &mut series {
+                s.points.sort_by_key(|p| p.0);
+            }
+            SeriesResponse { metric, from_ms: from, to_ms: to, step_ms: None, series }
+        }
+    };
+    Ok(Json(response).into_response())
+}
+
+/// `POST /metrics` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    /// Samples queued for the next tick.
+    pub accepted: usize,
+}
+
+/// Push samples: one sample object or an array (at most the batch limit),
+/// in the JSON schema of `docs/SCHEMA.md`. All or nothing: one invalid
+/// sample refuses the batch, naming its field (e.g. `[3].buffering_ratio`).
+#[utoipa::path(post, path = "/metrics", tag = "metrics",
+    request_body(content = Vec<streammon_core::Sample>, description = "A sample or an array of samples"),
+    responses(
+        (status = 202, description = "Queued for the next tick", body = Accepted),
+        (status = 400, description = "A sample is invalid", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over the size limit"),
+        (status = 429, description = "The pipeline is busy; retry", body = crate::error::ErrorBody)))]
+pub(crate) async fn post_metrics(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
+    let telemetry = state.telemetry();
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
+        ApiError::bad("body", format!("not JSON: {e}"))
+    })?;
+    let samples = parse_samples(value, state.settings().max_batch).map_err(|(field, message)| {
+        telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
+        ApiError::bad(if field.is_empty() { "body".to_owned() } else { field }, message)
+    })?;
+    let n = samples.len();
+    if !state.ingest().offer(samples) {
+        telemetry.samples_rejected.with_label_values(&["busy"]).inc_by(n as u64);
+        return Err(ApiError::TooBusy("the pipeline is busy; retry shortly".into()));
+    }
+    Ok((StatusCode::ACCEPTED, Json(Accepted { accepted: n })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn prometheus_is_chosen_by_its_accept_header() {
+        let mut h = HeaderMap::new();
+        assert!(!wants_prometheus(&h));
+        h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        assert!(!wants_prometheus(&h));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+        );
+        assert!(!wants_prometheus(&h));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+            ),
+        );
+        assert!(wants_prometheus(&h));
+        h.insert(header::ACCEPT, HeaderValue::from_static("text/plain"));
+        assert!(wants_prometheus(&h));
+    }
+}

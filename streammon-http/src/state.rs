@@ -1,0 +1,220 @@
+//! What the handlers share: storage, the live view the pipeline publishes
+//! into, telemetry, the ingest queue and the settings.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use streammon_core::Store;
+use streammon_core::pipeline::{ContentRow, PipelineStats, RegionForecast, TotalForecast};
+use streammon_core::{Alert, Sample};
+use tokio::sync::mpsc;
+
+use crate::telemetry::Telemetry;
+use crate::wire::{AnomalyAlert, MetricsUpdate};
+
+/// Settings of the HTTP and Socket.IO transport, already validated.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest request body accepted, bytes.
+    pub max_body_bytes: usize,
+    /// Origins allowed by CORS; empty allows none, `*` any.
+    pub cors_origins: Vec<String>,
+    /// Longest time range a query may cover.
+    pub max_range: Duration,
+    /// Ticks kept in memory for `GET /metrics`.
+    pub history_ticks: usize,
+    /// Events buffered per Socket.IO client before it counts as lagging.
+    pub client_buffer: usize,
+    /// Most samples in one `metric_update` message or request.
+    pub max_batch: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1 << 20,
+            cors_origins: vec!["*".into()],
+            max_range: Duration::from_secs(24 * 3600),
+            history_ticks: 3_600,
+            client_buffer: 32,
+            max_batch: 1_000,
+        }
+    }
+}
+
+/// One tick in the history: the payload and its JSON, encoded once.
+#[derive(Debug)]
+pub struct HistoryEntry {
+    /// The payload.
+    pub update: MetricsUpdate,
+    /// Its JSON.
+    pub json: Bytes,
+}
+
+/// What the pipeline last published. Readers take the lock briefly.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// The last `interval_ms` ticks, oldest first.
+    pub history: VecDeque<Arc<HistoryEntry>>,
+    /// Recent anomalies and predictions, oldest first.
+    pub anomalies: VecDeque<AnomalyAlert>,
+    /// Recent alert transitions, oldest first.
+    pub alert_events: VecDeque<AnomalyAlert>,
+    /// Alerts pending or firing.
+    pub active_alerts: Vec<Alert>,
+    /// The title table.
+    pub contents: Vec<ContentRow>,
+    /// Latest forecast per region.
+    pub forecasts: Vec<RegionForecast>,
+    /// Latest audience forecast.
+    pub audience: Option<TotalForecast>,
+    /// Pipeline counters.
+    pub stats: PipelineStats,
+    /// When the last tick was published.
+    pub last_tick_at: Option<Instant>,
+    /// The tick length.
+    pub interval_ms: u32,
+}
+
+/// Most anomalies and alert events kept for `GET /analytics`.
+pub(crate) const RECENT_EVENTS: usize = 1_000;
+
+/// Where accepted samples from clients go: the pipeline's queue.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    tx: mpsc::Sender<Vec<Sample>>,
+}
+
+impl Ingest {
+    /// A queue of `capacity` batches; the receiver goes to the pipeline.
+    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<Vec<Sample>>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (Self { tx }, rx)
+    }
+
+    /// Queues a batch; `false` when the queue is full (shed load) or the
+    /// pipeline has stopped.
+    pub fn offer(&self, batch: Vec<Sample>) -> bool {
+        self.tx.try_send(batch).is_ok()
+    }
+}
+
+/// A cached response body, valid for one tick.
+#[derive(Debug, Default)]
+pub(crate) struct Cached {
+    pub(crate) seq: u64,
+    pub(crate) key: String,
+    pub(crate) body: Bytes,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) live: RwLock<Live>,
+    pub(crate) telemetry: Arc<Telemetry>,
+    pub(crate) ingest: Ingest,
+    pub(crate) settings: HttpSettings,
+    pub(crate) started: Instant,
+    pub(crate) source: String,
+    pub(crate) seq: AtomicU64,
+    pub(crate) cache: Mutex<Vec<Cached>>,
+}
+
+/// The state every handler gets; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+impl AppState {
+    /// State over `store`, feeding client samples to `ingest`. `source`
+    /// names where samples come from, for the health endpoint.
+    pub fn new(
+        store: Arc<dyn Store>,
+        telemetry: Arc<Telemetry>,
+        ingest: Ingest,
+        settings: HttpSettings,
+        source: impl Into<String>,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            live: RwLock::new(Live::default()),
+            telemetry,
+            ingest,
+            settings,
+            started: Instant::now(),
+            source: source.into(),
+            seq: AtomicU64::new(0),
+            cache: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// The storage.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.0.store
+    }
+
+    /// The telemetry.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.0.telemetry
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &HttpSettings {
+        &self.0.settings
+    }
+
+    /// The ingest queue.
+    pub fn ingest(&self) -> &Ingest {
+        &self.0.ingest
+    }
+
+    /// The number of the last tick published.
+    pub fn seq(&self) -> u64 {
+        self.0.seq.load(Ordering::Acquire)
+    }
+
+    /// Reads the live view.
+    pub fn read<T>(&self, f: impl FnOnce(&Live) -> T) -> T {
+        f(&self.0.live.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Changes the live view; `bump` marks a new tick (invalidating caches).
+    pub fn write<T>(&self, bump: bool, f: impl FnOnce(&mut Live) -> T) -> T {
+        let out = f(&mut self.0.live.write().unwrap_or_else(|e| e.into_inner()));
+        if bump {
+            self.0.seq.fetch_add(1, Ordering::AcqRel);
+        }
+        out
+    }
+
+    /// A cached body for `key` at the current tick, or one made by `make`
+    /// and cached until the next tick.
+    pub(crate) fn cached(&self, key: &str, make: impl FnOnce() -> Bytes) -> Bytes {
+        let seq = self.seq();
+        {
+            let cache = self.0.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(c) = cache.iter().find(|c| c.seq == seq && c.key == key) {
+                return c.body.clone();
+            }
+        }
+        let body = make();
+        let mut cache = self.0.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|c| c.seq == seq);
+        if cache.len() < 16 {
+            cache.push(Cached { seq, key: key.to_owned(), body: body.clone() });
+        }
+        body
+    }
+
+    /// Uptime.
+    pub fn uptime(&self) -> Duration {
+        self.0.started.elapsed()
+    }
+
+    /// Where samples come from.
+    pub fn source(&self) -> &str {
+        &self.0.source
+    }
+}

@@ -1,0 +1,354 @@
+//! The payloads of the Socket.IO events, as they go on the wire.
+//!
+//! Field names are a contract: the original server's `metrics_update`
+//! fields come first and keep their meaning; richer data sits beside them.
+//! `docs/EVENTS.md` documents every field.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use streammon_core::alert::{AlertEvent, AlertEventKind};
+use streammon_core::pipeline::{RegionForecast, RegionSummary, TickSummary, TypeSummary, anomaly_severity};
+use streammon_core::time::format_rfc3339;
+use streammon_core::{Anomaly, ContentChange, ContentId, ContentType, Metric, RegionId, Severity};
+use utoipa::ToSchema;
+
+/// Which slice of the service a payload covers: everything when both are
+/// absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Scope {
+    /// Only this CDN region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<RegionId>,
+    /// Only this title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_id: Option<ContentId>,
+}
+
+/// One tick: the `metrics_update` event, and an entry of `GET /metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MetricsUpdate {
+    /// Wire schema version, 1.
+    pub schema: u32,
+    /// End of the tick, RFC 3339 UTC with milliseconds (original field).
+    pub timestamp: String,
+    /// End of the tick, epoch milliseconds.
+    pub timestamp_ms: i64,
+    /// Increases by one every tick; a gap means updates were dropped.
+    pub seq: u64,
+    /// Length of the tick, milliseconds.
+    pub interval_ms: u32,
+    /// Mean segment latency over viewers, milliseconds (original field).
+    pub latency: f64,
+    /// Mean buffering ratio over viewers, within [0, 1] (original field).
+    pub buffering: f64,
+    /// Concurrent viewers (original field).
+    pub users: u64,
+    /// Egress, megabits per second (original field).
+    pub total_bandwidth_mbps: f64,
+    /// Titles streaming (original field).
+    pub active_streams: u32,
+    /// Share of viewers per CDN region, summing to 1 (original field).
+    pub cdn_distribution: BTreeMap<RegionId, f64>,
+    /// Share of viewers per content type, summing to 1 (original field).
+    pub content_types: BTreeMap<ContentType, f64>,
+    /// Mean startup time over viewers, milliseconds.
+    pub startup_time_ms: f64,
+    /// Mean delivered bitrate over viewers, kbps.
+    pub bitrate_kbps: f64,
+    /// Mean share of failed segment requests over viewers.
+    pub error_rate: f64,
+    /// Streams (title × region) that reported.
+    pub streams: u32,
+    /// Per region, in the source's order.
+    pub regions: Vec<RegionSummary>,
+    /// Per content type.
+    pub types: Vec<TypeSummary>,
+    /// The slice this payload covers; empty for the whole service.
+    pub scope: Scope,
+    /// Per title (scoped payloads only: a region's or a title's room).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contents: Vec<streammon_core::pipeline::ContentSummary>,
+}
+
+impl MetricsUpdate {
+    /// The whole service's tick.
+    pub fn from_tick(tick: &TickSummary, seq: u64) -> Self {
+        let t = &tick.total;
+        Self {
+            schema: 1,
+            timestamp: format_rfc3339(tick.timestamp_ms),
+            timestamp_ms: tick.timestamp_ms,
+            seq,
+            interval_ms: tick.interval_ms,
+            latency: t.latency_ms,
+            buffering: t.buffering_ratio,
+            users: t.viewers,
+            total_bandwidth_mbps: t.bandwidth_mbps,
+            active_streams: tick.active_titles,
+            cdn_distribution: tick.cdn_distribution(),
+            content_types: tick.content_types(),
+            startup_time_ms: t.startup_time_ms,
+            bitrate_kbps: t.bitrate_kbps,
+            error_rate: t.error_rate,
+            streams: t.streams,
+            regions: tick.regions.clone(),
+            types: tick.types.clone(),
+            scope: Scope::default(),
+            contents: Vec::new(),
+        }
+    }
+
+    /// One region's view of the tick: its figures in the original fields,
+    /// with every title's row. `None` if the region did not report.
+    pub fn for_region(
+        tick: &TickSummary,
+        seq: u64,
+        region: &RegionId,
+        samples: &[streammon_core::Sample],
+    ) -> Option<Self> {
+        let r = tick.region(region)?;
+        let own: Vec<streammon_core::Sample> = samples.iter().filter(|s| &s.region == region).cloned().collect();
+        let sub = TickSummary::build(tick.timestamp_ms, tick.interval_ms, &own, |_| None);
+        let mut update = Self::from_tick(&sub, seq);
+        update.regions = vec![r.clone()];
+        update.contents = sub.contents;
+        update.scope = Scope { region: Some(region.clone()), content_id: None };
+        Some(update)
+    }
+
+    /// One title's view of the tick, per region. `None` if it did not
+    /// report.
+    pub fn for_content(
+        tick: &TickSummary,
+        seq: u64,
+        content: &ContentId,
+        samples: &[streammon_core::Sample],
+    ) -> Option<Self> {
+        tick.content(content)?;
+        let own: Vec<streammon_core::Sample> = samples.iter().filter(|s| &s.content_id == content).cloned().collect();
+        let sub = TickSummary::build(tick.timestamp_ms, tick.interval_ms, &own, |_| None);
+        let mut update = Self::from_tick(&sub, seq);
+        update.contents = sub.contents;
+        update.scope = Scope { region: None, content_id: Some(content.clone()) };
+        Some(update)
+    }
+}
+
+/// What an `anomaly_alert` is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A detector flagged one point of one series.
+    Anomaly,
+    /// An alert rule fired or resolved (see `state`).
+    Alert,
+    /// A forecast crosses a region's capacity.
+    Prediction,
+}
+
+/// The `anomaly_alert` event: an anomaly, an alert transition, or a
+/// capacity prediction, with the fields all three share first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AnomalyAlert {
+    /// Which of the three.
+    pub kind: AlertKind,
+    /// When, RFC 3339 UTC.
+    pub timestamp: String,
+    /// When, epoch milliseconds.
+    pub timestamp_ms: i64,
+    /// The metric concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<Metric>,
+    /// The observed value (for alerts, the mean over their series).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// What was expected, `[low, high]`.
+    pub expected_range: Option<[f64; 2]>,
+    /// Anomaly score within [0, 1]; 0.5 is the edge of the expected.
+    pub score: f64,
+    /// `info`, `warning` or `critical`.
+    pub severity: Severity,
+    /// Where.
+    pub scope: Scope,
+    /// One line for humans.
+    pub reason: String,
+    /// The detector that judged it (anomalies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector: Option<String>,
+    /// Viewers behind the value (anomalies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub viewers: Option<u32>,
+    /// The alert's id (alerts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<String>,
+    /// `firing` or `resolved` (alerts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<streammon_core::AlertState>,
+    /// The whole alert (alerts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<streammon_core::Alert>,
+    /// The forecast value where it crosses (predictions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_value: Option<f64>,
+    /// The prediction interval there, `[low, high]` (predictions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_interval: Option<[f64; 2]>,
+    /// When the forecast crosses, epoch ms (predictions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossing_ms: Option<i64>,
+}
+
+impl AnomalyAlert {
+    fn base(kind: AlertKind, timestamp_ms: i64, severity: Severity, scope: Scope, reason: String) -> Self {
+        Self {
+            kind,
+            timestamp: format_rfc3339(timestamp_ms),
+            timestamp_ms,
+            metric: None,
+            value: None,
+            expected_range: None,
+            score: 0.0,
+            severity,
+            scope,
+            reason,
+            detector: None,
+            viewers: None,
+            alert_id: None,
+            state: None,
+            alert: None,
+            predicted_value: None,
+            confidence_interval: None,
+            crossing_ms: None,
+        }
+    }
+
+    /// A detector's anomaly.
+    pub fn from_anomaly(a: &Anomaly) -> Self {
+        let reason = match (a.reason, a.expected) {
+            (Some(r), Some(b)) => format!(
+                "{} {}: {:.4} outside the expected {:.4}–{:.4} in {} ({})",
+                a.series.metric,
+                r.phrase(),
+                a.value,
+                b.low,
+                b.high,
+                a.series.region,
+                a.series.content
+            ),
+            (Some(r), None) => {
+                format!("{} {} in {} ({})", a.series.metric, r.phrase(), a.series.region, a.series.content)
+            }
+            _ => format!("{} anomalous in {} ({})", a.series.metric, a.series.region, a.series.content),
+        };
+        let scope = Scope { region: Some(a.series.region.clone()), content_id: Some(a.series.content.clone()) };
+        Self {
+            metric: Some(a.series.metric),
+            value: Some(a.value),
+            expected_range: a.expected.map(|b| [b.low, b.high]),
+            score: a.score,
+            detector: Some(a.detector.clone()),
+            viewers: Some(a.viewers),
+            ..Self::base(AlertKind::Anomaly, a.timestamp_ms, anomaly_severity(a.score), scope, reason)
+        }
+    }
+
+    /// An alert rule's transition.
+    pub fn from_alert_event(e: &AlertEvent) -> Self {
+        let a = &e.alert;
+        let scope = Scope { region: a.group.region.clone(), content_id: a.group.content.clone() };
+        let band = a.baseline.map(|b| [b, b]);
+        Self {
+            metric: a.group.metric.or_else(|| a.series.first().and_then(|s| s.metric)),
+            value: a.value,
+            expected_range: band,
+            score: if e.kind == AlertEventKind::Fired { 1.0 } else { 0.0 },
+            alert_id: Some(a.id.clone()),
+            state: Some(a.state),
+            alert: Some(a.clone()),
+            ..Self::base(AlertKind::Alert, e.timestamp_ms, a.severity, scope, a.summary.clone())
+        }
+    }
+
+    /// A capacity prediction, if the forecast carries a warning.
+    pub fn from_forecast(f: &RegionForecast) -> Option<Self> {
+        let w = f.warning?;
+        let reason = format!(
+            "egress in {} forecast to reach {:.0} Mbps ({:.0}% of capacity) in {} min",
+            f.region,
+            w.predicted_value,
+            100.0 * w.predicted_value / w.limit,
+            (w.lead_ms.max(0) + 59_999) / 60_000
+        );
+        let scope = Scope { region: Some(f.region.clone()), content_id: None };
+        Some(Self {
+            metric: Some(Metric::BandwidthMbps),
+            value: Some(f.bandwidth_mbps),
+            expected_range: Some([0.0, w.limit]),
+            score: (0.5 + 0.5 * (w.predicted_value / w.limit - 1.0).clamp(0.0, 1.0)).min(1.0),
+            predicted_value: Some(w.predicted_value),
+            confidence_interval: Some(w.confidence_interval),
+            crossing_ms: Some(w.crossing_ms),
+            ..Self::base(AlertKind::Prediction, w.timestamp_ms, Severity::Warning, scope, reason)
+        })
+    }
+}
+
+/// The `content_change` event: the core's change with an RFC 3339
+/// timestamp and `status` (the new status) for the original's clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContentChangeEvent {
+    /// When, RFC 3339 UTC.
+    pub timestamp: String,
+    /// The change itself.
+    #[serde(flatten)]
+    pub change: ContentChange,
+    /// The new status (the same as `to`).
+    pub status: streammon_core::ContentStatus,
+}
+
+impl From<&ContentChange> for ContentChangeEvent {
+    fn from(change: &ContentChange) -> Self {
+        Self { timestamp: format_rfc3339(change.timestamp_ms), change: change.clone(), status: change.to }
+    }
+}
+
+/// Sent to a client whose buffer overflowed, once it takes updates again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Lagged {
+    /// Events dropped for this client since it last heard of it.
+    pub dropped: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streammon_core::{SimConfig, Simulator};
+
+    #[test]
+    fn metrics_update_keeps_the_original_fields() {
+        let frame = Simulator::new(SimConfig::default()).unwrap().next_frame();
+        let tick = TickSummary::build(frame.timestamp_ms, 1_000, &frame.samples, |_| None);
+        let json = serde_json::to_value(MetricsUpdate::from_tick(&tick, 7)).unwrap();
+        for field in [
+            "timestamp",
+            "latency",
+            "buffering",
+            "users",
+            "total_bandwidth_mbps",
+            "active_streams",
+            "cdn_distribution",
+            "content_types",
+        ] {
+            assert!(json.get(field).is_some(), "{field} missing from {json}");
+        }
+        assert!(json["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(json["seq"], 7);
+        assert!(json.get("contents").is_none(), "the global payload stays small");
+        let region = tick.regions[0].region.clone();
+        let scoped = MetricsUpdate::for_region(&tick, 7, &region, &frame.samples).unwrap();
+        assert_eq!(scoped.scope.region.as_ref(), Some(&region));
+        assert_eq!(scoped.users, tick.regions[0].quality.viewers);
+        assert!(!scoped.contents.is_empty());
+    }
+}
