@@ -259,17 +259,17 @@ fi
 echo "targets up: streammon (/metrics/prometheus), streammon-negotiated (/metrics)"
 
 # The counter is there, positive, and grows between scrapes.
-first=$(query "max($COUNTER)" | awk '{print $NF}')
+first=$(query "sum($COUNTER{job=\"streammon\"})" | awk '{print $NF}')
 [ -n "$first" ] || die "Prometheus has no $COUNTER"
 python3 -c "import sys; v=float(sys.argv[1]); sys.exit(0 if v > 0 else 1)" "$first" ||
     die "$COUNTER is $first, expected > 0 (the server backfills 5m at 1s steps)"
 grows() {
     local now
-    now=$(query "max($COUNTER)" | awk '{print $NF}')
+    now=$(query "sum($COUNTER{job=\"streammon\"})" | awk '{print $NF}')
     python3 -c "import sys; sys.exit(0 if float(sys.argv[2]) > float(sys.argv[1]) else 1)" "$first" "$now"
 }
 wait_for 10 "$COUNTER to grow past $first" grows
-echo "$COUNTER: $first, then $(query "max($COUNTER)" | awk '{print $NF}')"
+echo "$COUNTER: $first, then $(query "sum($COUNTER{job=\"streammon\"})" | awk '{print $NF}')"
 
 # The per-region KPI: at least one region, every value finite and >= 0,
 # region labels bounded (the ten default regions).
@@ -313,5 +313,36 @@ if ! (wait_for 10 "the rules from $DOC to evaluate" rules_ok); then
     die "the rules from $DOC do not evaluate cleanly in Prometheus"
 fi
 echo "rules from $DOC: loaded and evaluating"
+
+# Every query in the doc's ```promql blocks parses and evaluates. A query
+# runs on until its parentheses balance and it does not end in an operator.
+awk '/^```promql/ { on = 1; next } on && /^```/ { on = 0 } on' "$DOC" >"$TMP/queries.promql"
+python3 - "$PROM" "$TMP/queries.promql" <<'PY' || die "a query in $DOC does not evaluate (above)"
+import json, sys, urllib.parse, urllib.request
+prom, path = sys.argv[1], sys.argv[2]
+queries, cur = [], ""
+for line in open(path):
+    line = line.strip()
+    if not line or line.startswith("#"):
+        continue
+    cur = (cur + " " + line).strip()
+    if cur.count("(") == cur.count(")") and not cur.endswith(("/", "*", "+", "-", "(", ",", " and", " or", " unless")):
+        queries.append(cur)
+        cur = ""
+if cur or not queries:
+    sys.exit(f"    unfinished or no query: {cur!r}")
+bad = 0
+for q in queries:
+    url = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    try:
+        r = json.load(urllib.request.urlopen(url, timeout=5))
+    except urllib.error.HTTPError as e:
+        r = json.load(e)
+    if r.get("status") != "success":
+        bad += 1
+        print(f"    {q}\n      -> {r.get('error')}", file=sys.stderr)
+print(f"{len(queries) - bad} of {len(queries)} example queries evaluate")
+sys.exit(1 if bad else 0)
+PY
 
 echo "prometheus-check.sh: OK in $((SECONDS - START))s after the build"
