@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of streammon: unit, integration and doc tests of every
-# crate, the examples' build, each benchmark once in test mode, and the
-# Socket.IO protocol test of the server with the official client.
+# crate, the examples' build, each benchmark once in test mode, the
+# Socket.IO protocol test of the server with the official client, and its
+# Prometheus exposition through promtool and a real Prometheus server.
 # On a fresh machine it first installs what the tests need.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,3 +34,7 @@ cargo test --locked -p streammon-benches --benches
 
 cargo build --locked -p streammon-cli
 STREAMMON_BIN="${CARGO_TARGET_DIR:-target}/debug/streammon" node --test scripts/node/
+
+# promtool and a real Prometheus against the exposition (the script installs
+# Debian's prometheus package when it is missing).
+STREAMMON_BIN="${CARGO_TARGET_DIR:-target}/debug/streammon" scripts/prometheus-check.sh
