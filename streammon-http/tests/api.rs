@@ -152,14 +152,14 @@ async fn metrics_negotiates_the_prometheus_text() {
         assert_prometheus(&send(state, request).await);
     }
     assert_prometheus(&get(state, "/metrics/prometheus").await);
-    // A browser's Accept gets JSON.
-    let request = Request::get("/metrics")
-        .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
-        .body(Body::empty())
-        .unwrap();
-    let reply = send(state, request).await;
-    assert_eq!(reply.header(header::CONTENT_TYPE), Some("application/json"));
-    assert_eq!(reply.json()["count"], 100);
+    // A browser's, curl's and axios's Accept get JSON: axios lists
+    // text/plain too, after application/json.
+    for accept in ["text/html,application/xhtml+xml,*/*;q=0.8", "*/*", "application/json, text/plain, */*"] {
+        let request = Request::get("/metrics").header(header::ACCEPT, accept).body(Body::empty()).unwrap();
+        let reply = send(state, request).await;
+        assert_eq!(reply.header(header::CONTENT_TYPE), Some("application/json"), "Accept: {accept}");
+        assert_eq!(reply.json()["count"], 100);
+    }
 }
 
 // ----------------------------------------------------- GET /metrics series

@@ -22,15 +22,26 @@ pub(crate) const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf
 
 /// Whether the Accept header asks for the Prometheus text format (what
 /// Prometheus itself sends: `application/openmetrics-text` or
-/// `text/plain;version=0.0.4`), rather than JSON.
+/// `text/plain;version=0.0.4`), rather than JSON: one of them is acceptable
+/// (q above 0) and preferred to `application/json`. Browsers' and HTTP
+/// libraries' defaults that list both, such as axios's
+/// `application/json, text/plain, */*`, get JSON.
 pub(crate) fn wants_prometheus(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|part| part.split(';').next().unwrap_or("").trim())
-        .any(|mime| mime == "application/openmetrics-text" || mime == "text/plain")
+    let (mut text, mut json) = (0.0_f32, 0.0_f32);
+    for part in headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')) {
+        let mut fields = part.split(';');
+        let mime = fields.next().unwrap_or("").trim();
+        let q = fields
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match mime {
+            "application/openmetrics-text" | "text/plain" => text = text.max(q),
+            "application/json" => json = json.max(q),
+            _ => {}
+        }
+    }
+    text > 0.0 && text > json
 }
 
 pub(crate) fn prometheus_response(state: &AppState) -> Response {
@@ -310,6 +321,13 @@ mod tests {
         );
         assert!(wants_prometheus(&h));
         h.insert(header::ACCEPT, HeaderValue::from_static("text/plain"));
+        assert!(wants_prometheus(&h));
+        // axios's default: JSON is listed first, at the same weight.
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json, text/plain, */*"));
+        assert!(!wants_prometheus(&h));
+        h.insert(header::ACCEPT, HeaderValue::from_static("text/plain;q=0"));
+        assert!(!wants_prometheus(&h));
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json;q=0.5, text/plain"));
         assert!(wants_prometheus(&h));
     }
 }
