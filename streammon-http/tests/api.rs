@@ -617,6 +617,11 @@ async fn times_and_ranges_are_checked() {
     assert!(message.contains("RFC 3339"), "{message}");
     bad_request("/analytics?since=soon", "since").await;
     bad_request("/metrics?metric=latency_ms&from=noon", "from").await;
+    // `since` belongs to the history: a series refuses it rather than
+    // ignoring it, valid or not.
+    let message = bad_request("/metrics?metric=latency_ms&since=garbage", "since").await;
+    assert!(message.contains("`from`"), "{message}");
+    bad_request("/metrics?metric=latency_ms&from=10m&since=5m", "since").await;
     bad_request("/metrics?metric=latency_ms&to=2026-13-45T00:00:00Z", "to").await;
     // `from` must be before `to`.
     bad_request("/metrics?metric=latency_ms&from=5m&to=10m", "from").await;

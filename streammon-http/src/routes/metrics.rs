@@ -133,6 +133,9 @@ pub(crate) async fn get_metrics(
     let params = Params::parse(query.as_deref(), &PARAMS)?;
     let series_mode = ["content", "region", "metric", "from", "to", "step"].iter().any(|p| params.text(p).is_some());
     if series_mode {
+        if params.text("since").is_some() {
+            return Err(ApiError::bad("since", "applies to the tick history only; a series takes `from` and `to`"));
+        }
         return series(&state, &params).await;
     }
     let history_len = state.settings().history_ticks.max(1);
