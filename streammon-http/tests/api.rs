@@ -281,6 +281,10 @@ async fn a_body_over_the_limit_is_refused_with_413() {
     assert!(batch.len() > 1_024);
     let reply = post_metrics(&state, batch).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", reply.brief());
+    // Like every error: the JSON body, naming the field.
+    assert_error_body(&reply, 413, "too_large");
+    assert_eq!(reply.json()["field"], "body");
+    assert!(reply.json()["message"].as_str().unwrap().contains("1024 bytes"), "{}", reply.brief());
     assert!(rx.try_recv().is_err());
 }
 
@@ -664,6 +668,19 @@ async fn unknown_paths_are_404_json() {
     assert_error_body(&reply, 404, "not_found");
     assert!(reply.json()["message"].as_str().unwrap().contains("/nothing/here"));
     assert!(reply.json().get("field").is_none());
+}
+
+#[tokio::test]
+async fn a_method_a_route_does_not_take_is_405_json() {
+    let state = &fed().await.state;
+    let reply = send(state, Request::delete("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_error_body(&reply, 405, "method_not_allowed");
+    assert_eq!(reply.header(header::ALLOW), Some("GET,HEAD,POST"));
+    let reply = send(state, Request::post("/alerts").body(Body::empty()).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_error_body(&reply, 405, "method_not_allowed");
+    assert!(reply.json()["message"].as_str().unwrap().contains("/alerts"), "{}", reply.brief());
 }
 
 // -------------------------------------------------------------------- CORS

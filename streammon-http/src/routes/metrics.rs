@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -280,10 +281,21 @@ pub struct Accepted {
     responses(
         (status = 202, description = "Queued for the next tick", body = Accepted),
         (status = 400, description = "A sample is invalid", body = crate::error::ErrorBody),
-        (status = 413, description = "Body over the size limit"),
+        (status = 413, description = "Body over the size limit", body = crate::error::ErrorBody),
         (status = 429, description = "The pipeline is busy; retry", body = crate::error::ErrorBody)))]
-pub(crate) async fn post_metrics(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
+pub(crate) async fn post_metrics(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
     let telemetry = state.telemetry();
+    let body = body.map_err(|e| {
+        telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!("the body is over {} bytes", state.settings().max_body_bytes))
+        } else {
+            ApiError::bad("body", e.body_text())
+        }
+    })?;
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
         ApiError::bad("body", format!("not JSON: {e}"))
