@@ -80,14 +80,15 @@ pub(crate) async fn tick(
     publisher.publish(pipeline, out, &frame.samples, false);
 }
 
-async fn feed() -> Fed {
+/// The state fed with the hour of ticks ending at about `end_ms`.
+pub(crate) async fn feed_until(end_ms: i64) -> Fed {
     let (state, ingest_rx) = empty_state(settings(), 4);
     let sim = SimConfig {
         seed: 11,
         titles: 48,
         step: Span::from_millis(STEP_MS as u64),
-        // The last tick ends at about now, on the tick grid.
-        start_ms: (now_ms() - TICKS * STEP_MS) / STEP_MS * STEP_MS,
+        // The last tick ends at about `end_ms`, on the tick grid.
+        start_ms: (end_ms - TICKS * STEP_MS) / STEP_MS * STEP_MS,
         incidents: IncidentConfig { scripted: vec![INCIDENT.parse().expect("incident")], ..IncidentConfig::default() },
         ..SimConfig::default()
     };
@@ -122,7 +123,7 @@ async fn feed() -> Fed {
 /// The shared state, fed once per test binary.
 pub(crate) async fn fed() -> &'static Fed {
     static FED: OnceCell<Fed> = OnceCell::const_new();
-    FED.get_or_init(feed).await
+    FED.get_or_init(|| feed_until(now_ms())).await
 }
 
 /// A response, its body read.
