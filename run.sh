@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs streammon's main job. Today that is the simulator paced to the wall
-# clock, with random incidents, writing one JSON sample per line to
-# standard output; pipe it where you like. Extra arguments are passed to
-# `streammon simulate` (see `--help`).
+# Runs streammon's main job: the dashboard server (`streammon serve`) with
+# the simulator feeding it in real time, random incidents, and embedded
+# in-memory storage unless Redis is configured (REDIS_HOST or REDIS_URL).
+# API on http://localhost:${API_PORT:-8000}/ (docs at /docs), Socket.IO at
+# /socket.io/ and /ws/socket.io/. Extra arguments go to `streammon serve`
+# (see `--help`). Ctrl-C stops it gracefully.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -12,4 +14,4 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 cargo build --release --locked -p streammon-cli
-exec target/release/streammon simulate --realtime --duration 365d --incidents random "$@"
+exec target/release/streammon serve "$@"

@@ -40,6 +40,12 @@ pub enum ApiError {
     /// Nothing at this address: 404.
     #[error("{0}")]
     NotFound(String),
+    /// The address exists but not for this method: 405.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The request body is over the size limit: 413.
+    #[error("{0}")]
+    TooLarge(String),
     /// The server sheds load: 429.
     #[error("{0}")]
     TooBusy(String),
@@ -58,6 +64,8 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooBusy(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -69,6 +77,8 @@ impl ApiError {
         let (error, field) = match self {
             Self::BadRequest { field, .. } => ("bad_request", Some(field.clone())),
             Self::NotFound(_) => ("not_found", None),
+            Self::MethodNotAllowed(_) => ("method_not_allowed", None),
+            Self::TooLarge(_) => ("too_large", Some("body".to_owned())),
             Self::TooBusy(_) => ("too_busy", None),
             Self::Unavailable(_) => ("unavailable", None),
         };

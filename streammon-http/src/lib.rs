@@ -60,6 +60,10 @@ async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no endpoint at {}; see /docs", uri.path()))
 }
 
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{} does not take {method}; see /docs", uri.path()))
+}
+
 /// `GET /metrics` negotiates: the Prometheus text for scrapers, JSON
 /// otherwise.
 async fn metrics_negotiated(state: State<AppState>, headers: HeaderMap, query: axum::extract::RawQuery) -> Response {
@@ -96,6 +100,7 @@ pub fn router(state: AppState, socket_layer: socketioxide::layer::SocketIoLayer)
         .route("/openapi.json", get(routes::openapi))
         .route("/docs", get(routes::docs))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(cors(&settings.cors_origins))
         .layer(socket_layer)

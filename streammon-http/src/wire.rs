@@ -135,6 +135,15 @@ impl MetricsUpdate {
     }
 }
 
+/// A figure for people: four decimals for ratios, fewer for big numbers.
+fn figure(v: f64) -> String {
+    match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 1.0 => format!("{v:.2}"),
+        _ => format!("{v:.4}"),
+    }
+}
+
 /// What an `anomaly_alert` is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -225,22 +234,12 @@ impl AnomalyAlert {
 
     /// A detector's anomaly.
     pub fn from_anomaly(a: &Anomaly) -> Self {
-        let reason = match (a.reason, a.expected) {
-            (Some(r), Some(b)) => format!(
-                "{} {}: {:.4} outside the expected {:.4}–{:.4} in {} ({})",
-                a.series.metric,
-                r.phrase(),
-                a.value,
-                b.low,
-                b.high,
-                a.series.region,
-                a.series.content
-            ),
-            (Some(r), None) => {
-                format!("{} {} in {} ({})", a.series.metric, r.phrase(), a.series.region, a.series.content)
-            }
-            _ => format!("{} anomalous in {} ({})", a.series.metric, a.series.region, a.series.content),
-        };
+        let phrase = a.reason.map_or("anomalous", |r| r.phrase());
+        let mut reason =
+            format!("{} {} in {} ({}): {phrase}", a.series.metric, figure(a.value), a.series.region, a.series.content);
+        if let Some(b) = a.expected {
+            reason.push_str(&format!(", expected {}–{}", figure(b.low), figure(b.high)));
+        }
         let scope = Scope { region: Some(a.series.region.clone()), content_id: Some(a.series.content.clone()) };
         Self {
             metric: Some(a.series.metric),

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,15 +23,26 @@ pub(crate) const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf
 
 /// Whether the Accept header asks for the Prometheus text format (what
 /// Prometheus itself sends: `application/openmetrics-text` or
-/// `text/plain;version=0.0.4`), rather than JSON.
+/// `text/plain;version=0.0.4`), rather than JSON: one of them is acceptable
+/// (q above 0) and preferred to `application/json`. Browsers' and HTTP
+/// libraries' defaults that list both, such as axios's
+/// `application/json, text/plain, */*`, get JSON.
 pub(crate) fn wants_prometheus(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|part| part.split(';').next().unwrap_or("").trim())
-        .any(|mime| mime == "application/openmetrics-text" || mime == "text/plain")
+    let (mut text, mut json) = (0.0_f32, 0.0_f32);
+    for part in headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')) {
+        let mut fields = part.split(';');
+        let mime = fields.next().unwrap_or("").trim();
+        let q = fields
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match mime {
+            "application/openmetrics-text" | "text/plain" => text = text.max(q),
+            "application/json" => json = json.max(q),
+            _ => {}
+        }
+    }
+    text > 0.0 && text > json
 }
 
 pub(crate) fn prometheus_response(state: &AppState) -> Response {
@@ -122,6 +134,9 @@ pub(crate) async fn get_metrics(
     let params = Params::parse(query.as_deref(), &PARAMS)?;
     let series_mode = ["content", "region", "metric", "from", "to", "step"].iter().any(|p| params.text(p).is_some());
     if series_mode {
+        if params.text("since").is_some() {
+            return Err(ApiError::bad("since", "applies to the tick history only; a series takes `from` and `to`"));
+        }
         return series(&state, &params).await;
     }
     let history_len = state.settings().history_ticks.max(1);
@@ -266,10 +281,21 @@ pub struct Accepted {
     responses(
         (status = 202, description = "Queued for the next tick", body = Accepted),
         (status = 400, description = "A sample is invalid", body = crate::error::ErrorBody),
-        (status = 413, description = "Body over the size limit"),
+        (status = 413, description = "Body over the size limit", body = crate::error::ErrorBody),
         (status = 429, description = "The pipeline is busy; retry", body = crate::error::ErrorBody)))]
-pub(crate) async fn post_metrics(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
+pub(crate) async fn post_metrics(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
     let telemetry = state.telemetry();
+    let body = body.map_err(|e| {
+        telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!("the body is over {} bytes", state.settings().max_body_bytes))
+        } else {
+            ApiError::bad("body", e.body_text())
+        }
+    })?;
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
         ApiError::bad("body", format!("not JSON: {e}"))
@@ -310,6 +336,13 @@ mod tests {
         );
         assert!(wants_prometheus(&h));
         h.insert(header::ACCEPT, HeaderValue::from_static("text/plain"));
+        assert!(wants_prometheus(&h));
+        // axios's default: JSON is listed first, at the same weight.
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json, text/plain, */*"));
+        assert!(!wants_prometheus(&h));
+        h.insert(header::ACCEPT, HeaderValue::from_static("text/plain;q=0"));
+        assert!(!wants_prometheus(&h));
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json;q=0.5, text/plain"));
         assert!(wants_prometheus(&h));
     }
 }
