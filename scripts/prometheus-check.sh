@@ -138,6 +138,7 @@ fetch fixed /metrics/prometheus
 fetch negotiated /metrics 'text/plain;version=0.0.4'
 fetch scraper /metrics "$PROM_ACCEPT"
 fetch json /metrics
+fetch axios /metrics 'application/json, text/plain, */*'
 expect_text_format fixed "GET /metrics/prometheus"
 expect_text_format negotiated "GET /metrics with Accept: text/plain;version=0.0.4"
 case "$(content_type scraper)" in
@@ -152,6 +153,11 @@ case "$(content_type json)" in
     *) die "GET /metrics without Accept answered Content-Type '$(content_type json)', want application/json" ;;
 esac
 python3 -m json.tool "$TMP/json.txt" >/dev/null || die "GET /metrics without Accept is not JSON"
+# Clients whose default Accept lists JSON first (axios) must get JSON.
+case "$(content_type axios)" in
+    application/json*) ;;
+    *) die "GET /metrics with Accept: application/json, text/plain, */* answered Content-Type '$(content_type axios)', want application/json" ;;
+esac
 
 for name in fixed negotiated; do
     step "promtool check metrics < $name exposition ($(grep -c '^# TYPE' "$TMP/$name.txt") families, $(grep -vc '^#' "$TMP/$name.txt") series)"
