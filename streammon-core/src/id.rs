@@ -43,6 +43,14 @@ macro_rules! id_type {
         #[cfg(feature = "openapi")]
         impl utoipa::ToSchema for $name {}
 
+        // Hashes and compares as the text it holds, so maps keyed by an id
+        // can be searched with a `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0

@@ -11,14 +11,17 @@ use std::fmt;
 
 use crate::detect::{Anomaly, Detector, DetectorConfig, Gate, Point};
 use crate::error::{Error, Result};
+use crate::id::{ContentId, RegionId};
 use crate::sample::{Metric, Sample};
 use crate::series::SeriesKey;
 
 /// Makes the detector of a series the monitor sees for the first time.
 pub type DetectorFactory = Box<dyn Fn(&SeriesKey) -> Box<dyn Detector> + Send>;
 
-struct Tracked {
-    detector: Box<dyn Detector>,
+/// The detectors of one (title, region) stream, one slot per followed
+/// metric (a slot stays empty while the stream lacks that metric).
+struct Stream {
+    detectors: Vec<Option<Box<dyn Detector>>>,
     last_seen_ms: i64,
 }
 
@@ -42,7 +45,9 @@ pub struct Monitor {
     metrics: Vec<Metric>,
     factory: DetectorFactory,
     detector_name: &'static str,
-    series: HashMap<SeriesKey, Tracked>,
+    /// By title, then region: one lookup per sample, with borrowed keys.
+    streams: HashMap<ContentId, HashMap<RegionId, Stream>>,
+    series: usize,
     threshold: f64,
     idle_ms: i64,
     last_sweep_ms: i64,
@@ -53,7 +58,7 @@ impl fmt::Debug for Monitor {
         f.debug_struct("Monitor")
             .field("metrics", &self.metrics)
             .field("detector", &self.detector_name)
-            .field("series", &self.series.len())
+            .field("series", &self.series)
             .field("threshold", &self.threshold)
             .finish()
     }
@@ -90,7 +95,8 @@ impl Monitor {
             metrics,
             factory,
             detector_name: "custom",
-            series: HashMap::new(),
+            streams: HashMap::new(),
+            series: 0,
             threshold: 0.5,
             idle_ms: DEFAULT_IDLE_MS,
             last_sweep_ms: i64::MIN,
@@ -113,14 +119,28 @@ impl Monitor {
     /// detector; anomalies are appended to `out`.
     pub fn observe(&mut self, sample: &Sample, out: &mut Vec<Anomaly>) {
         let t = sample.timestamp_ms;
-        for &metric in &self.metrics {
+        let regions = match self.streams.get_mut(sample.content_id.as_str()) {
+            Some(regions) => regions,
+            None => self.streams.entry(sample.content_id.clone()).or_default(),
+        };
+        let stream = match regions.get_mut(sample.region.as_str()) {
+            Some(stream) => stream,
+            None => regions.entry(sample.region.clone()).or_insert_with(|| Stream {
+                detectors: (0..self.metrics.len()).map(|_| None).collect(),
+                last_seen_ms: t,
+            }),
+        };
+        stream.last_seen_ms = t;
+        for (slot, &metric) in stream.detectors.iter_mut().zip(&self.metrics) {
             let Some(value) = sample.get(metric) else { continue };
-            let key = SeriesKey::of(sample, metric);
-            let factory = &self.factory;
-            let tracked =
-                self.series.entry(key).or_insert_with_key(|key| Tracked { detector: factory(key), last_seen_ms: t });
-            tracked.last_seen_ms = t;
-            let verdict = tracked.detector.update(Point::new(t, value).with_weight(f64::from(sample.viewers)));
+            let detector = match slot {
+                Some(d) => d,
+                None => {
+                    self.series += 1;
+                    slot.insert((self.factory)(&SeriesKey::of(sample, metric)))
+                }
+            };
+            let verdict = detector.update(Point::new(t, value).with_weight(f64::from(sample.viewers)));
             if verdict.score >= self.threshold {
                 out.push(Anomaly {
                     timestamp_ms: t,
@@ -129,7 +149,7 @@ impl Monitor {
                     expected: verdict.expected,
                     score: verdict.score,
                     reason: verdict.reason,
-                    detector: tracked.detector.name().to_owned(),
+                    detector: detector.name().to_owned(),
                     viewers: sample.viewers,
                 });
             }
@@ -137,7 +157,18 @@ impl Monitor {
         if t.saturating_sub(self.last_sweep_ms) >= self.idle_ms.max(1) / 4 {
             self.last_sweep_ms = t;
             let idle = self.idle_ms;
-            self.series.retain(|_, s| t - s.last_seen_ms <= idle);
+            let mut dropped = 0;
+            self.streams.retain(|_, regions| {
+                regions.retain(|_, s| {
+                    let keep = t - s.last_seen_ms <= idle;
+                    if !keep {
+                        dropped += s.detectors.iter().filter(|d| d.is_some()).count();
+                    }
+                    keep
+                });
+                !regions.is_empty()
+            });
+            self.series -= dropped;
         }
     }
 
@@ -150,12 +181,13 @@ impl Monitor {
 
     /// Series currently followed.
     pub fn series(&self) -> usize {
-        self.series.len()
+        self.series
     }
 
     /// Bytes of detector state over all series (excluding map overhead).
     pub fn state_bytes(&self) -> usize {
-        self.series.values().map(|s| s.detector.state_bytes()).sum()
+        let detectors = self.streams.values().flat_map(|r| r.values()).flat_map(|s| s.detectors.iter().flatten());
+        detectors.map(|d| d.state_bytes()).sum()
     }
 }
 
@@ -190,5 +222,23 @@ mod tests {
         assert!(anomalies.iter().all(|a| a.score >= 0.5 && a.detector == "auto"));
         // Titles retire every hour or so; the monitor keeps only live ones.
         assert!(max_series <= 12 * 10 * 2, "{max_series}");
+    }
+
+    #[test]
+    fn one_series_per_stream_and_metric_it_carries() {
+        let frame = Simulator::new(SimConfig::default()).unwrap().next_frame();
+        let mut monitor =
+            Monitor::new(&DetectorConfig::default(), &Gate::default(), vec![Metric::LatencyMs, Metric::E2eLatencyMs])
+                .unwrap();
+        let mut anomalies = Vec::new();
+        monitor.observe_all(&frame.samples, &mut anomalies);
+        // End-to-end latency exists for live titles only.
+        let live = frame.samples.iter().filter(|s| s.e2e_latency_ms.is_some()).count();
+        assert!(live > 0 && live < frame.samples.len());
+        assert_eq!(monitor.series(), frame.samples.len() + live);
+        assert!(monitor.state_bytes() > 0);
+        // Seeing the same tick again adds no series.
+        monitor.observe_all(&frame.samples, &mut anomalies);
+        assert_eq!(monitor.series(), frame.samples.len() + live);
     }
 }

@@ -145,6 +145,9 @@ impl Default for TickOutput {
     }
 }
 
+/// How often, in ticks, the detector state size is measured.
+const STATE_BYTES_EVERY: u64 = 60;
+
 /// Counters a server exposes about its pipeline.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -161,7 +164,7 @@ pub struct PipelineStats {
     pub alerts_resolved: u64,
     /// Series the detectors follow.
     pub detector_series: usize,
-    /// Bytes of detector state.
+    /// Bytes of detector state, measured once a minute of ticks.
     pub detector_state_bytes: usize,
     /// Series the alert engine follows.
     pub alert_series: usize,
@@ -179,6 +182,9 @@ pub struct Pipeline {
     capacity: HashMap<RegionId, f64>,
     max_anomalies: usize,
     stats: PipelineStats,
+    /// Detector state bytes, refreshed every [`STATE_BYTES_EVERY`] ticks:
+    /// summing it walks every detector.
+    state_bytes: usize,
     scratch: Vec<Anomaly>,
 }
 
@@ -197,6 +203,7 @@ impl Pipeline {
             capacity: HashMap::new(),
             max_anomalies: config.max_anomalies_per_tick,
             stats: PipelineStats::default(),
+            state_bytes: 0,
             scratch: Vec::new(),
         })
     }
@@ -253,6 +260,9 @@ impl Pipeline {
         self.forecasts.observe(&out.summary, &self.capacity, &mut out.forecasts, &mut out.audience);
 
         self.stats.ticks += 1;
+        if self.stats.ticks % STATE_BYTES_EVERY == 1 {
+            self.state_bytes = self.monitor.state_bytes();
+        }
         self.stats.samples += samples.len() as u64;
         self.stats.anomalies += out.anomalies_found as u64;
         for event in &out.alert_events {
@@ -283,7 +293,7 @@ impl Pipeline {
         let engine = self.alerts.stats();
         PipelineStats {
             detector_series: self.monitor.series(),
-            detector_state_bytes: self.monitor.state_bytes(),
+            detector_state_bytes: self.state_bytes,
             alert_series: engine.series,
             alert_dropped: engine.dropped,
             ..self.stats

@@ -22,7 +22,7 @@ pub struct AlertList {
 
 /// Alerts with their lifecycle: pending, firing and resolved (kept by the
 /// store), and the latest transitions.
-#[utoipa::path(get, path = "/alerts", tag = "alerts",
+#[utoipa::path(operation_id = "list_alerts", get, path = "/alerts", tag = "alerts",
     params(
         ("state" = Option<String>, Query, description = "pending, firing or resolved"),
         ("limit" = Option<usize>, Query, description = "At most this many alerts and events, 1 to 10000 (default 200)"),

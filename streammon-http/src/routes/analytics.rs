@@ -34,7 +34,7 @@ pub struct Analytics {
 
 /// Anomalies, forecasts with prediction intervals, capacity predictions
 /// and detector statistics.
-#[utoipa::path(get, path = "/analytics", tag = "analytics",
+#[utoipa::path(operation_id = "get_analytics", get, path = "/analytics", tag = "analytics",
     params(
         ("limit" = Option<usize>, Query, description = "At most this many anomalies, 1 to 1000 (default 100)"),
         ("region" = Option<String>, Query, description = "Only anomalies in this region"),
@@ -96,7 +96,7 @@ pub struct BreakdownResponse {
 /// A metric broken down by a dimension over a window, ranked by impact on
 /// viewers: how much the average viewer's figure would improve if that
 /// value behaved like the rest. The first row is where to look.
-#[utoipa::path(get, path = "/analytics/breakdown", tag = "analytics",
+#[utoipa::path(operation_id = "get_breakdown", get, path = "/analytics/breakdown", tag = "analytics",
     params(
         ("metric" = String, Query, description = "The metric, e.g. buffering_ratio"),
         ("by" = String, Query, description = "region (or cdn), content_type, title or rendition"),
@@ -137,7 +137,7 @@ pub struct DistributionResponse {
 
 /// How a metric is spread over viewers in a window: a histogram with the
 /// median, p95 and p99 (for startup time and latency above all).
-#[utoipa::path(get, path = "/analytics/distribution", tag = "analytics",
+#[utoipa::path(operation_id = "get_distribution", get, path = "/analytics/distribution", tag = "analytics",
     params(
         ("metric" = Option<String>, Query, description = "The metric; default startup_time_ms"),
         ("bins" = Option<usize>, Query, description = "Histogram bins, 1 to 1000 (default 30)"),

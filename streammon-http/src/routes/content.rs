@@ -51,7 +51,7 @@ fn parse_enum<T: serde::de::DeserializeOwned>(params: &Params, name: &str, choic
 /// Filter by `status`, `content_type`, `health` and a case-insensitive
 /// search `q` over id and title; sort by `sort` (default `viewers`),
 /// `order` `desc` (default) or `asc`.
-#[utoipa::path(get, path = "/content", tag = "content",
+#[utoipa::path(operation_id = "list_content", get, path = "/content", tag = "content",
     params(
         ("status" = Option<String>, Query, description = "available, retired, scheduled, pre_show, live or ended; `streaming` for the three that stream"),
         ("content_type" = Option<String>, Query, description = "video, audio or live"),
@@ -136,7 +136,7 @@ pub struct ContentDetail {
 
 /// One title: its row, its streams per region in the last tick, its
 /// alerts and recent anomalies.
-#[utoipa::path(get, path = "/content/{id}", tag = "content",
+#[utoipa::path(operation_id = "get_content", get, path = "/content/{id}", tag = "content",
     params(("id" = String, Path, description = "Content id, e.g. vod-000001")),
     responses((status = 200, body = ContentDetail), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<ContentDetail>> {

@@ -57,7 +57,7 @@ pub struct Health {
 
 /// Health: 200 when ok, 503 when degraded (for load balancers), the same
 /// body either way.
-#[utoipa::path(get, path = "/", tag = "health",
+#[utoipa::path(operation_id = "health", get, path = "/", tag = "health",
     responses((status = 200, description = "Healthy", body = Health),
               (status = 503, description = "Degraded: see `problems`", body = Health)))]
 pub(crate) async fn health(State(state): State<AppState>) -> Response {

@@ -50,7 +50,7 @@ pub(crate) fn prometheus_response(state: &AppState) -> Response {
 }
 
 /// The Prometheus exposition, for scrapers that send no Accept header.
-#[utoipa::path(get, path = "/metrics/prometheus", tag = "metrics",
+#[utoipa::path(operation_id = "get_prometheus", get, path = "/metrics/prometheus", tag = "metrics",
     responses((status = 200, description = "Text exposition format 0.0.4", content_type = "text/plain")))]
 pub(crate) async fn prometheus(State(state): State<AppState>) -> Response {
     prometheus_response(&state)
@@ -109,7 +109,7 @@ const PARAMS: [&str; 8] = ["limit", "content", "region", "metric", "from", "to",
 /// or downsampled into `step` buckets. With an Accept header asking for
 /// `text/plain` or `application/openmetrics-text`: the Prometheus
 /// exposition.
-#[utoipa::path(get, path = "/metrics", tag = "metrics",
+#[utoipa::path(operation_id = "get_metrics", get, path = "/metrics", tag = "metrics",
     params(
         ("limit" = Option<usize>, Query, description = "History mode: ticks, 1 to the history length (default 100). Series mode: raw points per request, 1 to 100000 (default 10000)."),
         ("since" = Option<String>, Query, description = "History mode: only ticks after this time (RFC 3339, epoch ms, or an age such as 5m): the backfill after a reconnect."),
@@ -276,7 +276,7 @@ pub struct Accepted {
 /// Push samples: one sample object or an array (at most the batch limit),
 /// in the JSON schema of `docs/SCHEMA.md`. All or nothing: one invalid
 /// sample refuses the batch, naming its field (e.g. `[3].buffering_ratio`).
-#[utoipa::path(post, path = "/metrics", tag = "metrics",
+#[utoipa::path(operation_id = "post_metrics", post, path = "/metrics", tag = "metrics",
     request_body(content = Vec<streammon_core::Sample>, description = "A sample or an array of samples"),
     responses(
         (status = 202, description = "Queued for the next tick", body = Accepted),

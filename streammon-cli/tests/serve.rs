@@ -1,0 +1,220 @@
+//! `streammon serve` as an operator runs it: configuration errors, a port
+//! in use, and a run on Redis that stops gracefully with its history
+//! flushed. The HTTP API and Socket.IO are tested in depth elsewhere
+//! (`streammon-http/tests/api.rs`, `scripts/node/protocol.test.mjs`).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{arg, stderr, streammon};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A running `streammon serve`, killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+    log: mpsc::Receiver<String>,
+    lines: Vec<String>,
+}
+
+impl Server {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_streammon"));
+        cmd.args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(args)
+            .env_remove("REDIS_URL")
+            .env_remove("REDIS_HOST")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start streammon serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut server = Self { child, port, log, lines: Vec::new() };
+        server.wait_for("live: ticks paced", Duration::from_secs(60));
+        server
+    }
+
+    fn wait_for(&mut self, text: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            match self.log.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    let found = line.contains(text);
+                    self.lines.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("no log line with {text:?} within {limit:?}; log:\n{}", self.lines.join("\n"));
+    }
+
+    /// `GET path`: (status, body).
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("send");
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("read");
+        let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status line");
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (status, body)
+    }
+
+    /// SIGTERM, then the exit code.
+    fn terminate(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                while let Ok(line) = self.log.try_recv() {
+                    self.lines.push(line);
+                }
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("serve did not stop within 20 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_bad_config_file_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serve.toml");
+    std::fs::write(&path, "[simulator]\nseed = 3\n\n[pipeline]\nmax_anomalies_per_tick = 0\n").unwrap();
+    let out = streammon(&["serve", "--config", arg(&path), "--port", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:5:", path.display())), "{err}");
+    assert!(err.contains("max_anomalies_per_tick"), "{err}");
+
+    std::fs::write(&path, "[pipeline]\ndetectr = \"mad\"\n").unwrap();
+    let out = streammon(&["serve", "--config", arg(&path), "--port", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(&format!("{}:2:", path.display())), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_flags_are_refused_before_anything_starts() {
+    let out = streammon(&["serve", "--host", "not-an-ip"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--host"), "{}", stderr(&out));
+    let out = streammon(&["serve", "--client-buffer", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--client-buffer"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_port_in_use_fails_with_exit_code_1() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = streammon(&["serve", "--host", "127.0.0.1", "--port", &port, "--backfill", "0s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot listen"), "{}", stderr(&out));
+}
+
+#[test]
+fn memory_is_the_default_and_sigterm_stops_gracefully() {
+    let server = Server::start(&["--backfill", "5s", "--step", "200ms"], &[]);
+    let (status, body) = server.get("/");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""backend":"memory""#), "{body}");
+    assert_eq!(server.terminate(), Some(0));
+}
+
+/// A `redis-server` of the test's own on a free port (never the shared
+/// one on 6379), killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is needed for this test: apt-get install redis-server (./test.sh does)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port }
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out =
+            Command::new("redis-cli").args(["-p", &self.port.to_string()]).args(args).output().expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn redis_host_selects_redis_and_the_history_survives_shutdown() {
+    let redis = Redis::start();
+    let port = redis.port.to_string();
+    let server =
+        Server::start(&["--backfill", "5s", "--step", "200ms"], &[("REDIS_HOST", "127.0.0.1"), ("REDIS_PORT", &port)]);
+    let (status, body) = server.get("/");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""backend":"redis""#), "{body}");
+    assert_eq!(server.terminate(), Some(0));
+    // The original's layout: the latest samples as JSON in `metrics_history`.
+    let len: usize = redis.cli(&["LLEN", "metrics_history"]).parse().expect("a length");
+    assert_eq!(len, 1_000, "the history holds the 1000 latest samples");
+    let newest = redis.cli(&["LINDEX", "metrics_history", "0"]);
+    assert!(newest.starts_with('{') && newest.contains("\"buffering_ratio\""), "{newest}");
+}
+
+#[test]
+fn an_unreachable_redis_fails_with_exit_code_1() {
+    let port = free_port().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_streammon"))
+        .args(["serve", "--host", "127.0.0.1", "--port", "0", "--backfill", "0s"])
+        .env_remove("REDIS_URL")
+        .env("REDIS_HOST", "127.0.0.1")
+        .env("REDIS_PORT", &port)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Redis"), "{}", String::from_utf8_lossy(&out.stderr));
+}
