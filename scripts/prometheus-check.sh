@@ -49,6 +49,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/prometheus-check.XXXXXX")
 PIDS=()
 cleanup() {
     local rc=$?
+    trap '' PIPE # a reader that went away (| head) must not stop the cleanup
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
