@@ -49,7 +49,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/prometheus-check.XXXXXX")
 PIDS=()
 cleanup() {
     local rc=$?
-    trap '' PIPE # a reader that went away (| head) must not stop the cleanup
+    set +e # a failed write to a closed stderr must not cut the cleanup short
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
@@ -67,6 +67,9 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
+# A reader that went away (| head) fails the next write instead of killing
+# the shell, so the cleanup still runs.
+trap '' PIPE
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
