@@ -132,6 +132,7 @@ impl<'de> Deserialize<'de> for RenditionMix {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// Schema version of this record, [`SCHEMA_VERSION`].
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1, example = 1))]
     pub schema: u32,
     /// End of the tick, epoch milliseconds (UTC).
     pub timestamp_ms: i64,

@@ -24,7 +24,7 @@ pub mod responses {
     pub use crate::routes::analytics::{Analytics, BreakdownResponse, DistributionResponse};
     pub use crate::routes::content::{ContentDetail, ContentList};
     pub use crate::routes::health::{Health, PipelineHealth};
-    pub use crate::routes::metrics::{Accepted, HistoryResponse, SeriesOut, SeriesResponse};
+    pub use crate::routes::metrics::{Accepted, HistoryResponse, MetricsBody, SeriesOut, SeriesResponse};
 }
 pub use publish::Publisher;
 pub use realtime::{Hub, Outgoing, parse_samples};

@@ -180,11 +180,11 @@ impl Telemetry {
             buffering: gauge_vec(&r, "streammon_buffering_ratio", "Mean rebuffering ratio over viewers.", "region"),
             bitrate: gauge_vec(
                 &r,
-                "streammon_bitrate_bits_per_second",
-                "Mean delivered bitrate over viewers.",
+                "streammon_bitrate_bytes_per_second",
+                "Mean delivered bitrate over viewers (bytes per second, as Prometheus' base unit).",
                 "region",
             ),
-            bandwidth: gauge_vec(&r, "streammon_egress_bits_per_second", "Egress per CDN region.", "region"),
+            bandwidth: gauge_vec(&r, "streammon_egress_bytes_per_second", "Egress per CDN region.", "region"),
             errors: gauge_vec(&r, "streammon_error_ratio", "Mean share of failed segment requests.", "region"),
             utilization: gauge_vec(&r, "streammon_utilization_ratio", "Egress over capacity.", "region"),
             streams: gauge_vec(&r, "streammon_streams", "Streams (title x region) reporting.", "region"),
@@ -245,8 +245,8 @@ impl Telemetry {
             self.latency.with_label_values(&[label]).set(q.latency_ms / 1e3);
             self.startup.with_label_values(&[label]).set(q.startup_time_ms / 1e3);
             self.buffering.with_label_values(&[label]).set(q.buffering_ratio);
-            self.bitrate.with_label_values(&[label]).set(q.bitrate_kbps * 1e3);
-            self.bandwidth.with_label_values(&[label]).set(q.bandwidth_mbps * 1e6);
+            self.bitrate.with_label_values(&[label]).set(q.bitrate_kbps * 125.0);
+            self.bandwidth.with_label_values(&[label]).set(q.bandwidth_mbps * 125_000.0);
             self.errors.with_label_values(&[label]).set(q.error_rate);
             self.streams.with_label_values(&[label]).set(f64::from(q.streams));
             if let Some(u) = r.utilization {

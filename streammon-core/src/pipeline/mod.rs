@@ -20,7 +20,8 @@
 //!     pipeline.process(&frame, &mut out);
 //! }
 //! assert!(out.summary.total.viewers > 0);
-//! assert_eq!(pipeline.contents().count() as u32, out.summary.active_titles);
+//! // Every title streaming, and the live events announced but not on air.
+//! assert!(pipeline.contents().count() as u32 >= out.summary.active_titles);
 //! # Ok::<(), streammon_core::Error>(())
 //! ```
 

@@ -24,7 +24,7 @@ pub struct AlertList {
 /// store), and the latest transitions.
 #[utoipa::path(operation_id = "list_alerts", get, path = "/alerts", tag = "alerts",
     params(
-        ("state" = Option<String>, Query, description = "pending, firing or resolved"),
+        ("state" = Option<AlertState>, Query, description = "pending, firing or resolved"),
         ("limit" = Option<usize>, Query, description = "At most this many alerts and events, 1 to 10000 (default 200)"),
     ),
     responses((status = 200, body = AlertList), (status = 400, body = crate::error::ErrorBody)))]

@@ -98,8 +98,8 @@ pub struct BreakdownResponse {
 /// value behaved like the rest. The first row is where to look.
 #[utoipa::path(operation_id = "get_breakdown", get, path = "/analytics/breakdown", tag = "analytics",
     params(
-        ("metric" = String, Query, description = "The metric, e.g. buffering_ratio"),
-        ("by" = String, Query, description = "region (or cdn), content_type, title or rendition"),
+        ("metric" = Metric, Query, description = "The metric, e.g. buffering_ratio"),
+        ("by" = Dimension, Query, description = "region (or its synonym cdn), content_type, title or rendition"),
         ("from" = Option<String>, Query, description = "Start (RFC 3339, epoch ms or an age such as 15m); default 5m"),
         ("to" = Option<String>, Query, description = "End; default now"),
         ("region" = Option<String>, Query, description = "Only this region"),
@@ -139,7 +139,7 @@ pub struct DistributionResponse {
 /// median, p95 and p99 (for startup time and latency above all).
 #[utoipa::path(operation_id = "get_distribution", get, path = "/analytics/distribution", tag = "analytics",
     params(
-        ("metric" = Option<String>, Query, description = "The metric; default startup_time_ms"),
+        ("metric" = Option<Metric>, Query, description = "The metric; default startup_time_ms"),
         ("bins" = Option<usize>, Query, description = "Histogram bins, 1 to 1000 (default 30)"),
         ("from" = Option<String>, Query, description = "Start; default 5m"),
         ("to" = Option<String>, Query, description = "End; default now"),

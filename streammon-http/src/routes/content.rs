@@ -54,8 +54,8 @@ fn parse_enum<T: serde::de::DeserializeOwned>(params: &Params, name: &str, choic
 #[utoipa::path(operation_id = "list_content", get, path = "/content", tag = "content",
     params(
         ("status" = Option<String>, Query, description = "available, retired, scheduled, pre_show, live or ended; `streaming` for the three that stream"),
-        ("content_type" = Option<String>, Query, description = "video, audio or live"),
-        ("health" = Option<String>, Query, description = "healthy, degraded or critical"),
+        ("content_type" = Option<ContentType>, Query, description = "video, audio or live"),
+        ("health" = Option<Health>, Query, description = "healthy, degraded or critical"),
         ("q" = Option<String>, Query, description = "Search in id and title"),
         ("sort" = Option<String>, Query, description = "viewers (default), title, health, status, buffering_ratio, latency_ms, startup_time_ms, bitrate_kbps or error_rate"),
         ("order" = Option<String>, Query, description = "desc (default) or asc"),

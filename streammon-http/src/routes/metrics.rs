@@ -90,6 +90,16 @@ pub struct SeriesResponse {
     pub series: Vec<SeriesOut>,
 }
 
+/// `GET /metrics` as JSON: the tick history, or a metric's series.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum MetricsBody {
+    /// Without `metric`: the latest ticks.
+    History(HistoryResponse),
+    /// With `metric`: its series.
+    Series(SeriesResponse),
+}
+
 /// `GET /metrics` (history mode) response: `{"count": n, "ticks": [...]}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryResponse {
@@ -113,7 +123,7 @@ const PARAMS: [&str; 8] = ["limit", "content", "region", "metric", "from", "to",
     params(
         ("limit" = Option<usize>, Query, description = "History mode: ticks, 1 to the history length (default 100). Series mode: raw points per request, 1 to 100000 (default 10000)."),
         ("since" = Option<String>, Query, description = "History mode: only ticks after this time (RFC 3339, epoch ms, or an age such as 5m): the backfill after a reconnect."),
-        ("metric" = Option<String>, Query, description = "Series mode: the metric, e.g. buffering_ratio."),
+        ("metric" = Option<Metric>, Query, description = "Series mode: the metric, e.g. buffering_ratio."),
         ("content" = Option<String>, Query, description = "Series mode: only this title."),
         ("region" = Option<String>, Query, description = "Series mode: only this CDN region."),
         ("from" = Option<String>, Query, description = "Series mode: start (RFC 3339, epoch ms, or an age such as 15m); default 15m."),
@@ -121,7 +131,8 @@ const PARAMS: [&str; 8] = ["limit", "content", "region", "metric", "from", "to",
         ("step" = Option<String>, Query, description = "Series mode: downsample into buckets this wide, e.g. 1m."),
     ),
     responses(
-        (status = 200, description = "History (`HistoryResponse`) or series (`SeriesResponse`), or the Prometheus text", body = HistoryResponse),
+        (status = 200, description = "History (`HistoryResponse`) or a series (`SeriesResponse`) as JSON, or the Prometheus text when the Accept header asks for it",
+            content((MetricsBody = "application/json"), (String = "text/plain"))),
         (status = 400, description = "A parameter is invalid", body = crate::error::ErrorBody)))]
 pub(crate) async fn get_metrics(
     State(state): State<AppState>,
