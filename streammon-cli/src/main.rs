@@ -10,6 +10,12 @@ mod simulate;
 
 use clap::{Parser, Subcommand};
 
+/// The server holds per-client buffers that come and go by the thousand;
+/// mimalloc gives freed pages back to the OS where glibc's malloc keeps
+/// them, so memory a client used is returned when it leaves.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use crate::error::CliError;
 
 /// Watch video, audio and live streams as they are delivered.

@@ -73,7 +73,7 @@ impl Publisher {
         let active: Vec<_> = pipeline.active_alerts().cloned().collect();
         let alerts = &self.alerts;
         self.state.write(true, |live| {
-            live.history.push_back(Arc::new(HistoryEntry { update, json }));
+            live.history.push_back(Arc::new(HistoryEntry::new(update, json)));
             while live.history.len() > history_len {
                 live.history.pop_front();
             }

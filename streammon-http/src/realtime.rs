@@ -25,7 +25,13 @@ use socketioxide::socket::DisconnectReason;
 use streammon_core::{ContentId, RegionId, Sample};
 
 use crate::state::AppState;
-use crate::wire::{AnomalyAlert, ContentChangeEvent, Lagged, MetricsUpdate, Scope};
+use crate::wire::{AlertKind, AnomalyAlert, ContentChangeEvent, Lagged, MetricsUpdate, Scope};
+
+/// Most `anomaly` events a client gets per tick, the highest scores of
+/// its scope first; alert transitions and predictions always go. During a
+/// regional incident hundreds of series turn anomalous at once, and the
+/// alert that groups them says more than a flood of points.
+pub const MAX_ANOMALY_EVENTS: usize = 5;
 
 /// What one client asked for. Empty: everything.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -178,26 +184,33 @@ impl Hub {
     /// Never waits on a client.
     pub fn publish(&self, out: &Outgoing<'_>, state: &AppState) {
         let telemetry = state.telemetry();
-        let encoded_alerts: Vec<(Box<RawValue>, &Scope)> = out.alerts.iter().map(|a| (encode(a), &a.scope)).collect();
+        let encoded_alerts: Vec<(Box<RawValue>, &Scope, bool)> =
+            out.alerts.iter().map(|a| (encode(a), &a.scope, a.kind == AlertKind::Anomaly)).collect();
         let encoded_changes: Vec<(Box<RawValue>, &ContentId)> =
             out.changes.iter().map(|c| (encode(c), &c.change.content_id)).collect();
         let mut scoped: HashMap<String, Option<Box<RawValue>>> = HashMap::new();
         let (mut sent_updates, mut sent_alerts, mut sent_changes, mut dropped) = (0u64, 0u64, 0u64, 0u64);
+        let send = |socket: &SocketRef, client: &Client, dropped: &mut u64, event: &str, data: &RawValue| match socket
+            .emit(event, data)
+        {
+            Ok(()) => true,
+            Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) => {
+                client.dropped.fetch_add(1, Ordering::Relaxed);
+                *dropped += 1;
+                false
+            }
+            Err(_) => false,
+        };
+        // First pass: the tick's update to everyone, before anything else,
+        // so that the last client's update does not wait behind the first
+        // clients' alerts.
+        let mut clients = Vec::new();
         for socket in self.io.sockets() {
             let Some(client) = socket.extensions.get::<Arc<Client>>() else { continue };
             let sub = client.subscription.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let mut ok = true;
-            let mut send = |event: &str, data: &RawValue| match socket.emit(event, data) {
-                Ok(()) => true,
-                Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) => {
-                    client.dropped.fetch_add(1, Ordering::Relaxed);
-                    dropped += 1;
-                    false
-                }
-                Err(_) => false,
-            };
             if sub.is_empty() {
-                ok &= send("metrics_update", out.update);
+                ok = send(&socket, &client, &mut dropped, "metrics_update", out.update);
                 sent_updates += u64::from(ok);
             } else {
                 let keys = sub.regions.iter().map(|r| (format!("region:{r}"), Some(r), None));
@@ -212,20 +225,27 @@ impl Hub {
                         update.map(|u| encode(&u))
                     });
                     if let Some(payload) = payload {
-                        let delivered = send("metrics_update", payload);
+                        let delivered = send(&socket, &client, &mut dropped, "metrics_update", payload);
                         ok &= delivered;
                         sent_updates += u64::from(delivered);
                     }
                 }
             }
-            for (payload, scope) in &encoded_alerts {
-                if sub.wants(scope) {
-                    sent_alerts += u64::from(send("anomaly_alert", payload));
+            clients.push((socket, client, sub, ok));
+        }
+        // Second pass: alerts, changes, and news of drops.
+        for (socket, client, sub, ok) in clients {
+            let mut anomalies = 0;
+            for (payload, scope, is_anomaly) in &encoded_alerts {
+                if !sub.wants(scope) || (*is_anomaly && anomalies >= MAX_ANOMALY_EVENTS) {
+                    continue;
                 }
+                anomalies += usize::from(*is_anomaly);
+                sent_alerts += u64::from(send(&socket, &client, &mut dropped, "anomaly_alert", payload));
             }
             for (payload, content) in &encoded_changes {
                 if sub.contents.is_empty() || sub.contents.contains(*content) {
-                    sent_changes += u64::from(send("content_change", payload));
+                    sent_changes += u64::from(send(&socket, &client, &mut dropped, "content_change", payload));
                 }
             }
             let missed = client.dropped.load(Ordering::Relaxed);

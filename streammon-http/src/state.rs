@@ -52,6 +52,18 @@ pub struct HistoryEntry {
     pub update: MetricsUpdate,
     /// Its JSON.
     pub json: Bytes,
+    /// Its JSON without the per-region and per-type arrays: what
+    /// `GET /metrics` lists by default.
+    pub compact: Bytes,
+}
+
+impl HistoryEntry {
+    /// An entry for `update`, whose JSON is `json`.
+    pub fn new(update: MetricsUpdate, json: Bytes) -> Self {
+        let compact = MetricsUpdate { regions: Vec::new(), types: Vec::new(), ..update.clone() };
+        let compact = Bytes::from(serde_json::to_vec(&compact).unwrap_or_default());
+        Self { update, json, compact }
+    }
 }
 
 /// What the pipeline last published. Readers take the lock briefly.
@@ -121,6 +133,7 @@ pub(crate) struct Inner {
     pub(crate) source: String,
     pub(crate) seq: AtomicU64,
     pub(crate) cache: Mutex<Vec<Cached>>,
+    pub(crate) health: Mutex<Option<(Instant, axum::http::StatusCode, Bytes)>>,
 }
 
 /// The state every handler gets; cheap to clone.
@@ -147,6 +160,7 @@ impl AppState {
             source: source.into(),
             seq: AtomicU64::new(0),
             cache: Mutex::new(Vec::new()),
+            health: Mutex::new(None),
         }))
     }
 
@@ -206,6 +220,17 @@ impl AppState {
             cache.push(Cached { seq, key: key.to_owned(), body: body.clone() });
         }
         body
+    }
+
+    /// The last health report, if younger than `ttl`.
+    pub(crate) fn fresh_health(&self, ttl: Duration) -> Option<(axum::http::StatusCode, Bytes)> {
+        let cached = self.0.health.lock().unwrap_or_else(|e| e.into_inner());
+        cached.as_ref().filter(|(at, _, _)| at.elapsed() < ttl).map(|(_, status, body)| (*status, body.clone()))
+    }
+
+    /// Keeps a health report for [`fresh_health`](Self::fresh_health).
+    pub(crate) fn keep_health(&self, status: axum::http::StatusCode, body: Bytes) {
+        *self.0.health.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), status, body));
     }
 
     /// Uptime.

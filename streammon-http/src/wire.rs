@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use streammon_core::alert::{AlertEvent, AlertEventKind};
-use streammon_core::pipeline::{RegionForecast, RegionSummary, TickSummary, TypeSummary, anomaly_severity};
+use streammon_core::pipeline::{
+    ContentSummary, RegionForecast, RegionSummary, TickSummary, TypeSummary, anomaly_severity,
+};
 use streammon_core::time::format_rfc3339;
 use streammon_core::{Anomaly, ContentChange, ContentId, ContentType, Metric, RegionId, Severity};
 use utoipa::ToSchema;
@@ -68,13 +70,37 @@ pub struct MetricsUpdate {
     pub scope: Scope,
     /// Per title (scoped payloads only: a region's or a title's room).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub contents: Vec<streammon_core::pipeline::ContentSummary>,
+    pub contents: Vec<ContentSummary>,
+}
+
+/// Rounds `v` to `1 / scale` (`scale` a power of ten): figures on the wire
+/// carry the precision a person or a chart can use, which shrinks the
+/// payload every client parses each tick. Dividing by the scale (rather
+/// than multiplying by a step) gives the double nearest the decimal, so it
+/// prints short.
+fn round(v: f64, scale: f64) -> f64 {
+    (v * scale).round() / scale
+}
+
+/// A [`Quality`](streammon_core::pipeline::Quality) rounded for the wire:
+/// 0.1 ms, 0.1 kbps, 0.1 Mbps, ratios to 1e-6.
+fn rounded(q: &streammon_core::pipeline::Quality) -> streammon_core::pipeline::Quality {
+    streammon_core::pipeline::Quality {
+        latency_ms: round(q.latency_ms, 10.0),
+        startup_time_ms: round(q.startup_time_ms, 10.0),
+        buffering_ratio: round(q.buffering_ratio, 1e6),
+        bitrate_kbps: round(q.bitrate_kbps, 10.0),
+        error_rate: round(q.error_rate, 1e6),
+        bandwidth_mbps: round(q.bandwidth_mbps, 10.0),
+        ..*q
+    }
 }
 
 impl MetricsUpdate {
-    /// The whole service's tick.
+    /// The whole service's tick, figures rounded for the wire (0.1 ms,
+    /// 0.1 kbps, 0.1 Mbps, ratios and shares to 1e6).
     pub fn from_tick(tick: &TickSummary, seq: u64) -> Self {
-        let t = &tick.total;
+        let t = &rounded(&tick.total);
         Self {
             schema: 1,
             timestamp: format_rfc3339(tick.timestamp_ms),
@@ -86,14 +112,26 @@ impl MetricsUpdate {
             users: t.viewers,
             total_bandwidth_mbps: t.bandwidth_mbps,
             active_streams: tick.active_titles,
-            cdn_distribution: tick.cdn_distribution(),
-            content_types: tick.content_types(),
+            cdn_distribution: tick.cdn_distribution().into_iter().map(|(k, v)| (k, round(v, 1e6))).collect(),
+            content_types: tick.content_types().into_iter().map(|(k, v)| (k, round(v, 1e6))).collect(),
             startup_time_ms: t.startup_time_ms,
             bitrate_kbps: t.bitrate_kbps,
             error_rate: t.error_rate,
             streams: t.streams,
-            regions: tick.regions.clone(),
-            types: tick.types.clone(),
+            regions: tick
+                .regions
+                .iter()
+                .map(|r| RegionSummary {
+                    region: r.region.clone(),
+                    quality: rounded(&r.quality),
+                    utilization: r.utilization.map(|u| round(u, 1e6)),
+                })
+                .collect(),
+            types: tick
+                .types
+                .iter()
+                .map(|t| TypeSummary { content_type: t.content_type, quality: rounded(&t.quality) })
+                .collect(),
             scope: Scope::default(),
             contents: Vec::new(),
         }
@@ -111,8 +149,9 @@ impl MetricsUpdate {
         let own: Vec<streammon_core::Sample> = samples.iter().filter(|s| &s.region == region).cloned().collect();
         let sub = TickSummary::build(tick.timestamp_ms, tick.interval_ms, &own, |_| None);
         let mut update = Self::from_tick(&sub, seq);
-        update.regions = vec![r.clone()];
-        update.contents = sub.contents;
+        update.regions = vec![RegionSummary { quality: rounded(&r.quality), ..r.clone() }];
+        update.contents =
+            sub.contents.iter().map(|c| ContentSummary { quality: rounded(&c.quality), ..c.clone() }).collect();
         update.scope = Scope { region: Some(region.clone()), content_id: None };
         Some(update)
     }
@@ -129,7 +168,8 @@ impl MetricsUpdate {
         let own: Vec<streammon_core::Sample> = samples.iter().filter(|s| &s.content_id == content).cloned().collect();
         let sub = TickSummary::build(tick.timestamp_ms, tick.interval_ms, &own, |_| None);
         let mut update = Self::from_tick(&sub, seq);
-        update.contents = sub.contents;
+        update.contents =
+            sub.contents.iter().map(|c| ContentSummary { quality: rounded(&c.quality), ..c.clone() }).collect();
         update.scope = Scope { region: None, content_id: Some(content.clone()) };
         Some(update)
     }

@@ -69,7 +69,12 @@ async fn metrics_history_returns_the_last_100_ticks_with_the_original_fields() {
         let cdn = tick["cdn_distribution"].as_object().expect("cdn_distribution");
         assert!(cdn.contains_key(INCIDENT_REGION), "{tick}");
         let share: f64 = cdn.values().map(num).sum();
-        assert!((share - 1.0).abs() < 1e-6, "cdn shares sum to {share}");
+        // Shares go on the wire rounded to 1e-6: ten regions are off by at
+        // most 5e-6 in all.
+        assert!((share - 1.0).abs() <= 5e-6, "cdn shares sum to {share}");
+        // The default history is the summary: the per-region and per-type
+        // arrays are empty.
+        assert!(array(&tick["regions"], "regions").is_empty() && array(&tick["types"], "types").is_empty(), "{tick}");
         let types = tick["content_types"].as_object().expect("content_types");
         assert!(types.keys().all(|k| ["video", "audio", "live"].contains(&k.as_str())), "{tick}");
     }
@@ -82,6 +87,12 @@ async fn metrics_history_honours_limit_and_since() {
     let ticks = array(&body["ticks"], "ticks");
     assert_eq!((body["count"].as_u64(), ticks.len()), (Some(5), 5));
     assert_eq!(ticks[4]["timestamp_ms"], fed.last_ms);
+
+    // `detail=full`: the whole metrics_update payload, per region and type.
+    let body = get_ok("/metrics?limit=2&detail=full").await;
+    let ticks = array(&body["ticks"], "ticks");
+    assert_eq!(array(&ticks[1]["regions"], "regions").len(), 10);
+    assert!(!array(&ticks[1]["types"], "types").is_empty());
 
     // `since` is exclusive: the three ticks after it.
     let since = fed.last_ms - 3 * STEP_MS;
@@ -596,6 +607,8 @@ async fn unknown_and_repeated_parameters_are_refused() {
     assert!(message.contains("state"), "names what it takes: {message}");
     bad_request("/metrics?limit=1&limit=2", "limit").await;
     bad_request("/content?q=a&q=b", "q").await;
+    bad_request("/metrics?detail=everything", "detail").await;
+    bad_request("/metrics?metric=latency_ms&detail=full", "detail").await;
 }
 
 #[tokio::test]

@@ -95,6 +95,12 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
 
     tracing::info!(target: "streammon", "listening on http://{local} (API docs at /docs, Socket.IO at /socket.io/ and /ws/socket.io/)");
     let mut server_stop = stop_rx.clone();
+    // Events are small writes that must leave at once: no Nagle delay.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(target: "streammon", error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = server_stop.wait_for(|s| *s).await;
     });

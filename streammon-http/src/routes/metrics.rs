@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::realtime::parse_samples;
-use crate::state::AppState;
+use crate::state::{AppState, HistoryEntry};
 
 /// Content type of the Prometheus text format.
 pub(crate) const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -109,7 +109,7 @@ pub struct HistoryResponse {
     pub ticks: Vec<crate::wire::MetricsUpdate>,
 }
 
-const PARAMS: [&str; 8] = ["limit", "content", "region", "metric", "from", "to", "step", "since"];
+const PARAMS: [&str; 9] = ["limit", "content", "region", "metric", "from", "to", "step", "since", "detail"];
 
 /// Current and historical metrics.
 ///
@@ -123,6 +123,7 @@ const PARAMS: [&str; 8] = ["limit", "content", "region", "metric", "from", "to",
     params(
         ("limit" = Option<usize>, Query, description = "History mode: ticks, 1 to the history length (default 100). Series mode: raw points per request, 1 to 100000 (default 10000)."),
         ("since" = Option<String>, Query, description = "History mode: only ticks after this time (RFC 3339, epoch ms, or an age such as 5m): the backfill after a reconnect."),
+        ("detail" = Option<String>, Query, description = "History mode: `summary` (default: every field but the `regions` and `types` arrays) or `full` (the whole `metrics_update` payload)."),
         ("metric" = Option<Metric>, Query, description = "Series mode: the metric, e.g. buffering_ratio."),
         ("content" = Option<String>, Query, description = "Series mode: only this title."),
         ("region" = Option<String>, Query, description = "Series mode: only this CDN region."),
@@ -145,6 +146,9 @@ pub(crate) async fn get_metrics(
     let params = Params::parse(query.as_deref(), &PARAMS)?;
     let series_mode = ["content", "region", "metric", "from", "to", "step"].iter().any(|p| params.text(p).is_some());
     if series_mode {
+        if params.text("detail").is_some() {
+            return Err(ApiError::bad("detail", "applies to the tick history only"));
+        }
         if params.text("since").is_some() {
             return Err(ApiError::bad("since", "applies to the tick history only; a series takes `from` and `to`"));
         }
@@ -153,19 +157,25 @@ pub(crate) async fn get_metrics(
     let history_len = state.settings().history_ticks.max(1);
     let limit = params.int("limit", 1..=history_len)?.unwrap_or(100.min(history_len));
     let since = params.time("since", now_ms())?;
-    let key = format!("history:{limit}:{since:?}");
+    let full = match params.text("detail").unwrap_or("summary") {
+        "summary" => false,
+        "full" => true,
+        other => return Err(ApiError::bad("detail", format!("{other:?} is not summary or full"))),
+    };
+    let key = format!("history:{limit}:{since:?}:{full}");
     let body = state.cached(&key, || {
         state.read(|live| {
             let start = live.history.len().saturating_sub(limit);
             let entries: Vec<_> =
                 live.history.iter().skip(start).filter(|e| since.is_none_or(|s| e.update.timestamp_ms > s)).collect();
-            let mut buf = BytesMut::with_capacity(64 + entries.iter().map(|e| e.json.len() + 1).sum::<usize>());
+            let json = |e: &HistoryEntry| if full { e.json.clone() } else { e.compact.clone() };
+            let mut buf = BytesMut::with_capacity(64 + entries.iter().map(|e| json(e).len() + 1).sum::<usize>());
             buf.put_slice(format!("{{\"count\":{},\"ticks\":[", entries.len()).as_bytes());
             for (i, e) in entries.iter().enumerate() {
                 if i > 0 {
                     buf.put_u8(b',');
                 }
-                buf.put_slice(&e.json);
+                buf.put_slice(&json(e));
             }
             buf.put_slice(b"]}");
             buf.freeze()
