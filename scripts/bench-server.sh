@@ -9,6 +9,7 @@
 #   wrk -t2 -c50 -d30s --latency on GET / and GET /metrics?limit=100
 #   scripts/node/loadtest.mjs with 1,000 and then 10,000 clients (30 s windows),
 #     each against a freshly started server so its RSS numbers are its own,
+#     with a probe of 10 clients in a second process beside each,
 # and prints a markdown table. Raw output goes to target/bench-server/.
 # Everything it starts is stopped on exit, and it only talks to 127.0.0.1.
 # Installs wrk (apt) and the client's npm packages (npm ci) when missing.
@@ -88,8 +89,21 @@ for n in $CLIENTS; do
     echo "== load test: $n Socket.IO clients, ${SECS}s window"
     start_server "$OUT/server-load-$n.log"
     sleep 3 # let the first real-time ticks settle before the RSS baseline
-    node scripts/node/loadtest.mjs --url "$URL" --clients "$n" --duration "$SECS" --pid "$SERVER" \
-        >"$OUT/load-$n.json" 2> >(tee "$OUT/load-$n.log" >&2) || echo "(load test with $n clients reported a failure: see $OUT/load-$n.json)"
+    node scripts/node/loadtest.mjs --url "$URL" --clients "$n" --duration "$SECS" --rate 500 --pid "$SERVER" \
+        >"$OUT/load-$n.json" 2> >(tee "$OUT/load-$n.log" >&2) &
+    LOAD=$!
+    # A probe of 10 more clients in a process of its own, started once the
+    # load is connected: the N load clients share one saturated Node
+    # process, whose own delay inflates what they measure; the probe's
+    # latencies are what a client on a machine of its own would see.
+    for _ in $(seq 600); do
+        grep -q "measuring for" "$OUT/load-$n.log" 2>/dev/null && break
+        kill -0 "$LOAD" 2>/dev/null || break
+        sleep 0.5
+    done
+    node scripts/node/loadtest.mjs --url "$URL" --clients 10 --duration "$((SECS - 5))" --settle 1 \
+        >"$OUT/probe-$n.json" 2>"$OUT/probe-$n.log" || echo "(probe beside $n clients reported a failure: see $OUT/probe-$n.log)"
+    wait "$LOAD" || echo "(load test with $n clients reported a failure: see $OUT/load-$n.json)"
     stop_server
 done
 
@@ -123,6 +137,11 @@ for (const n of clients) {
     `CPU server ${s.cpu_percent ?? 'n/a'} %, client ${r.client.cpu_percent} %, client loop delay p99 ${r.client.event_loop_delay_ms.map((e) => e.p99).join('/')} ms${r.client.saturated ? ' (client saturated)' : ''}`,
   ].join('; ');
   console.log(`| Socket.IO ${n} clients | ${d.received} updates | ${L.p50} ms | ${L.p90} ms | ${L.p99} ms | ${L.max} ms | ${notes} |`);
+  try {
+    const p = JSON.parse(fs.readFileSync(`${dir}/probe-${n}.json`, 'utf8'));
+    const P = p.latency_ms;
+    console.log(`| probe: 10 clients beside ${n} | ${p.delivery.received} updates | ${P.p50} ms | ${P.p90} ms | ${P.p99} ms | ${P.max} ms | own process; ${p.delivery.missed_updates} missed |`);
+  } catch { console.log(`| probe beside ${n} | failed: see probe-${n}.log | | | | | |`); }
 }
 JS
 echo "raw output: $OUT/"
