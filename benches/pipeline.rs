@@ -57,7 +57,10 @@ impl Rig {
             out: TickOutput::default(),
             rt,
         };
-        for _ in 0..300 {
+        // `cargo test --benches` runs each bench once, unoptimised: a short
+        // warm-up proves the rig works without minutes of debug-build ticks.
+        let warm = if std::env::args().any(|a| a == "--bench") { 300 } else { 3 };
+        for _ in 0..warm {
             rig.tick();
         }
         rig
