@@ -37,6 +37,18 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Run the dashboard server: simulator, storage, detectors and alerts
     /// behind REST, Socket.IO and Prometheus
+    ///
+    /// The simulator (paced to real time, with incidents, after a fast
+    /// backfill of history) feeds storage, then the detectors, alert rules
+    /// and forecasts, then the REST API, Socket.IO clients and Prometheus.
+    /// Clients may push samples of their own (POST /metrics, or the
+    /// Socket.IO event metric_update).
+    ///
+    /// Storage is in memory unless Redis is configured (`--store redis`,
+    /// REDIS_URL or REDIS_HOST; REDIS_PORT, REDIS_PASSWORD, REDIS_DB and
+    /// REDIS_PREFIX are read too). Logs go to standard error; set RUST_LOG
+    /// (e.g. `streammon=debug`) for more or less. SIGINT or SIGTERM stops it
+    /// gracefully, flushing storage.
     Serve(serve::ServeArgs),
 }
 

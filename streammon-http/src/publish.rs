@@ -46,6 +46,22 @@ impl Publisher {
         self.changes.clear();
         self.changes.extend(out.changes.iter().map(ContentChangeEvent::from));
 
+        // Clients first: everything below can wait a millisecond, they
+        // should not.
+        if live && let Some(hub) = &self.hub {
+            hub.publish(
+                &Outgoing {
+                    update: &raw,
+                    tick: &out.summary,
+                    seq: self.seq,
+                    samples,
+                    alerts: &self.alerts,
+                    changes: &self.changes,
+                },
+                &self.state,
+            );
+        }
+
         let stats = pipeline.stats();
         let telemetry = self.state.telemetry();
         telemetry.ticks.inc();
@@ -93,19 +109,5 @@ impl Publisher {
             live.interval_ms = out.summary.interval_ms;
             live.last_tick_at = Some(Instant::now());
         });
-
-        if live && let Some(hub) = &self.hub {
-            hub.publish(
-                &Outgoing {
-                    update: &raw,
-                    tick: &out.summary,
-                    seq: self.seq,
-                    samples,
-                    alerts: &self.alerts,
-                    changes: &self.changes,
-                },
-                &self.state,
-            );
-        }
     }
 }

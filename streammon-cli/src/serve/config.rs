@@ -17,14 +17,8 @@ use crate::config_file;
 use crate::error::CliError;
 use crate::simulate::apply_incident_specs;
 
-/// Run the dashboard server: the simulator (paced to real time, with
-/// incidents) → storage → detectors and alert rules → REST, Socket.IO and
-/// Prometheus.
-///
-/// Storage is in memory unless Redis is configured (`--redis`, `REDIS_URL`
-/// or `REDIS_HOST`). Logs go to standard error; set `RUST_LOG` (e.g.
-/// `streammon=debug`) for more or less. SIGINT or SIGTERM stops it
-/// gracefully, flushing storage.
+/// The flags of `streammon serve` (its help text is on the `Serve`
+/// command in `main.rs`).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   streammon serve

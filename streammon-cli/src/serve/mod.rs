@@ -225,6 +225,11 @@ async fn run_pipeline(
         telemetry.stage_seconds.with_label_values(&["detect"]).observe(t.elapsed().as_secs_f64());
 
         let t = Instant::now();
+        publisher.publish(&pipeline, &out, &samples, !backfilling);
+        telemetry.stage_seconds.with_label_values(&["publish"]).observe(t.elapsed().as_secs_f64());
+
+        // Storage after the clients: a write waits on nobody's screen.
+        let t = Instant::now();
         if let Err(e) = state.store().append(&samples).await {
             errors.record(&state, "samples", &e);
         }
@@ -242,9 +247,6 @@ async fn run_pipeline(
         telemetry.stage_seconds.with_label_values(&["store"]).observe(took);
         telemetry.store_write_seconds.observe(took);
 
-        let t = Instant::now();
-        publisher.publish(&pipeline, &out, &samples, !backfilling);
-        telemetry.stage_seconds.with_label_values(&["publish"]).observe(t.elapsed().as_secs_f64());
         if !backfilling {
             telemetry.tick_lag_seconds.set((wall_ms() - frame.timestamp_ms) as f64 / 1e3);
             for e in &out.alert_events {
