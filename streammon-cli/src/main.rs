@@ -6,6 +6,7 @@ mod error;
 mod eval;
 mod output;
 mod serve;
+mod sim_flags;
 mod simulate;
 
 use clap::{Parser, Subcommand};

@@ -7,14 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use streammon_core::{Frame, IncidentScript, SimConfig, Simulator, Span};
+use streammon_core::{Frame, SimConfig, Simulator, Span};
 
 use crate::config_file;
 use crate::error::CliError;
 use crate::output::{Format, SampleWriter};
-
-/// Incidents per simulated hour for `--incidents random`.
-pub(crate) const DEFAULT_RANDOM_RATE: f64 = 2.0;
+use crate::sim_flags::SimFlags;
 
 /// Run the simulator and write what it produces.
 ///
@@ -25,32 +23,14 @@ pub(crate) const DEFAULT_RANDOM_RATE: f64 = 2.0;
   streammon simulate --duration 2h --step 10s --incidents random=4 --format csv --out samples.csv
   streammon simulate --incidents cdn_degradation:eu-west@1h+15m,origin_outage@3h+5m*0.9 --out s.jsonl")]
 pub(crate) struct SimulateArgs {
-    /// Seed of every random draw [default: 0, or the config file's]
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    sim: SimFlags,
     /// Simulated time to cover, e.g. 30m, 6h, 2d
     #[arg(long, default_value = "1h")]
     duration: Span,
-    /// Simulated time per tick, from 100ms to 1h [default: 1s]
-    #[arg(long)]
-    step: Option<Span>,
     /// Simulated start, RFC 3339 [default: 2026-01-01T00:00:00Z; with --realtime, now]
     #[arg(long)]
     start: Option<String>,
-    /// Titles in the catalogue: on-demand titles plus live-event slots [default: 48]
-    #[arg(long)]
-    titles: Option<usize>,
-    /// Audience scale: viewers if every region were at its evening peak and
-    /// every live event on air [default: 1000000]
-    #[arg(long)]
-    peak_viewers: Option<u64>,
-    /// Incidents: `none`, `random` (2 per simulated hour), `random=RATE`, or
-    /// a scripted incident `KIND[:TARGET]@START+DURATION[*SEVERITY]` with KIND
-    /// one of cdn_degradation, latency_spike (TARGET a region), origin_outage,
-    /// encoder_collapse, flash_crowd (TARGET a content id). Comma-separate or
-    /// repeat to combine.
-    #[arg(long, value_delimiter = ',', value_name = "SPEC")]
-    incidents: Vec<String>,
     /// TOML file with the full simulator configuration (regions, mix,
     /// incidents, …); flags override it
     #[arg(long, value_name = "FILE")]
@@ -88,18 +68,7 @@ impl SimulateArgs {
         if let Some((path, text)) = &file {
             config.validate().map_err(|e| config_file::locate(path, text, e))?;
         }
-        if let Some(seed) = self.seed {
-            config.seed = seed;
-        }
-        if let Some(step) = self.step {
-            config.step = step;
-        }
-        if let Some(titles) = self.titles {
-            config.titles = titles;
-        }
-        if let Some(peak) = self.peak_viewers {
-            config.peak_viewers = peak;
-        }
+        self.sim.apply(&mut config)?;
         match &self.start {
             Some(start) => config.start_ms = streammon_core::time::parse_rfc3339(start)?,
             None if self.realtime => {
@@ -109,7 +78,6 @@ impl SimulateArgs {
             }
             None => {}
         }
-        apply_incident_specs(&mut config, &self.incidents)?;
         config.validate()?;
         Ok(config)
     }
@@ -120,32 +88,6 @@ impl SimulateArgs {
             if csv { Format::Csv } else { Format::Jsonl }
         })
     }
-}
-
-/// Applies `--incidents` specs (`none`, `random`, `random=RATE`, or a
-/// scripted incident) to `config`.
-pub(crate) fn apply_incident_specs(config: &mut SimConfig, specs: &[String]) -> Result<(), CliError> {
-    for spec in specs {
-        let spec = spec.trim();
-        match spec {
-            "" => {}
-            "none" => {
-                config.incidents.rate_per_hour = 0.0;
-                config.incidents.scripted.clear();
-            }
-            "random" => config.incidents.rate_per_hour = DEFAULT_RANDOM_RATE,
-            _ => match spec.strip_prefix("random=") {
-                Some(rate) => {
-                    config.incidents.rate_per_hour = rate.parse().map_err(|_| CliError::Usage {
-                        flag: "--incidents",
-                        reason: format!("{spec:?}: the rate must be a number of incidents per hour"),
-                    })?;
-                }
-                None => config.incidents.scripted.push(spec.parse::<IncidentScript>()?),
-            },
-        }
-    }
-    Ok(())
 }
 
 /// Runs `streammon simulate`.

@@ -15,7 +15,7 @@ use streammon_redis::RedisConfig;
 
 use crate::config_file;
 use crate::error::CliError;
-use crate::simulate::apply_incident_specs;
+use crate::sim_flags::SimFlags;
 
 /// The flags of `streammon serve` (its help text is on the `Serve`
 /// command in `main.rs`).
@@ -50,23 +50,8 @@ pub(crate) struct ServeArgs {
     /// forecasts) and `[memory]` tables; flags override it
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Seed of the simulator [default: 0, or the config file's]
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Titles in the simulated catalogue [default: 48]
-    #[arg(long)]
-    titles: Option<usize>,
-    /// Simulated audience at the evening peak [default: 1000000]
-    #[arg(long)]
-    peak_viewers: Option<u64>,
-    /// Tick length, from 100ms to 1h [default: 1s]
-    #[arg(long)]
-    step: Option<Span>,
-    /// Incidents: `none`, `random` (2 per hour), `random=RATE`, or
-    /// `KIND[:TARGET]@START+DURATION[*SEVERITY]` with START counted from the
-    /// start of the backfill [default: random]
-    #[arg(long, value_delimiter = ',', value_name = "SPEC")]
-    incidents: Vec<String>,
+    #[command(flatten)]
+    sim: SimFlags,
     /// Simulate this much history at full speed before going live, so
     /// charts and detectors start warm; 0 to start cold
     #[arg(long, default_value = "5m")]
@@ -141,22 +126,10 @@ impl ServeArgs {
         };
         let mut sim = file.simulator.clone().unwrap_or_else(|| {
             let mut sim = SimConfig::default();
-            sim.incidents.rate_per_hour = crate::simulate::DEFAULT_RANDOM_RATE;
+            sim.incidents.rate_per_hour = crate::sim_flags::DEFAULT_RANDOM_RATE;
             sim
         });
-        if let Some(seed) = self.seed {
-            sim.seed = seed;
-        }
-        if let Some(titles) = self.titles {
-            sim.titles = titles;
-        }
-        if let Some(peak) = self.peak_viewers {
-            sim.peak_viewers = peak;
-        }
-        if let Some(step) = self.step {
-            sim.step = step;
-        }
-        apply_incident_specs(&mut sim, &self.incidents)?;
+        self.sim.apply(&mut sim)?;
         // Start `backfill` ago, on the tick grid, so the first live tick
         // lands on the wall clock.
         let step_ms = sim.step.as_millis().max(1) as i64;
