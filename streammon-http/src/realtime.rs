@@ -131,8 +131,18 @@ fn error_field(e: serde_path_to_error::Error<serde_json::Error>) -> (String, Str
     (named.unwrap_or("").to_owned(), message)
 }
 
-/// Parses one sample or an array of them, naming the field at fault.
-pub fn parse_samples(value: serde_json::Value, max: usize) -> Result<Vec<Sample>, (String, String)> {
+/// Oldest a pushed sample may be, behind the server's clock: older data is
+/// history to import, not live telemetry.
+pub const MAX_SAMPLE_AGE_MS: i64 = 60 * 60 * 1_000;
+/// Furthest a pushed sample may be ahead of the server's clock (clock skew).
+/// Further would make the store's retention, which counts back from the
+/// newest sample, throw away what it holds.
+pub const MAX_SAMPLE_LEAD_MS: i64 = 60 * 1_000;
+
+/// Parses one sample or an array of them (at most `max`), naming the field
+/// at fault; timestamps must lie within [`MAX_SAMPLE_AGE_MS`] before and
+/// [`MAX_SAMPLE_LEAD_MS`] after `now_ms`.
+pub fn parse_samples(value: serde_json::Value, max: usize, now_ms: i64) -> Result<Vec<Sample>, (String, String)> {
     let items = match value {
         serde_json::Value::Array(items) => items,
         one @ serde_json::Value::Object(_) => vec![one],
@@ -156,6 +166,17 @@ pub fn parse_samples(value: serde_json::Value, max: usize) -> Result<Vec<Sample>
             streammon_core::Error::InvalidSample { field, reason } => (format!("{prefix}{field}"), reason),
             other => (prefix.trim_end_matches('.').to_owned(), other.to_string()),
         })?;
+        let offset = sample.timestamp_ms - now_ms;
+        if !(-MAX_SAMPLE_AGE_MS..=MAX_SAMPLE_LEAD_MS).contains(&offset) {
+            return Err((
+                format!("{prefix}timestamp_ms"),
+                format!(
+                    "{} is {} s from the server's clock; live samples must lie within the last hour and at most a minute ahead",
+                    sample.timestamp_ms,
+                    offset / 1_000
+                ),
+            ));
+        }
         out.push(sample);
     }
     Ok(out)
@@ -301,7 +322,7 @@ fn ingest(state: &AppState, data: TryData<serde_json::Value>, ack: AckSender) {
             return ack_error(ack, 400, "", format!("unreadable payload: {e}"));
         }
     };
-    match parse_samples(value, state.settings().max_batch) {
+    match parse_samples(value, state.settings().max_batch, crate::routes::metrics::now_ms()) {
         Err((field, message)) => {
             telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
             ack_error(ack, 400, &field, message);
@@ -413,20 +434,28 @@ mod tests {
             [0]
         .clone();
         let good = serde_json::to_value(&sample).unwrap();
-        assert_eq!(parse_samples(good.clone(), 10).unwrap().len(), 1);
+        let now = sample.timestamp_ms;
+        assert_eq!(parse_samples(good.clone(), 10, now).unwrap().len(), 1);
         let mut bad = good.clone();
         bad["buffering_ratio"] = serde_json::json!(3.0);
-        assert_eq!(parse_samples(bad.clone(), 10).unwrap_err().0, "buffering_ratio");
-        assert_eq!(parse_samples(serde_json::json!([good.clone(), bad]), 10).unwrap_err().0, "[1].buffering_ratio");
+        assert_eq!(parse_samples(bad.clone(), 10, now).unwrap_err().0, "buffering_ratio");
+        assert_eq!(
+            parse_samples(serde_json::json!([good.clone(), bad]), 10, now).unwrap_err().0,
+            "[1].buffering_ratio"
+        );
         let mut wrong_type = good.clone();
         wrong_type["viewers"] = serde_json::json!("many");
-        assert_eq!(parse_samples(wrong_type, 10).unwrap_err().0, "viewers");
+        assert_eq!(parse_samples(wrong_type, 10, now).unwrap_err().0, "viewers");
         let mut missing = good.clone();
         missing.as_object_mut().unwrap().remove("latency_ms");
-        let (field, message) = parse_samples(missing, 10).unwrap_err();
+        let (field, message) = parse_samples(missing, 10, now).unwrap_err();
         assert!(message.contains("latency_ms"), "{field}: {message}");
-        assert!(parse_samples(serde_json::json!([good.clone(), good]), 1).is_err());
-        assert!(parse_samples(serde_json::json!(42), 10).is_err());
+        assert!(parse_samples(serde_json::json!([good.clone(), good.clone()]), 1, now).is_err());
+        assert!(parse_samples(serde_json::json!(42), 10, now).is_err());
+        // A sample from the far future would make retention drop the rest.
+        assert_eq!(parse_samples(good.clone(), 10, now - 120_000).unwrap_err().0, "timestamp_ms");
+        assert_eq!(parse_samples(good.clone(), 10, now + 2 * MAX_SAMPLE_AGE_MS).unwrap_err().0, "timestamp_ms");
+        assert!(parse_samples(good, 10, now - 30_000).is_ok(), "a little clock skew is fine");
     }
 
     #[test]

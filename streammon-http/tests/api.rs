@@ -274,6 +274,12 @@ async fn invalid_samples_are_refused_naming_the_field() {
     let batch = json!([sample_json().await, bad]);
     post_refused(batch.to_string(), "[1].viewers").await;
 
+    // A timestamp an hour ahead would make the store's retention, which
+    // counts back from the newest sample, drop everything it holds.
+    let mut future = sample_json().await;
+    future["timestamp_ms"] = json!(num(&future["timestamp_ms"]) as i64 + 3_600_000);
+    post_refused(future.to_string(), "timestamp_ms").await;
+
     let mut missing = sample_json().await;
     missing.as_object_mut().unwrap().remove("region");
     let message = post_refused(missing.to_string(), "region").await;

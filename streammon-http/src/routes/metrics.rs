@@ -321,7 +321,7 @@ pub(crate) async fn post_metrics(
         telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
         ApiError::bad("body", format!("not JSON: {e}"))
     })?;
-    let samples = parse_samples(value, state.settings().max_batch).map_err(|(field, message)| {
+    let samples = parse_samples(value, state.settings().max_batch, now_ms()).map_err(|(field, message)| {
         telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
         ApiError::bad(if field.is_empty() { "body".to_owned() } else { field }, message)
     })?;
