@@ -205,7 +205,7 @@ pub(crate) async fn flush_loop(shared: Arc<Shared>, mut conn: ConnectionManager)
         // them once time has moved a sixteenth of the retention window.
         let newest = shared.newest_ms.load(Ordering::Acquire);
         let moved = newest.saturating_sub(maintained_at) >= s.retention_ms / 16;
-        if resolved || chunks % 64 == 0 || (drained && moved) {
+        if resolved || chunks.is_multiple_of(64) || (drained && moved) {
             match maintain(&shared, &mut conn).await {
                 Ok(()) => maintained_at = newest,
                 Err(e) => shared.set_error(Some(format!("maintenance failed: {e}"))),

@@ -191,15 +191,15 @@ impl AlertEngine {
             if let Some(c) = &alert.cause {
                 places.push((c.dimension, &c.value));
             }
-            if let Some(region) = &key.1.region {
-                if !places.iter().any(|p| p.0 == CauseDimension::Region) {
-                    places.push((CauseDimension::Region, region.as_str()));
-                }
+            if let Some(region) = &key.1.region
+                && !places.iter().any(|p| p.0 == CauseDimension::Region)
+            {
+                places.push((CauseDimension::Region, region.as_str()));
             }
-            if let Some(content) = &key.1.content {
-                if !places.iter().any(|p| p.0 == CauseDimension::Content) {
-                    places.push((CauseDimension::Content, content.as_str()));
-                }
+            if let Some(content) = &key.1.content
+                && !places.iter().any(|p| p.0 == CauseDimension::Content)
+            {
+                places.push((CauseDimension::Content, content.as_str()));
             }
             let level = match rule.condition {
                 Condition::Absence { after_ms, .. } => Level::Absent { after_ms },

@@ -50,12 +50,12 @@ impl Table {
     /// streams); `None` when the table is full. The flag tells whether it
     /// was created.
     pub(crate) fn touch(&mut self, content: &ContentId, region: &RegionId, t: i64, max: usize) -> Option<(u32, bool)> {
-        if let Some(regions) = self.index.get(content) {
-            if let Some(&(_, id)) = regions.iter().find(|(r, _)| r == region) {
-                let slot = self.slots[id as usize].as_mut().expect("indexed slots are occupied");
-                slot.last_seen = slot.last_seen.max(t);
-                return Some((id, false));
-            }
+        if let Some(regions) = self.index.get(content)
+            && let Some(&(_, id)) = regions.iter().find(|(r, _)| r == region)
+        {
+            let slot = self.slots[id as usize].as_mut().expect("indexed slots are occupied");
+            slot.last_seen = slot.last_seen.max(t);
+            return Some((id, false));
         }
         if self.live >= max {
             return None;

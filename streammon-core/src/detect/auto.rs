@@ -172,15 +172,15 @@ impl Detector for Auto {
         // one to draw.
         let (mut best, mut band) = (Verdict::QUIET, None);
         let seasonal = self.seasonal.update(point);
-        if self.seasonal.is_seasonal(t) {
-            if let Some(b) = seasonal.expected {
-                let centre = (b.low + b.high) / 2.0;
-                let half = (b.high - b.low) / 2.0;
-                let z = if half > 0.0 { (x - centre) / half * 3.5 } else { 0.0 };
-                let s = self.seasonal_cal.calibrate(z.abs()).min(score(z, EVIDENCE));
-                band = Some(b);
-                best = Verdict::new(s, band, Some(if z > 0.0 { Reason::Above } else { Reason::Below }));
-            }
+        if self.seasonal.is_seasonal(t)
+            && let Some(b) = seasonal.expected
+        {
+            let centre = (b.low + b.high) / 2.0;
+            let half = (b.high - b.low) / 2.0;
+            let z = if half > 0.0 { (x - centre) / half * 3.5 } else { 0.0 };
+            let s = self.seasonal_cal.calibrate(z.abs()).min(score(z, EVIDENCE));
+            band = Some(b);
+            best = Verdict::new(s, band, Some(if z > 0.0 { Reason::Above } else { Reason::Below }));
         }
 
         // 1. Level.

@@ -144,10 +144,10 @@ impl HoltWintersConfig {
     /// [`Error::InvalidConfig`] naming the field, e.g. `holt_winters.alpha`.
     pub fn validate(&self) -> Result<()> {
         let field = |name: &str| format!("{HOLT_WINTERS}.{name}");
-        if let Season::Steps(m) = self.season {
-            if !(2..=10_000).contains(&m) {
-                return Err(Error::config(field("season"), format!("{m} must be within 2 to 10000 steps")));
-            }
+        if let Season::Steps(m) = self.season
+            && !(2..=10_000).contains(&m)
+        {
+            return Err(Error::config(field("season"), format!("{m} must be within 2 to 10000 steps")));
         }
         if !(2..=10_000).contains(&self.max_season) {
             return Err(Error::config(
@@ -544,13 +544,13 @@ fn replay(values: &[f64], m: usize, params: &Params, state: &mut State, burn_in:
     *state = State::initial(values, m, std::mem::take(&mut state.seasonal));
     let (mut sse, mut n) = (0.0, 0usize);
     for (t, &y) in values.iter().enumerate() {
-        if let Some(e) = state.step(params, y) {
-            if t >= burn_in {
-                sse += e * e;
-                n += 1;
-                if sse > give_up {
-                    return (f64::INFINITY, n);
-                }
+        if let Some(e) = state.step(params, y)
+            && t >= burn_in
+        {
+            sse += e * e;
+            n += 1;
+            if sse > give_up {
+                return (f64::INFINITY, n);
             }
         }
     }

@@ -154,14 +154,14 @@ impl IncidentScript {
         if self.duration.as_millis() == 0 {
             return Err(Error::config(format!("{field}.duration"), "must be above 0"));
         }
-        if let (TargetKind::Region, Some(target)) = (self.kind.target_kind(), &self.target) {
-            if !regions.iter().any(|r| r.id == target.as_str()) {
-                let ids: Vec<_> = regions.iter().map(|r| r.id.as_str()).collect();
-                return Err(Error::config(
-                    format!("{field}.target"),
-                    format!("no region {target:?}; regions are {}", ids.join(", ")),
-                ));
-            }
+        if let (TargetKind::Region, Some(target)) = (self.kind.target_kind(), &self.target)
+            && !regions.iter().any(|r| r.id == target.as_str())
+        {
+            let ids: Vec<_> = regions.iter().map(|r| r.id.as_str()).collect();
+            return Err(Error::config(
+                format!("{field}.target"),
+                format!("no region {target:?}; regions are {}", ids.join(", ")),
+            ));
         }
         Ok(())
     }

@@ -154,16 +154,16 @@ impl Simulator {
         let share_total: f64 = config.regions.iter().map(|r| r.audience_share).sum();
         let region_share = config.regions.iter().map(|r| r.audience_share / share_total).collect();
         for (i, script) in config.incidents.scripted.iter().enumerate() {
-            if let (TargetKind::Content, Some(target)) = (script.kind.target_kind(), &script.target) {
-                if !entries.iter().any(|e| e.content.id == target.as_str()) {
-                    return Err(Error::config(
-                        format!("incidents.scripted[{i}].target"),
-                        format!(
-                            "no title {target:?} in the initial catalogue, whose ids run from vod-000001, \
+            if let (TargetKind::Content, Some(target)) = (script.kind.target_kind(), &script.target)
+                && !entries.iter().any(|e| e.content.id == target.as_str())
+            {
+                return Err(Error::config(
+                    format!("incidents.scripted[{i}].target"),
+                    format!(
+                        "no title {target:?} in the initial catalogue, whose ids run from vod-000001, \
                              aod-000001 and live-000001 up (see the first frame's content changes)"
-                        ),
-                    ));
-                }
+                    ),
+                ));
             }
         }
         let mut pending = config.incidents.scripted.clone();

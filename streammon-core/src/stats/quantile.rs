@@ -205,7 +205,7 @@ impl SortedWindow {
         let above = |j: usize| f64::from(s[split + j]) - med;
         let (m, r) = (split, n - split);
         let lo = kth_of_two(&below, m, &above, r, (n - 1) / 2);
-        let hi = if n % 2 == 0 { kth_of_two(&below, m, &above, r, n / 2) } else { lo };
+        let hi = if n.is_multiple_of(2) { kth_of_two(&below, m, &above, r, n / 2) } else { lo };
         Some((lo + hi) / 2.0)
     }
 

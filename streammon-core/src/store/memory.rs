@@ -187,7 +187,7 @@ impl MemoryStore {
         }
         inner.accepted += samples.len() as u64;
         inner.appends += 1;
-        if inner.appends % 64 == 0 || inner.series.len() > self.config.max_series {
+        if inner.appends.is_multiple_of(64) || inner.series.len() > self.config.max_series {
             self.sweep(inner, cutoff);
         }
     }
