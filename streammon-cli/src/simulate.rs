@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use streammon_core::{Frame, SimConfig, Simulator, Span};
@@ -72,7 +72,7 @@ impl SimulateArgs {
         match &self.start {
             Some(start) => config.start_ms = streammon_core::time::parse_rfc3339(start)?,
             None if self.realtime => {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
+                let now = crate::serve::wall_ms();
                 let step = config.step.as_millis().max(1) as i64;
                 config.start_ms = now / step * step;
             }

@@ -14,7 +14,13 @@ use crate::id::{ContentId, RegionId};
 /// Longest content id or region id a sample from outside may carry, bytes.
 pub const MAX_ID_LEN: usize = 128;
 
-fn check_id(field: &'static str, id: &str) -> Result<(), Error> {
+/// Checks an identifier from outside (a content id or region id in a
+/// sample, a subscription): non-empty printable text of at most
+/// [`MAX_ID_LEN`] bytes.
+///
+/// # Errors
+/// [`Error::InvalidSample`] naming `field`.
+pub fn check_id(field: &'static str, id: &str) -> Result<(), Error> {
     if id.is_empty() {
         return Err(Error::sample(field, "must not be empty"));
     }

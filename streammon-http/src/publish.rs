@@ -88,7 +88,7 @@ impl Publisher {
         let contents: Vec<_> = pipeline.contents().cloned().collect();
         let active: Vec<_> = pipeline.active_alerts().cloned().collect();
         let alerts = &self.alerts;
-        self.state.write(true, |live| {
+        self.state.write(|live| {
             live.history.push_back(Arc::new(HistoryEntry::new(update, json)));
             while live.history.len() > history_len {
                 live.history.pop_front();

@@ -108,14 +108,6 @@ fn encode<T: serde::Serialize>(value: &T) -> Box<RawValue> {
     serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null"))
 }
 
-/// Checks an id from a client.
-fn check_id(field: &str, text: &str) -> Result<(), String> {
-    if text.is_empty() || text.len() > streammon_core::sample::MAX_ID_LEN || text.chars().any(char::is_control) {
-        return Err(format!("`{field}` must be 1 to {} printable bytes", streammon_core::sample::MAX_ID_LEN));
-    }
-    Ok(())
-}
-
 /// The field a deserialization error is about, and its message. serde
 /// names a missing or unknown field in the message (`` missing field
 /// `viewers` ``), not in the path, so it is taken from there.
@@ -194,11 +186,6 @@ impl Hub {
             async move { on_connect(socket, state) }
         });
         (layer, Self { io })
-    }
-
-    /// Connected clients.
-    pub fn clients(&self) -> usize {
-        self.io.sockets().len()
     }
 
     /// Sends one tick's events to every client, as each subscribed.
@@ -379,9 +366,13 @@ fn change_subscription(
     };
     for (field, value) in [("region", &request.region), ("content_id", &request.content_id)] {
         if let Some(v) = value
-            && let Err(message) = check_id(field, v)
+            && let Err(e) = streammon_core::sample::check_id(field, v)
         {
-            return ack_error(ack, 400, field, message);
+            let reason = match e {
+                streammon_core::Error::InvalidSample { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            return ack_error(ack, 400, field, format!("`{field}` {reason}"));
         }
     }
     if join && request.region.is_none() && request.content_id.is_none() {

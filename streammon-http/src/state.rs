@@ -194,12 +194,10 @@ impl AppState {
         f(&self.0.live.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Changes the live view; `bump` marks a new tick (invalidating caches).
-    pub fn write<T>(&self, bump: bool, f: impl FnOnce(&mut Live) -> T) -> T {
+    /// Applies a new tick to the live view, invalidating cached bodies.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Live) -> T) -> T {
         let out = f(&mut self.0.live.write().unwrap_or_else(|e| e.into_inner()));
-        if bump {
-            self.0.seq.fetch_add(1, Ordering::AcqRel);
-        }
+        self.0.seq.fetch_add(1, Ordering::AcqRel);
         out
     }
 

@@ -146,8 +146,8 @@ impl MetricsUpdate {
         samples: &[streammon_core::Sample],
     ) -> Option<Self> {
         let r = tick.region(region)?;
-        let own: Vec<streammon_core::Sample> = samples.iter().filter(|s| &s.region == region).cloned().collect();
-        let sub = TickSummary::build(tick.timestamp_ms, tick.interval_ms, &own, |_| None);
+        let own = samples.iter().filter(|s| &s.region == region);
+        let sub = TickSummary::build(tick.timestamp_ms, tick.interval_ms, own, |_| None);
         let mut update = Self::from_tick(&sub, seq);
         update.regions = vec![RegionSummary { quality: rounded(&r.quality), ..r.clone() }];
         update.contents =
@@ -165,8 +165,8 @@ impl MetricsUpdate {
         samples: &[streammon_core::Sample],
     ) -> Option<Self> {
         tick.content(content)?;
-        let own: Vec<streammon_core::Sample> = samples.iter().filter(|s| &s.content_id == content).cloned().collect();
-        let sub = TickSummary::build(tick.timestamp_ms, tick.interval_ms, &own, |_| None);
+        let own = samples.iter().filter(|s| &s.content_id == content);
+        let sub = TickSummary::build(tick.timestamp_ms, tick.interval_ms, own, |_| None);
         let mut update = Self::from_tick(&sub, seq);
         update.contents =
             sub.contents.iter().map(|c| ContentSummary { quality: rounded(&c.quality), ..c.clone() }).collect();
@@ -324,7 +324,7 @@ impl AnomalyAlert {
             metric: Some(Metric::BandwidthMbps),
             value: Some(f.bandwidth_mbps),
             expected_range: Some([0.0, w.limit]),
-            score: (0.5 + 0.5 * (w.predicted_value / w.limit - 1.0).clamp(0.0, 1.0)).min(1.0),
+            score: w.score(),
             predicted_value: Some(w.predicted_value),
             confidence_interval: Some(w.confidence_interval),
             crossing_ms: Some(w.crossing_ms),

@@ -56,6 +56,20 @@ pub struct CapacityWarning {
     pub lead_ms: i64,
 }
 
+impl CapacityWarning {
+    /// How serious the warning is, on the detectors' scale: 0.5 when the
+    /// forecast just reaches the limit, rising linearly to 1 at twice it.
+    ///
+    /// ```
+    /// # use streammon_core::forecast::CapacityWarning;
+    /// let w = CapacityWarning { timestamp_ms: 0, crossing_ms: 60_000, limit: 100.0, predicted_value: 150.0, confidence_interval: [140.0, 160.0], lead_ms: 60_000 };
+    /// assert_eq!(w.score(), 0.75);
+    /// ```
+    pub fn score(&self) -> f64 {
+        0.5 + 0.5 * (self.predicted_value / self.limit - 1.0).clamp(0.0, 1.0)
+    }
+}
+
 /// The first step of `forecast` that reaches `limit`, as a warning made at
 /// `now_ms`; `None` when no step does.
 ///

@@ -158,12 +158,13 @@ pub struct TickSummary {
 }
 
 impl TickSummary {
-    /// Rolls up the samples of one tick. `capacity_mbps` gives a region's
-    /// capacity, when known, for its utilization.
-    pub fn build(
+    /// Rolls up the samples of one tick (any subset of them: a region's, a
+    /// title's). `capacity_mbps` gives a region's capacity, when known, for
+    /// its utilization.
+    pub fn build<'a>(
         timestamp_ms: i64,
         interval_ms: u32,
-        samples: &[Sample],
+        samples: impl IntoIterator<Item = &'a Sample>,
         capacity_mbps: impl Fn(&RegionId) -> Option<f64>,
     ) -> Self {
         let mut total = QualitySum::default();
