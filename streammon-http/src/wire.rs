@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use streammon_core::alert::{AlertEvent, AlertEventKind};
 use streammon_core::pipeline::{
-    ContentSummary, RegionForecast, RegionSummary, TickSummary, TypeSummary, anomaly_severity,
+    Bands, ContentSummary, RegionForecast, RegionSummary, RenditionShares, TickSummary, TypeSummary, anomaly_severity,
 };
 use streammon_core::time::format_rfc3339;
 use streammon_core::{Anomaly, ContentChange, ContentId, ContentType, Metric, RegionId, Severity};
@@ -71,6 +71,16 @@ pub struct MetricsUpdate {
     /// Per title (scoped payloads only: a region's or a title's room).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contents: Vec<ContentSummary>,
+    /// Share of viewers on each rendition (the resolution mix), e.g.
+    /// `{"1080p": 0.41, "720p": 0.22, "128k": 0.09}`.
+    #[serde(default)]
+    pub renditions: RenditionShares,
+    /// Expected range and anomaly score of each figure, from a baseline
+    /// that holds through incidents: `{"buffering_ratio": {low, high,
+    /// score}, …}`; a figure has none while warming up, and a title's
+    /// room has none.
+    #[serde(default)]
+    pub bands: Bands,
 }
 
 /// Rounds `v` to `1 / scale` (`scale` a power of ten): figures on the wire
@@ -94,6 +104,20 @@ fn rounded(q: &streammon_core::pipeline::Quality) -> streammon_core::pipeline::Q
         bandwidth_mbps: round(q.bandwidth_mbps, 10.0),
         ..*q
     }
+}
+
+/// A band metric's bounds rounded like the figure itself.
+fn rounded_bands(bands: &Bands) -> Bands {
+    bands.map_values(|metric, v| match metric {
+        Metric::BufferingRatio | Metric::ErrorRate => round(v, 1e6),
+        Metric::Viewers => v.round(),
+        _ => round(v, 10.0),
+    })
+}
+
+/// Shares rounded to 1e-4.
+fn rounded_shares(shares: &RenditionShares) -> RenditionShares {
+    shares.map(|v| round(v, 1e4))
 }
 
 impl MetricsUpdate {
@@ -125,6 +149,8 @@ impl MetricsUpdate {
                     region: r.region.clone(),
                     quality: rounded(&r.quality),
                     utilization: r.utilization.map(|u| round(u, 1e6)),
+                    renditions: rounded_shares(&r.renditions),
+                    bands: rounded_bands(&r.bands),
                 })
                 .collect(),
             types: tick
@@ -134,6 +160,8 @@ impl MetricsUpdate {
                 .collect(),
             scope: Scope::default(),
             contents: Vec::new(),
+            renditions: rounded_shares(&tick.renditions),
+            bands: rounded_bands(&tick.bands),
         }
     }
 
@@ -149,7 +177,13 @@ impl MetricsUpdate {
         let own = samples.iter().filter(|s| &s.region == region);
         let sub = TickSummary::build(tick.timestamp_ms, tick.interval_ms, own, |_| None);
         let mut update = Self::from_tick(&sub, seq);
-        update.regions = vec![RegionSummary { quality: rounded(&r.quality), ..r.clone() }];
+        update.regions = vec![RegionSummary {
+            quality: rounded(&r.quality),
+            renditions: rounded_shares(&r.renditions),
+            bands: rounded_bands(&r.bands),
+            ..r.clone()
+        }];
+        update.bands = rounded_bands(&r.bands);
         update.contents =
             sub.contents.iter().map(|c| ContentSummary { quality: rounded(&c.quality), ..c.clone() }).collect();
         update.scope = Scope { region: Some(region.clone()), content_id: None };
@@ -389,5 +423,36 @@ mod tests {
         assert_eq!(scoped.scope.region.as_ref(), Some(&region));
         assert_eq!(scoped.users, tick.regions[0].quality.viewers);
         assert!(!scoped.contents.is_empty());
+    }
+
+    #[test]
+    fn bands_and_the_rendition_mix_go_out_rounded_and_scoped() {
+        let mut watch = streammon_core::pipeline::ScopeWatch::default();
+        let mut sim = Simulator::new(SimConfig::default()).unwrap();
+        let (mut tick, mut samples) = (None, Vec::new());
+        for frame in sim.by_ref().take(40) {
+            let mut t = TickSummary::build(frame.timestamp_ms, 1_000, &frame.samples, |_| None);
+            watch.observe(&mut t);
+            tick = Some(t);
+            samples = frame.samples;
+        }
+        let tick = tick.unwrap();
+        let json = serde_json::to_value(MetricsUpdate::from_tick(&tick, 1)).unwrap();
+        let band = &json["bands"]["buffering_ratio"];
+        let (low, high) = (band["low"].as_f64().unwrap(), band["high"].as_f64().unwrap());
+        assert!(low <= json["buffering"].as_f64().unwrap() && json["buffering"].as_f64().unwrap() <= high, "{band}");
+        assert_eq!((low * 1e6).round() / 1e6, low, "ratios rounded to 1e-6: {low}");
+        let latency_high = json["bands"]["latency_ms"]["high"].as_f64().unwrap();
+        assert_eq!((latency_high * 10.0).round() / 10.0, latency_high);
+        let mix: f64 = json["renditions"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
+        assert!((mix - 1.0).abs() < 1e-3, "the mix sums to {mix}");
+        assert!(json["regions"][0]["bands"]["viewers"]["low"].is_number());
+        assert!(json["regions"][0]["renditions"].as_object().is_some_and(|m| !m.is_empty()));
+        let region = tick.regions[0].region.clone();
+        let scoped = MetricsUpdate::for_region(&tick, 1, &region, &samples).unwrap();
+        assert_eq!(scoped.bands, rounded_bands(&tick.regions[0].bands), "a region's room gets the region's bands");
+        let title = tick.contents[0].content_id.clone();
+        let scoped = MetricsUpdate::for_content(&tick, 1, &title, &samples).unwrap();
+        assert!(scoped.bands.is_empty(), "no baseline is kept per title");
     }
 }

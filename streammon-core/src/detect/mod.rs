@@ -23,7 +23,7 @@ mod kmeans;
 mod kmeans_lloyd;
 mod mad;
 mod registry;
-mod score;
+pub(crate) mod score;
 mod seasonal;
 mod wrap;
 mod zscore;

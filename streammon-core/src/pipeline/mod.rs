@@ -25,6 +25,7 @@
 //! # Ok::<(), streammon_core::Error>(())
 //! ```
 
+mod bands;
 mod breakdown;
 mod content_table;
 mod distribution;
@@ -35,11 +36,12 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use bands::{BAND_METRICS, Bands, Expected, RELEARN_MS, ScopeWatch};
 pub use breakdown::{Breakdown, BreakdownRow, Dimension};
 pub use content_table::{ContentRow, Health};
 pub use distribution::{Bin, Distribution, MAX_BINS};
 pub use forecasts::{ForecastSettings, RegionForecast, TotalForecast};
-pub use summary::{ContentSummary, Quality, RegionSummary, TickSummary, TypeSummary};
+pub use summary::{ContentSummary, Quality, RegionSummary, RenditionShares, TickSummary, TypeSummary};
 
 use self::content_table::ContentTable;
 use self::forecasts::Forecasts;
@@ -114,7 +116,8 @@ impl PipelineConfig {
 /// calls.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TickOutput {
-    /// The tick rolled up.
+    /// The tick rolled up, with the expected range of the service's and
+    /// each region's figures.
     pub summary: TickSummary,
     /// Anomalies of the tick, highest score first, at most
     /// [`PipelineConfig::max_anomalies_per_tick`].
@@ -177,6 +180,7 @@ pub struct PipelineStats {
 #[derive(Debug)]
 pub struct Pipeline {
     monitor: Monitor,
+    scopes: ScopeWatch,
     alerts: AlertEngine,
     forecasts: Forecasts,
     table: ContentTable,
@@ -198,6 +202,7 @@ impl Pipeline {
         config.validate()?;
         Ok(Self {
             monitor: Monitor::new(&config.detector, &config.gate, config.metrics.clone())?,
+            scopes: ScopeWatch::default(),
             alerts: AlertEngine::new(&config.alerts)?,
             forecasts: Forecasts::new(&config.forecast)?,
             table: ContentTable::default(),
@@ -234,6 +239,7 @@ impl Pipeline {
     ) {
         let capacity = &self.capacity;
         out.summary = TickSummary::build(timestamp_ms, interval_ms, samples, |r| capacity.get(r).copied());
+        self.scopes.observe(&mut out.summary);
         out.changes.clear();
         out.changes.extend_from_slice(changes);
 
@@ -262,7 +268,7 @@ impl Pipeline {
 
         self.stats.ticks += 1;
         if self.stats.ticks % STATE_BYTES_EVERY == 1 {
-            self.state_bytes = self.monitor.state_bytes();
+            self.state_bytes = self.monitor.state_bytes() + self.scopes.state_bytes();
         }
         self.stats.samples += samples.len() as u64;
         self.stats.anomalies += out.anomalies_found as u64;

@@ -7,9 +7,13 @@
 
 use std::collections::BTreeMap;
 
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
+use serde::{Deserializer, Serializer};
 
-use crate::content::ContentType;
+use super::bands::Bands;
+use crate::content::{ContentType, RenditionId};
 use crate::id::{ContentId, RegionId};
 use crate::sample::Sample;
 
@@ -86,6 +90,127 @@ impl QualitySum {
     }
 }
 
+/// Share of viewers on each rendition, within [0, 1]: the resolution and
+/// audio-quality mix. Video renditions sum to the share of viewers on
+/// video, audio renditions to the share on audio; all of them to 1 when
+/// every stream reported its mix.
+///
+/// Serialized as a map from rendition label to share, zero shares left
+/// out:
+///
+/// ```
+/// use streammon_core::pipeline::RenditionShares;
+/// use streammon_core::RenditionId;
+/// let mut mix = RenditionShares::default();
+/// mix.set(RenditionId::P1080, 0.75);
+/// mix.set(RenditionId::A128, 0.25);
+/// assert_eq!(serde_json::to_string(&mix)?, r#"{"1080p":0.75,"128k":0.25}"#);
+/// assert_eq!(serde_json::from_str::<RenditionShares>(r#"{"1080p":0.75,"128k":0.25}"#)?, mix);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RenditionShares([f64; RenditionId::COUNT]);
+
+impl RenditionShares {
+    /// The share of viewers on `id`.
+    pub fn get(&self, id: RenditionId) -> f64 {
+        self.0[id.index()]
+    }
+
+    /// Sets the share on `id`.
+    pub fn set(&mut self, id: RenditionId, share: f64) {
+        self.0[id.index()] = share;
+    }
+
+    /// The non-zero shares, lowest rendition first.
+    pub fn iter(&self) -> impl Iterator<Item = (RenditionId, f64)> + '_ {
+        RenditionId::ALL.into_iter().map(|id| (id, self.0[id.index()])).filter(|&(_, v)| v > 0.0)
+    }
+
+    /// Whether every share is zero.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&v| v <= 0.0)
+    }
+
+    /// The same shares passed through `f`, e.g. to round them for the wire.
+    pub fn map(&self, f: impl Fn(f64) -> f64) -> Self {
+        Self(self.0.map(f))
+    }
+}
+
+impl Serialize for RenditionShares {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (id, v) in self.iter() {
+            map.serialize_entry(id.as_str(), &v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for RenditionShares {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SharesVisitor;
+        impl<'de> Visitor<'de> for SharesVisitor {
+            type Value = RenditionShares;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map from rendition label to a share of viewers")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RenditionShares, A::Error> {
+                let mut shares = RenditionShares::default();
+                while let Some((label, share)) = map.next_entry::<String, f64>()? {
+                    let id = RenditionId::from_label(&label)
+                        .ok_or_else(|| serde::de::Error::custom(format!("{label:?} is not a rendition label")))?;
+                    if !(0.0..=1.0).contains(&share) {
+                        return Err(serde::de::Error::custom(format!("{label}: share {share} is not within [0, 1]")));
+                    }
+                    shares.set(id, share);
+                }
+                Ok(shares)
+            }
+        }
+        deserializer.deserialize_map(SharesVisitor)
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for RenditionShares {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .description(Some("Share of viewers per rendition, non-zero entries only, e.g. {\"1080p\": 0.42}"))
+            .additional_properties(Some(
+                utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Number),
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for RenditionShares {}
+
+/// Viewers per rendition, summed over streams.
+#[derive(Debug, Clone, Copy, Default)]
+struct MixSum {
+    viewers: [u64; RenditionId::COUNT],
+    total: u64,
+}
+
+impl MixSum {
+    fn add(&mut self, s: &Sample) {
+        self.total += u64::from(s.viewers);
+        for (id, v) in s.renditions.iter() {
+            self.viewers[id.index()] += u64::from(v);
+        }
+    }
+
+    fn finish(&self) -> RenditionShares {
+        if self.total == 0 {
+            return RenditionShares::default();
+        }
+        RenditionShares(self.viewers.map(|v| v as f64 / self.total as f64))
+    }
+}
+
 /// One CDN region in a tick.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +223,13 @@ pub struct RegionSummary {
     /// Egress over capacity, when the source knows the capacity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utilization: Option<f64>,
+    /// Share of its viewers on each rendition.
+    #[serde(default, skip_serializing_if = "RenditionShares::is_empty")]
+    pub renditions: RenditionShares,
+    /// Expected range of its figures, once a
+    /// [`ScopeWatch`](super::ScopeWatch) has judged them.
+    #[serde(default, skip_serializing_if = "Bands::is_empty")]
+    pub bands: Bands,
 }
 
 /// One content type in a tick.
@@ -155,6 +287,11 @@ pub struct TickSummary {
     pub types: Vec<TypeSummary>,
     /// Per title, in first-seen order.
     pub contents: Vec<ContentSummary>,
+    /// Share of viewers on each rendition.
+    pub renditions: RenditionShares,
+    /// Expected range of the service's figures, once a
+    /// [`ScopeWatch`](super::ScopeWatch) has judged them.
+    pub bands: Bands,
 }
 
 impl TickSummary {
@@ -168,18 +305,24 @@ impl TickSummary {
         capacity_mbps: impl Fn(&RegionId) -> Option<f64>,
     ) -> Self {
         let mut total = QualitySum::default();
-        let mut regions: Vec<(RegionId, QualitySum)> = Vec::new();
+        let mut mix = MixSum::default();
+        let mut regions: Vec<(RegionId, QualitySum, MixSum)> = Vec::new();
         let mut types = [QualitySum::default(); 3];
         let mut contents: Vec<(ContentId, ContentType, QualitySum)> = Vec::new();
         let mut content_index: BTreeMap<&ContentId, usize> = BTreeMap::new();
         for s in samples {
             total.add(s);
-            match regions.iter_mut().find(|(r, _)| *r == s.region) {
-                Some((_, sum)) => sum.add(s),
-                None => {
-                    let mut sum = QualitySum::default();
+            mix.add(s);
+            match regions.iter_mut().find(|(r, _, _)| *r == s.region) {
+                Some((_, sum, m)) => {
                     sum.add(s);
-                    regions.push((s.region.clone(), sum));
+                    m.add(s);
+                }
+                None => {
+                    let (mut sum, mut m) = (QualitySum::default(), MixSum::default());
+                    sum.add(s);
+                    m.add(s);
+                    regions.push((s.region.clone(), sum, m));
                 }
             }
             types[type_index(s.content_type)].add(s);
@@ -200,10 +343,10 @@ impl TickSummary {
             active_titles: contents.len() as u32,
             regions: regions
                 .into_iter()
-                .map(|(region, sum)| {
+                .map(|(region, sum, mix)| {
                     let quality = sum.finish();
                     let utilization = capacity_mbps(&region).filter(|c| *c > 0.0).map(|c| quality.bandwidth_mbps / c);
-                    RegionSummary { region, quality, utilization }
+                    RegionSummary { region, quality, utilization, renditions: mix.finish(), bands: Bands::default() }
                 })
                 .collect(),
             types: ContentType::ALL
@@ -220,6 +363,8 @@ impl TickSummary {
                     quality: sum.finish(),
                 })
                 .collect(),
+            renditions: mix.finish(),
+            bands: Bands::default(),
         }
     }
 
@@ -290,10 +435,28 @@ mod tests {
     }
 
     #[test]
+    fn rendition_shares_sum_to_one_over_viewers() {
+        let frame = Simulator::new(SimConfig { seed: 4, ..SimConfig::default() }).unwrap().next_frame();
+        let tick = TickSummary::build(frame.timestamp_ms, 1_000, &frame.samples, |_| None);
+        let sum: f64 = tick.renditions.iter().map(|(_, v)| v).sum();
+        assert!((sum - 1.0).abs() < 1e-9, "shares sum to {sum}");
+        let audio: f64 = tick.renditions.iter().filter(|(id, _)| id.as_str().ends_with('k')).map(|(_, v)| v).sum();
+        let audio_type = tick.content_types().get(&ContentType::Audio).copied().unwrap_or(0.0);
+        assert!((audio - audio_type).abs() < 1e-9, "audio renditions {audio}, audio titles {audio_type}");
+        for r in &tick.regions {
+            let sum: f64 = r.renditions.iter().map(|(_, v)| v).sum();
+            assert!((sum - 1.0).abs() < 1e-9, "{}: shares sum to {sum}", r.region);
+        }
+        let p1080 = frame.samples.iter().map(|s| u64::from(s.renditions.get(RenditionId::P1080))).sum::<u64>();
+        assert!((tick.renditions.get(RenditionId::P1080) - p1080 as f64 / tick.total.viewers as f64).abs() < 1e-12);
+    }
+
+    #[test]
     fn an_empty_tick_has_zero_figures_and_no_shares() {
         let tick = TickSummary::build(0, 1_000, &[], |_| None);
         assert_eq!(tick.total, Quality::default());
         assert!(tick.cdn_distribution().is_empty());
         assert!(tick.content_types().is_empty());
+        assert!(tick.renditions.is_empty());
     }
 }
