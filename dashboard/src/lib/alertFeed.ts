@@ -1,0 +1,188 @@
+// The alerts-and-anomalies feed: items from `anomaly_alert` events and the
+// REST backfill, grouped (one item per alert id, per prediction region),
+// capped per kind, filtered. Pure; unit-tested in alertFeed.test.ts.
+import type { AlertKind, AlertObject, AnomalyAlert, Severity } from './types';
+import { seriesHash } from './route';
+import { isMetric } from './tickShaping';
+
+export interface FeedItem {
+  id: string;
+  kind: AlertKind;
+  severity: Severity;
+  reason: string;
+  /** When it last changed (the sort key), epoch ms. */
+  timestampMs: number;
+  metric: string | null;
+  region: string | null;
+  contentId: string | null;
+  /** Alerts: pending, firing or resolved. */
+  state: string | null;
+  /** Window to highlight: start, and end (null = still open). */
+  startMs: number;
+  endMs: number | null;
+  value: number | null;
+  expected: [number, number] | null;
+  score: number;
+  seriesCount: number | null;
+  detector: string | null;
+}
+
+export const FEED_CAPS: Record<AlertKind, number> = { anomaly: 300, alert: 150, prediction: 50 };
+export const ANOMALY_HALF_WINDOW_MS = 5_000;
+
+const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+export const severityRank = (s: Severity): number => SEVERITY_RANK[s] ?? 0;
+
+function alertTarget(a: AlertObject): { metric: string | null; region: string | null; content: string | null } {
+  const series = a.series ?? [];
+  const uniq = <T,>(xs: T[]) => [...new Set(xs)];
+  const regions = uniq(series.map((s) => s.region ?? null));
+  const contents = uniq(series.map((s) => s.content ?? null));
+  const metrics = uniq(series.map((s) => s.metric));
+  return {
+    metric: a.group?.metric ?? (metrics.length === 1 ? metrics[0] : null),
+    region: a.group?.region ?? (regions.length === 1 ? regions[0] : null),
+    content: a.group?.content ?? (contents.length === 1 ? contents[0] : null),
+  };
+}
+
+/** A feed item from a GET /alerts entry. */
+export function itemFromAlert(a: AlertObject): FeedItem {
+  const t = alertTarget(a);
+  return {
+    id: `alert:${a.id}`,
+    kind: 'alert',
+    severity: a.severity,
+    reason: a.summary ?? `${a.rule} ${a.state}`,
+    timestampMs: a.resolved_ms ?? a.fired_ms ?? a.started_ms,
+    metric: t.metric,
+    region: t.region,
+    contentId: t.content,
+    state: a.state,
+    startMs: a.started_ms,
+    endMs: a.resolved_ms ?? null,
+    value: a.value ?? null,
+    expected: a.baseline != null ? [a.baseline, a.baseline] : null,
+    score: a.cause?.score != null ? Math.min(1, a.cause.score / 3) : 1,
+    seriesCount: a.series_count ?? a.series?.length ?? null,
+    detector: a.rule,
+  };
+}
+
+/** A feed item from an `anomaly_alert` payload (also the REST anomalies and predictions). */
+export function itemFromEvent(e: AnomalyAlert): FeedItem {
+  const region = e.scope?.region ?? null;
+  const contentId = e.scope?.content_id ?? null;
+  if (e.kind === 'alert' && e.alert) {
+    const item = itemFromAlert(e.alert);
+    return { ...item, reason: e.reason || item.reason, severity: e.severity ?? item.severity };
+  }
+  const base = {
+    kind: e.kind,
+    severity: e.severity,
+    reason: e.reason,
+    timestampMs: e.timestamp_ms,
+    metric: e.metric ?? null,
+    region,
+    contentId,
+    value: e.value ?? null,
+    expected: e.expected_range ?? null,
+    score: e.score,
+    seriesCount: null,
+    detector: e.detector ?? null,
+  };
+  if (e.kind === 'prediction') {
+    return {
+      ...base,
+      id: `prediction:${region ?? 'all'}:${e.metric ?? ''}`,
+      state: null,
+      startMs: e.timestamp_ms,
+      endMs: e.crossing_ms ?? null,
+    };
+  }
+  if (e.kind === 'alert') {
+    return {
+      ...base,
+      id: `alert:${e.alert_id ?? `${e.timestamp_ms}:${e.metric}:${region}`}`,
+      state: e.state ?? null,
+      startMs: e.timestamp_ms,
+      endMs: e.state === 'resolved' ? e.timestamp_ms : null,
+    };
+  }
+  return {
+    ...base,
+    id: `anomaly:${e.timestamp_ms}:${e.metric ?? ''}:${region ?? ''}:${contentId ?? ''}`,
+    state: null,
+    startMs: e.timestamp_ms - ANOMALY_HALF_WINDOW_MS,
+    endMs: e.timestamp_ms + ANOMALY_HALF_WINDOW_MS,
+  };
+}
+
+/**
+ * Adds or replaces items (same id: the newer wins, an alert's resolution
+ * keeps its start), newest first, each kind capped at `caps`.
+ */
+export function upsertItems(list: FeedItem[], incoming: FeedItem[], caps: Record<AlertKind, number> = FEED_CAPS): FeedItem[] {
+  const byId = new Map<string, FeedItem>();
+  for (const it of list) byId.set(it.id, it);
+  for (const it of incoming) {
+    const prev = byId.get(it.id);
+    if (!prev) {
+      byId.set(it.id, it);
+    } else if (it.timestampMs >= prev.timestampMs) {
+      byId.set(it.id, { ...it, startMs: Math.min(prev.startMs, it.startMs) });
+    }
+  }
+  const sorted = [...byId.values()].sort((a, b) => b.timestampMs - a.timestampMs || (a.id < b.id ? -1 : 1));
+  const counts: Record<AlertKind, number> = { anomaly: 0, alert: 0, prediction: 0 };
+  return sorted.filter((it) => ++counts[it.kind] <= (caps[it.kind] ?? 0));
+}
+
+export interface FeedFilter {
+  minSeverity: Severity;
+  kind: AlertKind | 'all';
+  region: string | null;
+  ack: 'all' | 'open' | 'acked';
+  text: string;
+}
+
+export const DEFAULT_FEED_FILTER: FeedFilter = { minSeverity: 'info', kind: 'all', region: null, ack: 'all', text: '' };
+
+export function filterItems(items: FeedItem[], f: FeedFilter, acked: Record<string, number>): FeedItem[] {
+  const min = severityRank(f.minSeverity);
+  const text = f.text.trim().toLowerCase();
+  return items.filter((it) => {
+    if (severityRank(it.severity) < min) return false;
+    if (f.kind !== 'all' && it.kind !== f.kind) return false;
+    if (f.region && it.region !== f.region) return false;
+    const isAcked = it.id in acked;
+    if (f.ack === 'open' && isAcked) return false;
+    if (f.ack === 'acked' && !isAcked) return false;
+    if (text && !`${it.reason} ${it.contentId ?? ''} ${it.region ?? ''}`.toLowerCase().includes(text)) return false;
+    return true;
+  });
+}
+
+/** Counts for the nav badge: open (unacknowledged) alerts that fire, and open critical items. */
+export function openCounts(items: FeedItem[], acked: Record<string, number>): { firing: number; critical: number } {
+  let firing = 0;
+  let critical = 0;
+  for (const it of items) {
+    if (it.id in acked) continue;
+    if (it.kind === 'alert' && it.state === 'firing') firing++;
+    if (it.severity === 'critical' && (it.kind !== 'alert' || it.state !== 'resolved')) critical++;
+  }
+  return { firing, critical };
+}
+
+/** The series-view link of an item: its metric, region and title, with its window highlighted. */
+export function itemLink(it: FeedItem): string {
+  const metric = isMetric(it.metric) ? it.metric : it.kind === 'prediction' ? 'bandwidth_mbps' : 'buffering_ratio';
+  return seriesHash({
+    metric,
+    region: it.region,
+    content: it.contentId,
+    from: it.startMs,
+    to: it.kind === 'prediction' ? null : it.endMs,
+  });
+}
