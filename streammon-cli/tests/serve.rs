@@ -72,8 +72,14 @@ impl Server {
 
     /// `GET path`: (status, body).
     fn get(&self, path: &str) -> (u16, String) {
+        self.get_accepting(path, "*/*")
+    }
+
+    /// `GET path` with an Accept header: (status, body).
+    fn get_accepting(&self, path: &str, accept: &str) -> (u16, String) {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
-        write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("send");
+        write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: {accept}\r\nConnection: close\r\n\r\n")
+            .expect("send");
         let mut text = String::new();
         s.read_to_string(&mut text).expect("read");
         let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status line");
@@ -149,6 +155,27 @@ fn memory_is_the_default_and_sigterm_stops_gracefully() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""backend":"memory""#), "{body}");
     assert_eq!(server.terminate(), Some(0));
+}
+
+#[test]
+fn the_dashboard_build_is_served_to_browsers_at_root() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("index.html"), "<!doctype html><title>streammon dashboard</title>").unwrap();
+    std::fs::write(dir.path().join("assets/index-9f.js"), "export {}").unwrap();
+    let server = Server::start(&["--backfill", "2s", "--step", "200ms", "--dashboard", arg(dir.path())], &[]);
+    assert!(server.lines.iter().any(|l| l.contains("dashboard: 2 files")), "{}", server.lines.join("\n"));
+    let (status, body) = server.get_accepting("/", "text/html,application/xhtml+xml,*/*;q=0.8");
+    assert_eq!(status, 200);
+    assert!(body.contains("streammon dashboard"), "{body}");
+    let (status, body) = server.get("/assets/index-9f.js");
+    assert_eq!((status, body.as_str()), (200, "export {}"));
+    let (status, body) = server.get("/");
+    assert!(status == 200 && body.contains(r#""backend":"memory""#), "{body}");
+
+    let out = streammon(&["serve", "--dashboard", arg(&dir.path().join("missing"))]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--dashboard"), "{}", stderr(&out));
 }
 
 /// A `redis-server` of the test's own on a free port (never the shared

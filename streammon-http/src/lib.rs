@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod dashboard;
 mod error;
 mod params;
 mod publish;
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use dashboard::Dashboard;
 pub use error::{ApiError, ErrorBody};
 
 /// The bodies of the REST responses, for clients written in Rust.
@@ -56,8 +58,16 @@ async fn legacy_socket_path(mut req: Request) -> Request {
     req
 }
 
-async fn not_found(uri: Uri) -> ApiError {
-    ApiError::NotFound(format!("no endpoint at {}; see /docs", uri.path()))
+/// A file of the dashboard's build (`/assets/…`, `/favicon.svg`), or a
+/// JSON 404 naming the path.
+async fn not_found(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    if method == Method::GET || method == Method::HEAD {
+        let dashboard = state.settings().dashboard.clone();
+        if let Some(file) = dashboard.as_deref().and_then(|d| d.serve(uri.path(), &headers)) {
+            return file;
+        }
+    }
+    ApiError::NotFound(format!("no endpoint at {}; see /docs", uri.path())).into_response()
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
@@ -88,7 +98,8 @@ fn cors(origins: &[String]) -> CorsLayer {
 pub fn router(state: AppState, socket_layer: socketioxide::layer::SocketIoLayer) -> Router {
     let settings = state.settings().clone();
     Router::new()
-        .route("/", get(routes::health::health))
+        .route("/", get(routes::health::root))
+        .route("/health", get(routes::health::health))
         .route("/metrics", get(metrics_negotiated).post(routes::metrics::post_metrics))
         .route("/metrics/prometheus", get(routes::metrics::prometheus))
         .route("/content", get(routes::content::list))

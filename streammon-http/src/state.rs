@@ -30,6 +30,9 @@ pub struct HttpSettings {
     pub client_buffer: usize,
     /// Most samples in one `metric_update` message or request.
     pub max_batch: usize,
+    /// The web dashboard served at `/` to browsers; `None` serves a page
+    /// that says how to build it.
+    pub dashboard: Option<std::sync::Arc<crate::Dashboard>>,
 }
 
 impl Default for HttpSettings {
@@ -41,6 +44,7 @@ impl Default for HttpSettings {
             history_ticks: 3_600,
             client_buffer: 32,
             max_batch: 1_000,
+            dashboard: None,
         }
     }
 }

@@ -580,6 +580,7 @@ async fn openapi_documents_every_route() {
     let paths = doc["paths"].as_object().expect("paths");
     for (path, method) in [
         ("/", "get"),
+        ("/health", "get"),
         ("/metrics", "get"),
         ("/metrics", "post"),
         ("/metrics/prometheus", "get"),
@@ -598,6 +599,80 @@ async fn openapi_documents_every_route() {
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.header(header::CONTENT_TYPE).unwrap_or_default().starts_with("text/html"));
     assert!(reply.text().to_lowercase().contains("<html"), "{}", reply.brief());
+}
+
+// --------------------------------------------------------------- dashboard
+
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+async fn browse(state: &streammon_http::AppState, uri: &str) -> Reply {
+    send(state, Request::get(uri).header(header::ACCEPT, BROWSER_ACCEPT).body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn browsers_get_the_dashboard_at_root_and_everyone_else_the_health_json() {
+    let mut dashboard = streammon_http::Dashboard::default();
+    dashboard
+        .insert("index.html", "<!doctype html><div id=\"root\"></div><script src=\"/assets/index-1a2b.js\"></script>");
+    dashboard.insert("assets/index-1a2b.js", "console.log('streammon')");
+    dashboard.insert("favicon.svg", "<svg/>");
+    let settings = HttpSettings { dashboard: Some(std::sync::Arc::new(dashboard)), ..settings() };
+    let (state, _rx) = empty_state(settings, 1);
+
+    let page = browse(&state, "/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.header(header::CONTENT_TYPE), Some("text/html; charset=utf-8"));
+    assert!(page.text().contains("id=\"root\""), "{}", page.brief());
+    assert_eq!(page.header(header::CACHE_CONTROL), Some("no-cache"));
+
+    // The health report is unchanged for load balancers, curl and fetch.
+    for accept in [None, Some("*/*"), Some("application/json")] {
+        let mut request = Request::get("/");
+        if let Some(a) = accept {
+            request = request.header(header::ACCEPT, a);
+        }
+        let reply = send(&state, request.body(Body::empty()).unwrap()).await;
+        assert_eq!(reply.header(header::CONTENT_TYPE), Some("application/json"), "Accept {accept:?}");
+        assert!(reply.json()["status"].is_string(), "Accept {accept:?}: {}", reply.brief());
+    }
+    let health = browse(&state, "/health").await;
+    assert_eq!(health.header(header::CONTENT_TYPE), Some("application/json"), "/health is JSON even to a browser");
+    assert!(health.json()["pipeline"].is_object());
+
+    let js = get(&state, "/assets/index-1a2b.js").await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert_eq!(js.header(header::CONTENT_TYPE), Some("text/javascript; charset=utf-8"));
+    assert!(js.header(header::CACHE_CONTROL).is_some_and(|c| c.contains("immutable")));
+    let etag = js.header(header::ETAG).expect("an etag").to_owned();
+    let again = send(
+        &state,
+        Request::get("/assets/index-1a2b.js").header(header::IF_NONE_MATCH, etag).body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+    assert_eq!(get(&state, "/favicon.svg").await.header(header::CONTENT_TYPE), Some("image/svg+xml"));
+
+    // API paths are never shadowed, and a missing asset is the JSON 404.
+    let missing = get(&state, "/assets/gone.js").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_error_body(&missing, 404, "not_found");
+    let post = send(&state, Request::post("/assets/index-1a2b.js").body(Body::empty()).unwrap()).await;
+    assert_eq!(post.status, StatusCode::NOT_FOUND, "files are only read");
+    let content = browse(&state, "/content").await;
+    assert_eq!(content.header(header::CONTENT_TYPE), Some("application/json"));
+}
+
+#[tokio::test]
+async fn without_a_build_a_browser_is_told_how_to_build_the_dashboard() {
+    let (state, _rx) = empty_state(settings(), 1);
+    let page = browse(&state, "/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.header(header::CONTENT_TYPE).is_some_and(|c| c.starts_with("text/html")));
+    assert!(page.text().contains("npm --prefix dashboard ci"), "{}", page.brief());
+    assert!(page.text().contains("/docs"));
+    let reply = get(&state, "/assets/index.js").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
 
 // ------------------------------------------------------------ bad requests

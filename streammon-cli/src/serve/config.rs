@@ -26,7 +26,8 @@ use crate::sim_flags::SimFlags;
   streammon serve --host 127.0.0.1 --port 8080 --titles 200 --incidents random=6
   streammon serve --config streammon.toml --backfill 30m
 
-Endpoints: GET / (health), /metrics (JSON, or Prometheus text by Accept),
+Endpoints: GET / (the dashboard to browsers, health JSON otherwise; also
+/health), /metrics (JSON, or Prometheus text by Accept),
 /metrics/prometheus, /content, /analytics, /alerts, /openapi.json, /docs;
 Socket.IO at /socket.io/ and /ws/socket.io/.")]
 pub(crate) struct ServeArgs {
@@ -68,6 +69,10 @@ pub(crate) struct ServeArgs {
     /// Log lines as JSON objects instead of text
     #[arg(long)]
     log_json: bool,
+    /// Directory of the dashboard's production build, served at `/` to
+    /// browsers [default: dashboard/dist when it exists]
+    #[arg(long, env = "STREAMMON_DASHBOARD", value_name = "DIR")]
+    dashboard: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -108,6 +113,8 @@ pub(crate) struct Settings {
     pub(crate) http: HttpSettings,
     pub(crate) backfill: Duration,
     pub(crate) log_json: bool,
+    /// What was found of the dashboard, for the log.
+    pub(crate) dashboard_note: String,
 }
 
 impl ServeArgs {
@@ -179,6 +186,7 @@ impl ServeArgs {
                 reason: format!("{} is not within 1024..=268435456", self.max_body),
             });
         }
+        let dashboard = crate::serve::dashboard::load(self.dashboard.as_deref())?;
         Ok(Settings {
             addr,
             sim,
@@ -189,10 +197,12 @@ impl ServeArgs {
                 cors_origins: cors,
                 history_ticks: self.history,
                 client_buffer: self.client_buffer,
+                dashboard: dashboard.dashboard.map(std::sync::Arc::new),
                 ..HttpSettings::default()
             },
             backfill: Duration::from_millis(backfill_ms as u64),
             log_json: self.log_json,
+            dashboard_note: dashboard.note,
         })
     }
 }

@@ -5,6 +5,7 @@
 //! publisher. The loop in [`run_pipeline`] paces ticks to the wall clock.
 
 mod config;
+mod dashboard;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,7 +94,8 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let pipeline_task =
         tokio::spawn(run_pipeline(simulator, pipeline, publisher, state.clone(), ingest_rx, backfill, stop_rx.clone()));
 
-    tracing::info!(target: "streammon", "listening on http://{local} (API docs at /docs, Socket.IO at /socket.io/ and /ws/socket.io/)");
+    tracing::info!(target: "streammon", "{}", settings.dashboard_note);
+    tracing::info!(target: "streammon", "listening on http://{local} (dashboard at /, API docs at /docs, Socket.IO at /socket.io/ and /ws/socket.io/)");
     let mut server_stop = stop_rx.clone();
     // Events are small writes that must leave at once: no Nagle delay.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

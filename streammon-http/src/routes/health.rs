@@ -56,7 +56,26 @@ pub struct Health {
 
 /// Health: 200 when ok, 503 when degraded (for load balancers), the same
 /// body either way.
+///
+/// A browser navigating to `/` (its Accept header names `text/html`) gets
+/// the dashboard instead; `GET /health` always answers the report.
 #[utoipa::path(operation_id = "health", get, path = "/", tag = "health",
+    responses((status = 200, description = "Healthy", body = Health),
+              (status = 503, description = "Degraded: see `problems`", body = Health)))]
+pub(crate) async fn root(state: State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if crate::dashboard::wants_html(&headers) {
+        let dashboard = state.settings().dashboard.clone();
+        return match dashboard.as_deref().and_then(|d| d.serve("/", &headers)) {
+            Some(page) => page,
+            None => crate::dashboard::missing_page(),
+        };
+    }
+    health(state).await
+}
+
+/// The health report, whatever the Accept header: what the dashboard and
+/// its development server's proxy read.
+#[utoipa::path(operation_id = "health_report", get, path = "/health", tag = "health",
     responses((status = 200, description = "Healthy", body = Health),
               (status = 503, description = "Degraded: see `problems`", body = Health)))]
 pub(crate) async fn health(State(state): State<AppState>) -> Response {

@@ -20,6 +20,7 @@ use utoipa::OpenApi;
         license(name = "MIT")
     ),
     paths(
+        health::root,
         health::health,
         metrics::get_metrics,
         metrics::post_metrics,
