@@ -2,9 +2,13 @@
 # Runs streammon's main job: the dashboard server (`streammon serve`) with
 # the simulator feeding it in real time, random incidents, and embedded
 # in-memory storage unless Redis is configured (REDIS_HOST or REDIS_URL).
-# API on http://localhost:${API_PORT:-8000}/ (docs at /docs), Socket.IO at
-# /socket.io/ and /ws/socket.io/. Extra arguments go to `streammon serve`
-# (see `--help`). Ctrl-C stops it gracefully.
+# The dashboard at http://localhost:${API_PORT:-8000}/, the API beside it
+# (docs at /docs), Socket.IO at /socket.io/ and /ws/socket.io/. Extra
+# arguments go to `streammon serve` (see `--help`). Ctrl-C stops it
+# gracefully.
+#
+# On a fresh machine it first installs Node.js and npm (Debian packages)
+# and the dashboard's npm dependencies, and builds the dashboard.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,5 +17,7 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
+scripts/dashboard-build.sh
+
 cargo build --release --locked -p streammon-cli
-exec target/release/streammon serve "$@"
+exec target/release/streammon serve --dashboard dashboard/dist "$@"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of streammon: unit, integration and doc tests of every
 # crate, the examples' build, each benchmark once in test mode, the
-# Socket.IO protocol test of the server with the official client, and its
-# Prometheus exposition through promtool and a real Prometheus server.
+# Socket.IO protocol test of the server with the official client, its
+# Prometheus exposition through promtool and a real Prometheus server, and
+# the web dashboard: its unit tests (Vitest), its production build, and
+# end-to-end tests in headless Chromium against the real server.
 # On a fresh machine it first installs what the tests need.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,13 +30,27 @@ if [ ! scripts/node/node_modules/.package-lock.json -nt scripts/node/package-loc
     (cd scripts/node && npm ci --no-audit --no-fund)
 fi
 
+# The dashboard's end-to-end tests drive Debian's Chromium with playwright-core.
+if [ ! -x /usr/bin/chromium ]; then
+    echo "test.sh: installing chromium for the dashboard's end-to-end tests" >&2
+    apt-get update && apt-get install -y chromium
+fi
+scripts/dashboard-build.sh          # npm ci when needed, then the production build
+(cd dashboard && npm test)          # Vitest: reducers and data shaping
+
 cargo test --workspace --locked
 # Criterion benches run each benchmark once under `cargo test`.
 cargo test --locked -p streammon-benches --benches
 
 cargo build --locked -p streammon-cli
-STREAMMON_BIN="${CARGO_TARGET_DIR:-target}/debug/streammon" node --test scripts/node/
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
+export STREAMMON_BIN="$target_dir/debug/streammon"
+node --test scripts/node/
+# The dashboard in headless Chromium against the real server (screenshots
+# land in docs/screenshots/).
+npm --prefix dashboard run e2e
 
 # promtool and a real Prometheus against the exposition (the script installs
 # Debian's prometheus package when it is missing).
-STREAMMON_BIN="${CARGO_TARGET_DIR:-target}/debug/streammon" scripts/prometheus-check.sh
+scripts/prometheus-check.sh

@@ -106,13 +106,15 @@ fn rounded(q: &streammon_core::pipeline::Quality) -> streammon_core::pipeline::Q
     }
 }
 
-/// A band metric's bounds rounded like the figure itself.
+/// A band metric's bounds rounded like the figure itself, scores to 0.01.
 fn rounded_bands(bands: &Bands) -> Bands {
-    bands.map_values(|metric, v| match metric {
-        Metric::BufferingRatio | Metric::ErrorRate => round(v, 1e6),
-        Metric::Viewers => v.round(),
-        _ => round(v, 10.0),
-    })
+    bands
+        .map_values(|metric, v| match metric {
+            Metric::BufferingRatio | Metric::ErrorRate => round(v, 1e6),
+            Metric::Viewers => v.round(),
+            _ => round(v, 10.0),
+        })
+        .map_scores(|s| round(s, 100.0))
 }
 
 /// Shares rounded to 1e-4.

@@ -114,6 +114,15 @@ impl Bands {
         }
         out
     }
+
+    /// The same bands with every score passed through `f`.
+    pub fn map_scores(&self, f: impl Fn(f64) -> f64) -> Self {
+        let mut out = *self;
+        for e in out.0.iter_mut().flatten() {
+            e.score = f(e.score);
+        }
+        out
+    }
 }
 
 fn slot(metric: Metric) -> Option<usize> {
