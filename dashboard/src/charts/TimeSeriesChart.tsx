@@ -36,6 +36,16 @@ const toNullable = (a: ArrayLike<number> | undefined, n: number): (number | null
   return out;
 };
 
+/** HH:MM, or HH:MM:SS off the minute. */
+export function timeLabel(ms: number): string {
+  const s = new Date(ms).toISOString();
+  return ms % 60_000 === 0 ? s.slice(11, 16) : s.slice(11, 19);
+}
+
+function axisLabel(metric: string, v: number): string {
+  return formatMetric(metric, v).replace('.00 ', ' ');
+}
+
 export function toAligned(cols: Columns | null): AlignedData {
   if (!cols) return [[], [], [], []];
   const n = cols.x.length;
@@ -73,13 +83,13 @@ export default function TimeSeriesChart(props: TimeSeriesChartProps) {
         },
       },
       axes: [
-        { stroke: c.axis, grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.grid } },
+        { stroke: c.axis, grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.grid }, values: (_u, vals) => vals.map(timeLabel) },
         {
           stroke: c.axis,
           grid: { stroke: c.grid, width: 1 },
           ticks: { stroke: c.grid },
-          size: 64,
-          values: (_u, vals) => vals.map((v) => formatMetric(metric, v)),
+          size: 76,
+          values: (_u, vals) => vals.map((v) => axisLabel(metric, v)),
         },
       ],
       series: [

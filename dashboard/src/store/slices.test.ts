@@ -1,0 +1,116 @@
+import { describe, expect, test } from 'vitest';
+import connection, { connectionActions as C, initialConnection } from './connectionSlice';
+import ticks, { ticksActions as T, initialTicks } from './ticksSlice';
+import alerts, { alertsActions as A, initialAlerts, MAX_ACKS } from './alertsSlice';
+import content, { contentActions as K, initialContent } from './contentSlice';
+import analytics, { analyticsActions as N, initialAnalytics } from './analyticsSlice';
+import ui, { uiActions as U, initialUi } from './uiSlice';
+import { parsePersisted } from './persist';
+import { itemFromEvent } from '../lib/alertFeed';
+import { anomaly, tick } from '../test/fixtures';
+import type { ContentRow } from '../lib/types';
+
+describe('connectionSlice', () => {
+  test('connect, drop, reconnect', () => {
+    let s = connection(initialConnection, C.connected());
+    expect(s.status).toBe('connected');
+    s = connection(s, C.disconnected({ reason: 'transport close', at: 100 }));
+    s = connection(s, C.disconnected({ reason: 'again', at: 200 }));
+    expect(s).toMatchObject({ status: 'reconnecting', error: 'again', disconnectedAt: 100 });
+    s = connection(s, C.connected());
+    expect(s).toMatchObject({ status: 'connected', error: null, disconnectedAt: null });
+  });
+  test('ticks, gaps, backfill, reset, lagged', () => {
+    let s = connection(initialConnection, C.ticksApplied({ seq: 7, ts: 7000, at: 1, count: 3 }));
+    s = connection(s, C.gapDetected(4));
+    s = connection(s, C.backfillStarted());
+    expect(s.backfilling).toBe(true);
+    s = connection(s, C.backfillDone(4));
+    s = connection(s, C.lagged(12));
+    expect(s).toMatchObject({ lastSeq: 7, lastTs: 7000, ticks: 3, gaps: 1, missedTicks: 4, backfilling: false, backfilled: 4, lagged: 12 });
+    expect(connection(s, C.serverReset()).lastSeq).toBeNull();
+    expect(connection(initialConnection, C.connectError('refused')).status).toBe('connecting');
+  });
+});
+
+describe('ticksSlice', () => {
+  test('keeps the latest tick, region ids and bumps the version', () => {
+    let s = ticks(initialTicks, T.latestTick(tick(1)));
+    const ids = s.regionIds;
+    s = ticks(s, T.latestTick(tick(2)));
+    expect(s.latest!.seq).toBe(2);
+    expect(s.version).toBe(2);
+    expect(s.regionIds).toEqual(['us-east', 'eu-west']);
+    expect(s.regionIds).toBe(ids); // unchanged list keeps its identity: no re-render
+    expect(ticks(s, T.scopedChanged()).scopedVersion).toBe(1);
+  });
+});
+
+describe('alertsSlice', () => {
+  test('receives, acknowledges, filters', () => {
+    const it = itemFromEvent(anomaly());
+    let s = alerts(initialAlerts, A.received([it]));
+    s = alerts(s, A.received([it]));
+    expect(s.items).toHaveLength(1);
+    s = alerts(s, A.acknowledge({ ids: [it.id], at: 5 }));
+    expect(s.acked[it.id]).toBe(5);
+    s = alerts(s, A.unacknowledge(it.id));
+    expect(s.acked).toEqual({});
+    s = alerts(s, A.setFilter({ region: 'eu-west' }));
+    expect(s.filter.region).toBe('eu-west');
+    expect(s.filter.kind).toBe('all');
+    s = alerts(s, A.backfilled([]));
+    expect(s.loaded).toBe(true);
+  });
+  test('acknowledgements are capped, newest kept', () => {
+    const ids = Array.from({ length: MAX_ACKS + 10 }, (_, i) => `id${i}`);
+    let s = alerts(initialAlerts, A.acknowledge({ ids: ids.slice(0, 10), at: 1 }));
+    s = alerts(s, A.acknowledge({ ids: ids.slice(10), at: 2 }));
+    expect(Object.keys(s.acked)).toHaveLength(MAX_ACKS);
+    expect(s.acked.id0).toBeUndefined();
+    expect(s.acked[`id${MAX_ACKS + 9}`]).toBe(2);
+  });
+});
+
+describe('contentSlice', () => {
+  const row = (id: string, over: Partial<ContentRow> = {}): ContentRow => ({ content_id: id, title: id, content_type: 'video', genre: 'g', status: 'available', viewers: 5, streams: 10, health: 'healthy', last_seen_ms: 100, ...over });
+  test('a poll replaces the rows; a change applies live', () => {
+    let s = content(initialContent, K.listed({ rows: [row('a'), row('b')], total: 2, at: 1 }));
+    s = content(s, K.changed({ timestamp_ms: 200, content_id: 'a', title: 'a', content_type: 'video', genre: 'g', from: 'available', to: 'retired' }));
+    expect(s.rows.a).toMatchObject({ status: 'retired', viewers: 0 });
+    s = content(s, K.changed({ timestamp_ms: 201, content_id: 'c', title: 'New', content_type: 'live', genre: 'sports', from: null, to: 'scheduled' }));
+    expect(s.rows.c.title).toBe('New');
+    expect(s.changes.map((c) => c.content_id)).toEqual(['c', 'a']);
+    // An older poll does not undo the live change; a newer one wins.
+    s = content(s, K.listed({ rows: [row('a', { last_seen_ms: 150 }), row('b')], total: 2, at: 2 }));
+    expect(s.rows.a.status).toBe('retired');
+    expect(s.rows.c).toBeUndefined();
+    s = content(s, K.listed({ rows: [row('a', { last_seen_ms: 300, status: 'available' })], total: 1, at: 3 }));
+    expect(s.rows.a.status).toBe('available');
+  });
+  test('the change log is capped', () => {
+    let s = initialContent;
+    for (let i = 0; i < 150; i++) s = content(s, K.changed({ timestamp_ms: i, content_id: `x${i}`, title: 't', content_type: 'video', genre: 'g', from: null, to: 'available' }));
+    expect(s.changes).toHaveLength(100);
+    expect(content(s, K.listFailed('boom')).error).toBe('boom');
+  });
+});
+
+describe('analyticsSlice and uiSlice', () => {
+  test('analytics keeps everything but the anomalies', () => {
+    const s = analytics(initialAnalytics, N.fetched({ data: { anomalies: [anomaly()], predictions: [], forecasts: [], audience: null, detectors: { ticks: 3 } }, at: 9 }));
+    expect(s.data).toEqual({ predictions: [], forecasts: [], audience: null, detectors: { ticks: 3 } });
+    expect(s.fetchedAt).toBe(9);
+    expect(analytics(s, N.failed('x')).error).toBe('x');
+  });
+  test('theme toggles', () => {
+    expect(ui(initialUi, U.toggleTheme()).theme).toBe('light');
+    expect(ui(initialUi, U.setTheme('light')).theme).toBe('light');
+  });
+  test('persisted state is validated', () => {
+    expect(parsePersisted('{"theme":"light","acked":{"a":1,"b":"x"}}')).toEqual({ theme: 'light', acked: { a: 1 } });
+    expect(parsePersisted('{"theme":"neon"}')).toEqual({});
+    expect(parsePersisted('not json')).toEqual({});
+    expect(parsePersisted(null)).toEqual({});
+  });
+});
