@@ -86,7 +86,8 @@ impl Publisher {
         let (forecasts, audience) = pipeline.latest_forecasts();
         let (forecasts, audience) = (forecasts.to_vec(), audience.cloned());
         let contents: Vec<_> = pipeline.contents().cloned().collect();
-        let active: Vec<_> = pipeline.active_alerts().cloned().collect();
+        let (active, titles): (Vec<_>, Vec<_>) =
+            pipeline.alert_titles().map(|(a, t)| (a.clone(), t.into_iter().cloned().collect::<Vec<_>>())).unzip();
         let alerts = &self.alerts;
         self.state.write(|live| {
             live.history.push_back(Arc::new(HistoryEntry::new(update, json)));
@@ -103,6 +104,7 @@ impl Publisher {
             }
             live.contents = contents;
             live.active_alerts = active;
+            live.alert_titles = titles;
             live.forecasts = forecasts;
             live.audience = audience;
             live.stats = stats;

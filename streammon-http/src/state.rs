@@ -81,6 +81,9 @@ pub struct Live {
     pub alert_events: VecDeque<AnomalyAlert>,
     /// Alerts pending or firing.
     pub active_alerts: Vec<Alert>,
+    /// Every title each of `active_alerts` stands for, in the same order
+    /// (an alert's `series` lists only a sample).
+    pub alert_titles: Vec<Vec<streammon_core::ContentId>>,
     /// The title table.
     pub contents: Vec<ContentRow>,
     /// Latest forecast per region.

@@ -427,6 +427,31 @@ async fn content_detail_has_one_row_per_region_and_unknown_ids_are_404() {
 // ------------------------------------------------------------ GET /analytics
 
 #[tokio::test]
+async fn a_title_detail_lists_a_wide_alert_beyond_its_sampled_series() {
+    let alerts = get_ok("/alerts?state=firing").await;
+    let wide = array(&alerts["alerts"], "alerts")
+        .iter()
+        .find(|a| num(&a["series_count"]) as usize > array(&a["series"], "series").len())
+        .unwrap_or_else(|| panic!("no alert with more series than it samples: {alerts}"));
+    let (id, sampled) = (wide["id"].as_str().unwrap(), array(&wide["series"], "series").len());
+    let contents = get_ok("/content?limit=1000").await;
+    let mut listing = 0;
+    for row in rows_of(&contents) {
+        let detail = get_ok(&format!("/content/{}", row["content_id"].as_str().unwrap())).await;
+        let lists = array(&detail["alerts"], "alerts").iter().any(|a| a["id"] == id);
+        listing += usize::from(lists);
+        if lists && wide["state"] == "firing" {
+            assert_ne!(detail["content"]["health"], "healthy", "{} is in firing {id}", row["content_id"]);
+        }
+    }
+    assert!(
+        listing > sampled,
+        "{listing} titles list {id}, which samples {sampled} of {} series",
+        wide["series_count"]
+    );
+}
+
+#[tokio::test]
 async fn analytics_has_anomalies_forecasts_and_detector_stats() {
     let fed = fed().await;
     let body = get_ok("/analytics").await;

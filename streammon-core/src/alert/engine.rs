@@ -22,6 +22,7 @@ use super::{Alert, AlertEvent, AlertEventKind, GroupKey};
 use crate::content::ContentChange;
 use crate::detect::Anomaly;
 use crate::error::Result;
+use crate::id::ContentId;
 use crate::sample::{Metric, Sample};
 
 /// A series under one rule: its stream's slot and, for rules that watch
@@ -285,6 +286,48 @@ impl AlertEngine {
     /// Alerts pending or firing now, in rule then group order.
     pub fn active(&self) -> impl Iterator<Item = &Alert> + '_ {
         self.alerts.values()
+    }
+
+    /// The titles an active alert stands for: every title with a series
+    /// in the alert's group in condition now, where [`Alert::series`]
+    /// lists only a sample of them. In [`active`](Self::active)'s order;
+    /// titles in id order.
+    ///
+    /// ```
+    /// use streammon_core::{AlertConfig, AlertEngine, SimConfig, Simulator};
+    /// let mut config = SimConfig { seed: 2, ..SimConfig::default() };
+    /// config.incidents.scripted.push("cdn_degradation:eu-west@2m+20m*1".parse()?);
+    /// let mut engine = AlertEngine::new(&AlertConfig::default())?;
+    /// let mut events = Vec::new();
+    /// for frame in Simulator::new(config)?.take(600) {
+    ///     for s in &frame.samples {
+    ///         engine.observe_sample(s);
+    ///     }
+    ///     engine.evaluate(frame.timestamp_ms, &mut events);
+    /// }
+    /// let (alert, titles) = engine.alert_titles().find(|(a, _)| a.series_count > a.series.len()).expect("a wide alert");
+    /// assert!(titles.len() > alert.series.len(), "every title, not the sample");
+    /// assert!(alert.series.iter().all(|s| titles.contains(&&s.content)));
+    /// # Ok::<(), streammon_core::Error>(())
+    /// ```
+    pub fn alert_titles(&self) -> impl Iterator<Item = (&Alert, Vec<&ContentId>)> + '_ {
+        self.alerts.iter().map(|((r, key), alert)| {
+            if let Some(content) = &key.content {
+                return (alert, vec![content]);
+            }
+            let run = &self.rules[*r];
+            let mut titles: BTreeSet<&ContentId> = BTreeSet::new();
+            for &member in &run.hot {
+                let (Some(st), Some(slot)) = (run.state(member), self.table.get(member.0)) else { continue };
+                let in_group = st.phase != Phase::Quiet
+                    && (!run.rule.by_region || key.region.as_ref() == Some(&slot.region))
+                    && (!run.rule.by_metric || key.metric == member.1);
+                if in_group {
+                    titles.insert(&slot.content);
+                }
+            }
+            (alert, titles.into_iter().collect())
+        })
     }
 
     /// Counters and sizes.

@@ -118,7 +118,7 @@ impl ContentTable {
         &mut self,
         tick: &TickSummary,
         anomalies: &[Anomaly],
-        active: impl Iterator<Item = &'a Alert>,
+        active: impl Iterator<Item = (&'a Alert, Vec<&'a ContentId>)>,
     ) {
         let now = tick.timestamp_ms;
         self.last_interval_ms = tick.interval_ms;
@@ -139,14 +139,11 @@ impl ContentTable {
                 }
             }
         }
-        // Worst firing alert per title.
+        // Worst firing alert per title, over every title an alert stands
+        // for (not only the series it samples).
         let mut worst: HashMap<&ContentId, (Severity, u32, &str)> = HashMap::new();
-        for alert in active.filter(|a| a.state == AlertState::Firing) {
-            let mut named: Vec<&ContentId> = alert.series.iter().map(|s| &s.content).collect();
-            named.extend(alert.group.content.as_ref());
-            named.sort();
-            named.dedup();
-            for content in named {
+        for (alert, titles) in active.filter(|(a, _)| a.state == AlertState::Firing) {
+            for content in titles {
                 let entry = worst.entry(content).or_insert((alert.severity, 0, alert.summary.as_str()));
                 entry.1 += 1;
                 if alert.severity > entry.0 {

@@ -263,7 +263,7 @@ impl Pipeline {
         out.anomalies.clear();
         out.anomalies.extend(self.scratch.drain(..).take(self.max_anomalies));
 
-        self.table.apply_tick(&out.summary, &out.anomalies, self.alerts.active());
+        self.table.apply_tick(&out.summary, &out.anomalies, self.alerts.alert_titles());
         self.forecasts.observe(&out.summary, &self.capacity, &mut out.forecasts, &mut out.audience);
 
         self.stats.ticks += 1;
@@ -288,6 +288,12 @@ impl Pipeline {
     /// Alerts pending or firing now.
     pub fn active_alerts(&self) -> impl Iterator<Item = &crate::alert::Alert> + '_ {
         self.alerts.active()
+    }
+
+    /// Alerts pending or firing now, each with every title it stands for
+    /// (see [`AlertEngine::alert_titles`]).
+    pub fn alert_titles(&self) -> impl Iterator<Item = (&crate::alert::Alert, Vec<&crate::id::ContentId>)> + '_ {
+        self.alerts.alert_titles()
     }
 
     /// The latest forecast of every region, and of the audience.

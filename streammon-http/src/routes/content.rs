@@ -146,8 +146,9 @@ pub(crate) async fn detail(State(state): State<AppState>, Path(id): Path<String>
         let alerts = live
             .active_alerts
             .iter()
-            .filter(|a| a.group.content.as_ref() == Some(&id) || a.series.iter().any(|s| s.content == id))
-            .cloned()
+            .zip(&live.alert_titles)
+            .filter(|(_, titles)| titles.binary_search(&id).is_ok())
+            .map(|(a, _)| a.clone())
             .collect();
         let anomalies = live
             .anomalies
