@@ -3,12 +3,14 @@
 #
 #   scripts/player/make-media.sh DIR
 #
-# Writes DIR/manifest.mpd plus fMP4 init/media segments: a 90 s clip of
+# Writes DIR/manifest.mpd plus fMP4 init/media segments: a 150 s clip (longer than the test plays) of
 # ffmpeg's `testsrc2` pattern (25 fps, a burnt-in running clock) with a
 # `sine` tone, as three H.264 video renditions (216p ~300 kb/s, 360p
 # ~800 kb/s, 540p ~1500 kb/s, constant bitrate so the nominal bandwidths in the
 # manifest are what is on the wire) and one AAC-LC stereo audio track at
 # 64 kb/s, in 2 s segments (SegmentTemplate with $Number$, no timeline).
+# The same segments are also listed as HLS (DIR/master.m3u8, fMP4), for
+# trying hls.js against the same media.
 #
 # Fast (ultrafast preset, small pictures: ~15 s on two cores) and idempotent:
 # it does nothing when DIR/manifest.mpd is newer than this script. Never
@@ -18,7 +20,7 @@
 set -euo pipefail
 
 DIR=${1:?usage: make-media.sh DIR}
-DURATION=${MEDIA_DURATION:-90}
+DURATION=${MEDIA_DURATION:-150}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
 
@@ -40,7 +42,7 @@ fi
 
 mkdir -p "$DIR"
 # Remove a previous (older) generation so renamed segments do not linger.
-rm -f "$DIR"/manifest.mpd "$DIR"/init-*.m4s "$DIR"/chunk-*.m4s
+rm -f "$DIR"/manifest.mpd "$DIR"/*.m3u8 "$DIR"/init-*.m4s "$DIR"/chunk-*.m4s
 
 # Renditions: height, width, bitrate. CBR-ish: -b:v = -maxrate, bufsize one
 # second, so the MPD's @bandwidth (ffmpeg writes -b:v) matches the segments.
@@ -74,7 +76,7 @@ for ((i = 0; i < n; i++)); do
 done
 args+=(-c:a aac -b:a 64k -ac 2 -ar 48000)
 
-args+=(-f dash -seg_duration 2 -use_template 1 -use_timeline 0
+args+=(-f dash -seg_duration 2 -use_template 1 -use_timeline 0 -hls_playlist 1
   -adaptation_sets "id=0,streams=v id=1,streams=a"
   -init_seg_name 'init-$RepresentationID$.m4s'
   -media_seg_name 'chunk-$RepresentationID$-$Number%05d$.m4s'
