@@ -25,6 +25,15 @@ pub enum Error {
         /// What is wrong with its value.
         reason: String,
     },
+    /// A CMCD payload holds a value its key does not allow, or is not
+    /// a structured dictionary.
+    #[error("invalid CMCD{}: {reason}", if key.is_empty() { String::new() } else { format!(" `{key}`") })]
+    InvalidCmcd {
+        /// The CMCD key, e.g. `br`; empty for a syntax error.
+        key: String,
+        /// What is wrong, with the byte offset of a syntax error.
+        reason: String,
+    },
     /// A piece of text could not be parsed as the value it should hold.
     #[error("cannot parse {what} from {input:?}: {reason}")]
     Parse {

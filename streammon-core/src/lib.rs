@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod alert;
+pub mod cmcd;
 pub mod content;
 pub mod detect;
 mod error;

@@ -272,7 +272,7 @@ impl Content {
 ///     content_id: ContentId::from("live-000001"),
 ///     title: "Premier Cup: Lions vs Hawks".into(),
 ///     content_type: ContentType::Live,
-///     genre: Genre::Sports,
+///     genre: Some(Genre::Sports),
 ///     from: Some(ContentStatus::PreShow),
 ///     to: ContentStatus::Live,
 /// };
@@ -293,8 +293,10 @@ pub struct ContentChange {
     pub title: String,
     /// Its content type.
     pub content_type: ContentType,
-    /// Its genre.
-    pub genre: Genre,
+    /// Its genre; `None` when the source does not say (a title first seen
+    /// in player telemetry).
+    #[serde(default)]
+    pub genre: Option<Genre>,
     /// Status before; `None` when the title first appears.
     pub from: Option<ContentStatus>,
     /// Status after.

@@ -109,7 +109,7 @@ impl ContentTable {
             .or_insert_with(|| ContentRow::new(change.content_id.clone(), change.content_type, change.timestamp_ms));
         row.title.clone_from(&change.title);
         row.content_type = change.content_type;
-        row.genre = Some(change.genre);
+        row.genre = change.genre;
         row.status = change.to;
         row.status_since_ms = change.timestamp_ms;
     }

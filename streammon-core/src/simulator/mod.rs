@@ -557,7 +557,7 @@ fn change(t: i64, content: &Content, from: Option<ContentStatus>, to: ContentSta
         content_id: content.id.clone(),
         title: content.title.clone(),
         content_type: content.content_type(),
-        genre: content.genre,
+        genre: Some(content.genre),
         from,
         to,
     }

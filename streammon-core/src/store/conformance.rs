@@ -99,7 +99,7 @@ pub fn change(id: &str, to: ContentStatus, timestamp_ms: i64) -> ContentChange {
         content_id: id.into(),
         title: format!("Title {id}"),
         content_type: ContentType::Live,
-        genre: Genre::Sports,
+        genre: Some(Genre::Sports),
         from: None,
         to,
     }
