@@ -43,7 +43,19 @@ export function timeLabel(ms: number): string {
 }
 
 function axisLabel(metric: string, v: number): string {
-  return formatMetric(metric, v).replace('.00 ', ' ');
+  return formatMetric(metric, v).replace(/\.0+ /, ' ');
+}
+
+function countFinite(a: ArrayLike<number> | undefined): number {
+  let n = 0;
+  if (a) for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i])) n++;
+  return n;
+}
+
+function countAnomalous(a: ArrayLike<number> | undefined): number {
+  let n = 0;
+  if (a) for (let i = 0; i < a.length; i++) if (a[i] >= 0.5) n++;
+  return n;
 }
 
 export function toAligned(cols: Columns | null): AlignedData {
@@ -88,7 +100,7 @@ export default function TimeSeriesChart(props: TimeSeriesChartProps) {
           stroke: c.axis,
           grid: { stroke: c.grid, width: 1 },
           ticks: { stroke: c.grid },
-          size: 76,
+          size: 80,
           values: (_u, vals) => vals.map((v) => axisLabel(metric, v)),
         },
       ],
@@ -178,7 +190,7 @@ export default function TimeSeriesChart(props: TimeSeriesChartProps) {
   const empty = !cols || cols.x.length === 0;
   return (
     <div style={{ position: 'relative' }}>
-      <div ref={host} data-testid={testId} data-points={cols?.x.length ?? 0} data-highlight={highlight ? `${highlight.from}-${highlight.to ?? 'now'}` : ''} />
+      <div ref={host} data-testid={testId} data-points={cols?.x.length ?? 0} data-band-points={countFinite(cols?.high)} data-anomalous={countAnomalous(cols?.score)} data-markers={markers?.length ?? 0} data-highlight={highlight ? `${highlight.from}-${highlight.to ?? 'now'}` : ''} />
       {empty && (
         <div style={{ position: 'absolute', inset: 0, display: 'flex', alignItems: 'center', justifyContent: 'center', opacity: 0.6, fontSize: 13 }}>
           waiting for data…

@@ -21,7 +21,7 @@ export default function ConnectionStatus() {
           : 'disconnected';
   return (
     <Tooltip title={`ticks ${c.ticks} · gaps ${c.gaps} (${c.missedTicks} missed) · backfilled ${c.backfilled} · lagged ${c.lagged}${c.error ? ` · ${c.error}` : ''}`}>
-      <Chip size="small" color={color} variant={c.status === 'connected' && !stale ? 'outlined' : 'filled'} label={label} data-testid="connection-status" data-status={c.status} data-seq={c.lastSeq ?? ''} />
+      <Chip size="small" color={color} variant={c.status === 'connected' && !stale ? 'outlined' : 'filled'} label={label} data-testid="connection-status" data-status={c.status} data-seq={c.lastSeq ?? ''} data-gaps={c.gaps} data-backfilled={c.backfilled} data-ticks={c.ticks} />
     </Tooltip>
   );
 }

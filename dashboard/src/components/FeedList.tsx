@@ -38,6 +38,7 @@ export default function FeedList({ items, acked, onAck, onUnack, compact }: Feed
             key={it.id}
             divider
             data-testid="feed-item"
+            data-id={it.id}
             data-kind={it.kind}
             data-region={it.region ?? ''}
             data-severity={it.severity}

@@ -41,5 +41,6 @@ describe('history shaping', () => {
       },
     });
     expect(historyPlan({ ...DEFAULT_SERIES, range: '24h' }, ['viewers']).kind).toBe('series');
+    expect(historyPlan({ ...DEFAULT_SERIES, content: 'vod-1' }, ['viewers'])).toEqual({ kind: 'series', urls: { viewers: '/metrics?metric=viewers&from=15m&step=5s&content=vod-1' } });
   });
 });

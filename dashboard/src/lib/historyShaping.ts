@@ -55,7 +55,19 @@ export type HistoryPlan =
  * service or a content type), else the stored series, bucketed.
  */
 export function historyPlan(f: SeriesFilter, metrics: string[], historyTicks = 3600, intervalMs = 1000): HistoryPlan {
-  const range = f.range === 'live' ? '1h' : f.range;
+  if (f.range === 'live') {
+    // A title's live window: its stored series, in 5 s buckets (the
+    // whole-service feed carries no per-title figures).
+    const urls: Record<string, string> = {};
+    for (const m of metrics) {
+      const p = new URLSearchParams({ metric: m, from: '15m', step: '5s' });
+      if (f.content) p.set('content', f.content);
+      if (f.region) p.set('region', f.region);
+      urls[m] = `/metrics?${p.toString()}`;
+    }
+    return { kind: 'series', urls };
+  }
+  const range = f.range;
   const ms = RANGE_MS[range];
   const fitsTicks = ms / intervalMs <= historyTicks;
   if (!f.content && !f.region && fitsTicks) {

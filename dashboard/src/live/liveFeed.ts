@@ -19,6 +19,7 @@ const CONTENT_POLL_MS = 3_000;
 const ANALYTICS_POLL_MS = 10_000;
 const HEALTH_POLL_MS = 10_000;
 const ALERT_BATCH_MS = 250;
+const ALERTS_POLL_MS = 10_000;
 
 export function applyTick(series: SeriesStore, tick: MetricsUpdate, prefix = ''): void {
   for (const [scope, row] of tickRows(tick, prefix)) series.push(scope, tick.timestamp_ms, row);
@@ -56,6 +57,8 @@ export class LiveFeed {
     this.poll(CONTENT_POLL_MS, () => this.loadContent());
     this.poll(ANALYTICS_POLL_MS, () => this.loadAnalytics());
     this.poll(HEALTH_POLL_MS, () => this.loadHealth());
+    // Pending alerts are not pushed over the socket; their lifecycle is polled.
+    this.poll(ALERTS_POLL_MS, () => this.loadAlertList());
   }
 
   stop(): void {
@@ -164,6 +167,15 @@ export class LiveFeed {
       ];
       this.store.dispatch(alertsActions.backfilled(items));
       this.store.dispatch(analyticsActions.fetched({ data: analytics, at: Date.now() }));
+    } catch (e) {
+      this.store.dispatch(alertsActions.backfillFailed(errMsg(e)));
+    }
+  }
+
+  private async loadAlertList(): Promise<void> {
+    try {
+      const res = await getJson<AlertList>('/alerts?limit=150');
+      this.store.dispatch(alertsActions.backfilled((res.alerts ?? []).map(itemFromAlert)));
     } catch (e) {
       this.store.dispatch(alertsActions.backfillFailed(errMsg(e)));
     }

@@ -42,7 +42,7 @@ describe('ticksSlice', () => {
     expect(s.version).toBe(2);
     expect(s.regionIds).toEqual(['us-east', 'eu-west']);
     expect(s.regionIds).toBe(ids); // unchanged list keeps its identity: no re-render
-    expect(ticks(s, T.scopedChanged()).scopedVersion).toBe(1);
+    expect(ticks(s, T.seriesChanged()).version).toBe(3);
   });
 });
 

@@ -11,11 +11,9 @@ export interface TicksState {
   /** Newest tick per region of the latest tick, by id, for quick lookups. */
   regionIds: string[];
   version: number;
-  /** Version of a title's scoped series (second socket). */
-  scopedVersion: number;
 }
 
-export const initialTicks: TicksState = { latest: null, regionIds: [], version: 0, scopedVersion: 0 };
+export const initialTicks: TicksState = { latest: null, regionIds: [], version: 0 };
 
 const ticksSlice = createSlice({
   name: 'ticks',
@@ -29,9 +27,6 @@ const ticksSlice = createSlice({
     },
     seriesChanged(s) {
       s.version += 1;
-    },
-    scopedChanged(s) {
-      s.scopedVersion += 1;
     },
     reset() {
       return initialTicks;

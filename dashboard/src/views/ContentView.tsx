@@ -61,7 +61,7 @@ export default function ContentView() {
               </MenuItem>
             ))}
           </TextField>
-          <FormControlLabel control={<Switch checked={q.streamingOnly} onChange={(e) => setQ({ ...q, streamingOnly: e.target.checked })} />} label="streaming only" />
+          <FormControlLabel data-testid="content-streaming-only" control={<Switch checked={q.streamingOnly} onChange={(e) => setQ({ ...q, streamingOnly: e.target.checked })} />} label="streaming only" />
           <Typography variant="body2" sx={{ ml: 'auto', opacity: 0.75 }} data-testid="content-count">
             {list.length} of {Object.keys(rows).length} titles · updated {ago(fetchedAt, now)}
           </Typography>
@@ -117,7 +117,7 @@ export default function ContentView() {
           </Typography>
         )}
         {changes.slice(0, 30).map((c, i) => (
-          <Typography key={`${c.content_id}-${c.timestamp_ms}-${i}`} variant="body2" sx={{ py: 0.3 }} data-testid="content-change">
+          <Typography key={`${c.content_id}-${c.timestamp_ms}-${i}`} variant="body2" sx={{ py: 0.3 }} data-testid="content-change" data-id={c.content_id} data-to={c.to}>
             <Link href={`#/content/${encodeURIComponent(c.content_id)}`}>{c.title}</Link>: {c.from ?? 'new'} → <b>{c.to}</b>
             <Typography component="span" variant="caption" sx={{ opacity: 0.6 }}>
               {' '}

@@ -9,15 +9,13 @@ import ToggleButtonGroup from '@mui/material/ToggleButtonGroup';
 import Alert from '@mui/material/Alert';
 import Button from '@mui/material/Button';
 import LinearProgress from '@mui/material/LinearProgress';
-import { useAppDispatch, useAppSelector } from '../store';
-import { ticksActions } from '../store/ticksSlice';
+import { useAppSelector } from '../store';
 import { go } from '../hooks';
 import { liveSeries, LIVE_CAPACITY } from '../lib/seriesStore';
 import { lastFinite, scopeColumns, stackedRenditions, type Columns } from '../lib/tickShaping';
 import { RANGE_MS, RANGES, rangeForWindow, seriesHash, type Range, type SeriesFilter } from '../lib/route';
 import { CONTENT_TYPES, METRICS, type MetricName } from '../lib/types';
 import { clock, formatMetric, METRIC_LABEL } from '../lib/format';
-import { openTitleFeed } from '../live/titleFeed';
 import TimeSeriesChart, { type Marker } from '../charts/TimeSeriesChart';
 import StackedAreaChart from '../charts/StackedAreaChart';
 import { useHistory } from './useHistory';
@@ -34,62 +32,41 @@ export function liveScopeKey(f: SeriesFilter): string {
 export default function SeriesView({ filter }: { filter: SeriesFilter }) {
   const mode = useAppSelector((s) => s.ui.theme);
   const version = useAppSelector((s) => s.ticks.version);
-  const scopedVersion = useAppSelector((s) => s.ticks.scopedVersion);
   const regionIds = useAppSelector((s) => s.ticks.regionIds);
   const intervalMs = useAppSelector((s) => s.ticks.latest?.interval_ms ?? 1000);
   const items = useAppSelector((s) => s.alerts.items);
   const titleName = useAppSelector((s) => (filter.content ? s.content.rows[filter.content]?.title : undefined));
-  const dispatch = useAppDispatch();
-  const [titleError, setTitleError] = useState<string | null>(null);
   const [contentText, setContentText] = useState(filter.content ?? '');
   useEffect(() => setContentText(filter.content ?? ''), [filter.content]);
 
   const range: Range = filter.range === 'live' ? rangeForWindow(filter.from, Date.now(), LIVE_CAPACITY * intervalMs) : filter.range;
   const update = (p: Partial<SeriesFilter>) => go(seriesHash({ ...filter, ...p }));
 
-  // A title's live series come from a second socket subscribed to its room.
-  useEffect(() => {
-    if (!filter.content || range !== 'live') return;
-    setTitleError(null);
-    let pending = false;
-    const close = openTitleFeed(
-      filter.content,
-      () => {
-        if (pending) return;
-        pending = true;
-        requestAnimationFrame(() => {
-          pending = false;
-          dispatch(ticksActions.scopedChanged());
-        });
-      },
-      setTitleError,
-    );
-    return close;
-  }, [filter.content, range, dispatch]);
 
   const metrics = useMemo(() => [filter.metric, ...CHARTED.filter((m) => m !== filter.metric)], [filter.metric]);
   const history = useHistory(filter, range, metrics);
   const scopeKey = liveScopeKey(filter);
   const typeIgnored = !!filter.type && (!!filter.region || !!filter.content);
 
+  const fromRings = range === 'live' && !filter.content;
   const liveCols = useMemo(() => {
-    if (range !== 'live') return null;
+    if (!fromRings) return null;
     const s = liveSeries.scope(scopeKey);
     const out: Record<string, Columns | null> = {};
     for (const m of metrics) out[m] = scopeColumns(s, m);
     return out;
     // version / scopedVersion say the rings moved.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [range, scopeKey, metrics, version, scopedVersion]);
+  }, [fromRings, scopeKey, metrics, version]);
   const mix = useMemo(
-    () => (range === 'live' ? stackedRenditions(liveSeries.scope(scopeKey)) : null),
+    () => (fromRings ? stackedRenditions(liveSeries.scope(scopeKey)) : null),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [range, scopeKey, version, scopedVersion],
+    [fromRings, scopeKey, version],
   );
 
-  const colsOf = (m: string): Columns | null => (range === 'live' ? (liveCols?.[m] ?? null) : (history.cols?.[m] ?? null));
+  const colsOf = (m: string): Columns | null => (fromRings ? (liveCols?.[m] ?? null) : (history.cols?.[m] ?? null));
   const now = Date.now();
-  const xRange: [number, number] | null = range === 'live' ? null : [now - RANGE_MS[range], now];
+  const xRange: [number, number] | null = range === 'live' ? (fromRings ? null : [now - 15 * 60_000, now]) : [now - RANGE_MS[range], now];
   const highlight = filter.from !== null ? { from: filter.from, to: filter.to } : null;
 
   const markersOf = (m: string): Marker[] =>
@@ -162,11 +139,6 @@ export default function SeriesView({ filter }: { filter: SeriesFilter }) {
           The content-type filter applies to the whole service only: the feed has no region × type or title × type figures.
         </Alert>
       )}
-      {titleError && (
-        <Alert severity="warning" sx={{ mt: 1 }}>
-          Live series of {filter.content}: {titleError}
-        </Alert>
-      )}
       {history.error && (
         <Alert severity="error" sx={{ mt: 1 }} data-testid="history-error">
           History: {history.error}
@@ -177,7 +149,7 @@ export default function SeriesView({ filter }: { filter: SeriesFilter }) {
         <Box sx={{ display: 'flex', alignItems: 'baseline', gap: 2, flexWrap: 'wrap' }}>
           <Typography variant="h6">{METRIC_LABEL[filter.metric]}</Typography>
           <Typography variant="body2" sx={{ opacity: 0.8 }} data-testid="series-scope">
-            {scopeLabel} · {range === 'live' ? 'live, last 15 min' : `last ${range} from the REST API`}
+            {scopeLabel} · {fromRings ? 'live, last 15 min' : range === 'live' ? 'last 15 min from the REST API, 5 s buckets, refreshed every 5 s' : `last ${range} from the REST API`} · times UTC
           </Typography>
           <Typography variant="h6" sx={{ ml: 'auto', fontVariantNumeric: 'tabular-nums' }} data-testid="series-current">
             {formatMetric(filter.metric, current)}
@@ -204,11 +176,11 @@ export default function SeriesView({ filter }: { filter: SeriesFilter }) {
         ))}
         <Paper sx={{ p: 1.5 }} component="section">
           <Typography variant="subtitle2">Resolution mix (share of viewers)</Typography>
-          {range === 'live' ? (
+          {fromRings ? (
             <StackedAreaChart data={mix} height={150} mode={mode} testId="chart-renditions" />
           ) : (
             <Typography variant="body2" sx={{ opacity: 0.7, p: 2 }}>
-              The rendition mix is in the live feed only; switch to live.
+              {filter.content ? 'The feed has no per-title rendition mix; the title page shows its mix now.' : 'The rendition mix is in the live feed only; switch to live.'}
             </Typography>
           )}
         </Paper>

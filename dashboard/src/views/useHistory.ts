@@ -13,13 +13,19 @@ export interface HistoryState {
 }
 
 const REFRESH_MS = 30_000;
+const TITLE_LIVE_REFRESH_MS = 5_000;
 
-/** The REST history of `metrics` for the filter's scope over `range` (nothing for `live`). */
+/**
+ * The REST history of `metrics` for the filter's scope over `range`: nothing
+ * for the live range (the ring buffers have it) except for a single title,
+ * whose live window is polled from its stored series.
+ */
 export function useHistory(f: SeriesFilter, range: Range, metrics: string[]): HistoryState {
   const [state, setState] = useState<HistoryState>({ loading: false, error: null, cols: null, fetchedAt: null });
   const key = `${range}|${f.region}|${f.type}|${f.content}|${metrics.join()}`;
   useEffect(() => {
-    if (range === 'live') {
+    const titleLive = range === 'live' && !!f.content;
+    if (range === 'live' && !titleLive) {
       setState({ loading: false, error: null, cols: null, fetchedAt: null });
       return;
     }
@@ -42,7 +48,7 @@ export function useHistory(f: SeriesFilter, range: Range, metrics: string[]): Hi
         if (isAbort(e)) return;
         setState((s) => ({ ...s, loading: false, error: (e as Error).message }));
       }
-      if (!ctl.signal.aborted) timer = setTimeout(() => void load(), REFRESH_MS);
+      if (!ctl.signal.aborted) timer = setTimeout(() => void load(), titleLive ? TITLE_LIVE_REFRESH_MS : REFRESH_MS);
     };
     void load();
     return () => {
