@@ -46,9 +46,24 @@ pub enum ApiError {
     /// The request body is over the size limit: 413.
     #[error("{0}")]
     TooLarge(String),
-    /// The server sheds load: 429.
+    /// The server sheds load: 429, with `Retry-After` in seconds.
+    #[error("{message}")]
+    TooBusy {
+        /// Why.
+        message: String,
+        /// Seconds after which a retry may succeed.
+        retry_after_s: u32,
+    },
+    /// The request needs a valid token: 401.
     #[error("{0}")]
-    TooBusy(String),
+    Unauthorized(String),
+    /// The client should stop sending (a CMCD session that is over or not
+    /// sampled): 410.
+    #[error("{0}")]
+    Gone(String),
+    /// The body's media type is not one this endpoint reads: 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Storage failed: 503. The detail is logged, not sent.
     #[error("storage unavailable")]
     Unavailable(String),
@@ -66,7 +81,10 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::TooBusy(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Gone(_) => StatusCode::GONE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -79,7 +97,10 @@ impl ApiError {
             Self::NotFound(_) => ("not_found", None),
             Self::MethodNotAllowed(_) => ("method_not_allowed", None),
             Self::TooLarge(_) => ("too_large", Some("body".to_owned())),
-            Self::TooBusy(_) => ("too_busy", None),
+            Self::TooBusy { .. } => ("too_busy", None),
+            Self::Unauthorized(_) => ("unauthorized", Some("token".to_owned())),
+            Self::Gone(_) => ("gone", None),
+            Self::UnsupportedMediaType(_) => ("unsupported_media_type", Some("content-type".to_owned())),
             Self::Unavailable(_) => ("unavailable", None),
         };
         ErrorBody { status: status.as_u16(), error, message: self.to_string(), field }
@@ -100,7 +121,13 @@ impl IntoResponse for ApiError {
         if let Self::Unavailable(detail) = &self {
             tracing::warn!(target: "streammon::http", %detail, "storage query failed");
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let Self::TooBusy { retry_after_s, .. } = &self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_s));
+        }
+        response
     }
 }
 

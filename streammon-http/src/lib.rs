@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod cmcd;
 mod dashboard;
 mod error;
 mod params;
@@ -17,13 +18,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use cmcd::{CmcdIngest, CmcdSettings};
 pub use dashboard::Dashboard;
 pub use error::{ApiError, ErrorBody};
+pub use routes::cmcd::ingest_request as ingest_cmcd_request;
 
 /// The bodies of the REST responses, for clients written in Rust.
 pub mod responses {
     pub use crate::routes::alerts::AlertList;
     pub use crate::routes::analytics::{Analytics, BreakdownResponse, DistributionResponse};
+    pub use crate::routes::cmcd::{SessionList, SessionRow};
     pub use crate::routes::content::{ContentDetail, ContentList};
     pub use crate::routes::health::{Health, PipelineHealth};
     pub use crate::routes::metrics::{Accepted, HistoryResponse, MetricsBody, SeriesOut, SeriesResponse};
@@ -83,19 +87,35 @@ async fn metrics_negotiated(state: State<AppState>, headers: HeaderMap, query: a
     }
 }
 
+/// Paths any origin may call: players post CMCD and fetch media from
+/// pages served elsewhere.
+const OPEN_PATHS: [&str; 2] = ["/cmcd", "/media/"];
+
 fn cors(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new().allow_methods([Method::GET, Method::POST]).allow_headers(tower_http::cors::Any);
     if origins.iter().any(|o| o == "*") {
         layer.allow_origin(tower_http::cors::Any)
     } else {
         let list: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
-        layer.allow_origin(AllowOrigin::list(list))
+        layer.allow_origin(AllowOrigin::predicate(move |origin, parts| {
+            OPEN_PATHS.iter().any(|p| parts.uri.path().starts_with(p)) || list.contains(origin)
+        }))
     }
 }
 
 /// The whole HTTP API over `state`, with the Socket.IO `layer` (from
 /// [`Hub::new`]) mounted at `/socket.io/` and `/ws/socket.io/`.
 pub fn router(state: AppState, socket_layer: socketioxide::layer::SocketIoLayer) -> Router {
+    router_with(state, socket_layer, Router::new())
+}
+
+/// [`router`] with `extra` routes of the caller's (e.g. the `--media`
+/// files) inside the same CORS, body limit and fallback.
+pub fn router_with(
+    state: AppState,
+    socket_layer: socketioxide::layer::SocketIoLayer,
+    extra: Router<AppState>,
+) -> Router {
     let settings = state.settings().clone();
     Router::new()
         .route("/", get(routes::health::root))
@@ -108,8 +128,13 @@ pub fn router(state: AppState, socket_layer: socketioxide::layer::SocketIoLayer)
         .route("/analytics/breakdown", get(routes::analytics::breakdown))
         .route("/analytics/distribution", get(routes::analytics::distribution))
         .route("/alerts", get(routes::alerts::list))
+        .route("/cmcd", get(routes::cmcd::get_cmcd).post(routes::cmcd::post_cmcd))
+        .route("/cmcd/response", axum::routing::post(routes::cmcd::post_response))
+        .route("/cmcd/logs", axum::routing::post(routes::cmcd::post_logs))
+        .route("/cmcd/sessions", get(routes::cmcd::sessions))
         .route("/openapi.json", get(routes::openapi))
         .route("/docs", get(routes::docs))
+        .merge(extra)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

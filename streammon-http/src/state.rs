@@ -141,6 +141,7 @@ pub(crate) struct Inner {
     pub(crate) seq: AtomicU64,
     pub(crate) cache: Mutex<Vec<Cached>>,
     pub(crate) health: Mutex<Option<(Instant, axum::http::StatusCode, Bytes)>>,
+    pub(crate) cmcd: std::sync::OnceLock<Arc<crate::CmcdIngest>>,
 }
 
 /// The state every handler gets; cheap to clone.
@@ -168,7 +169,19 @@ impl AppState {
             seq: AtomicU64::new(0),
             cache: Mutex::new(Vec::new()),
             health: Mutex::new(None),
+            cmcd: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Turns on the CMCD endpoints (`/cmcd`), with `ingest` behind them;
+    /// false if they were already on.
+    pub fn enable_cmcd(&self, ingest: Arc<crate::CmcdIngest>) -> bool {
+        self.0.cmcd.set(ingest).is_ok()
+    }
+
+    /// The CMCD collector, when on.
+    pub fn cmcd(&self) -> Option<&crate::CmcdIngest> {
+        self.0.cmcd.get().map(|c| &**c)
     }
 
     /// The storage.

@@ -61,6 +61,11 @@ pub struct Telemetry {
     pub detector_state_bytes: IntGauge,
     /// Wall-clock lag of the last tick behind its timestamp, seconds.
     pub tick_lag_seconds: Gauge,
+    /// CMCD reports, by outcome: `accepted`, `stopped` (told 410),
+    /// `busy` (session limit), `invalid`, `limited` (rate limit).
+    pub cmcd_reports: IntCounterVec,
+    /// Player sessions the CMCD collector follows.
+    pub cmcd_sessions: IntGauge,
     viewers: GaugeVec,
     latency: GaugeVec,
     startup: GaugeVec,
@@ -174,6 +179,8 @@ impl Telemetry {
             detector_series: gauge(&r, "streammon_detector_series", "Series the detectors follow."),
             detector_state_bytes: gauge(&r, "streammon_detector_state_bytes", "Bytes of detector state."),
             tick_lag_seconds,
+            cmcd_reports: counter_vec(&r, "streammon_cmcd_reports_total", "CMCD reports, by outcome.", &["outcome"]),
+            cmcd_sessions: gauge(&r, "streammon_cmcd_sessions", "Player sessions the CMCD collector follows."),
             viewers: gauge_vec(&r, "streammon_viewers", "Concurrent viewers per CDN region.", "region"),
             latency: gauge_vec(&r, "streammon_latency_seconds", "Mean segment latency over viewers.", "region"),
             startup: gauge_vec(&r, "streammon_startup_time_seconds", "Mean startup time over viewers.", "region"),

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+use streammon_core::cmcd::CollectorConfig;
 use streammon_core::pipeline::PipelineConfig;
 use streammon_core::store::MemoryConfig;
 use streammon_core::time::Span;
 use streammon_core::{SimConfig, Simulator};
-use streammon_http::HttpSettings;
+use streammon_http::{CmcdSettings, HttpSettings};
 use streammon_redis::RedisConfig;
 
 use crate::config_file;
@@ -25,6 +26,7 @@ use crate::sim_flags::SimFlags;
   API_PORT=9000 REDIS_HOST=localhost streammon serve
   streammon serve --host 127.0.0.1 --port 8080 --titles 200 --incidents random=6
   streammon serve --config streammon.toml --backfill 30m
+  streammon serve --source cmcd --media ./media --cmcd-token player=s3cret
 
 Endpoints: GET / (the dashboard to browsers, health JSON otherwise; also
 /health), /metrics (JSON, or Prometheus text by Accept),
@@ -73,6 +75,81 @@ pub(crate) struct ServeArgs {
     /// browsers [default: dashboard/dist when it exists]
     #[arg(long, env = "STREAMMON_DASHBOARD", value_name = "DIR")]
     dashboard: Option<PathBuf>,
+    /// Where samples come from: the simulator, real players' CMCD reports
+    /// (POST /cmcd, and the media requests of --media), or both
+    #[arg(long, env = "STREAMMON_SOURCE", value_enum, default_value = "simulator")]
+    source: SourceChoice,
+    /// Serve this directory of DASH/HLS media at /media/ and read CMCD
+    /// from every request for it, like a CDN edge (needs --source cmcd or
+    /// both)
+    #[arg(long, env = "STREAMMON_MEDIA", value_name = "DIR")]
+    media: Option<PathBuf>,
+    /// A source allowed to report CMCD and its token, `NAME=TOKEN`; once one
+    /// is given, reports without a known token are refused (401). Repeat or
+    /// comma-separate
+    #[arg(long = "cmcd-token", env = "STREAMMON_CMCD_TOKENS", value_delimiter = ',', value_name = "NAME=TOKEN")]
+    cmcd_tokens: Vec<String>,
+}
+
+/// Where samples come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SourceChoice {
+    /// The simulator only.
+    Simulator,
+    /// CMCD reports only.
+    Cmcd,
+    /// Both: simulated titles beside real ones.
+    Both,
+}
+
+impl SourceChoice {
+    /// Whether the simulator runs.
+    pub(crate) fn simulates(self) -> bool {
+        self != Self::Cmcd
+    }
+
+    /// Whether the CMCD collector runs.
+    pub(crate) fn collects(self) -> bool {
+        self != Self::Simulator
+    }
+
+    /// The name the health report gives.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Simulator => "simulator",
+            Self::Cmcd => "cmcd",
+            Self::Both => "simulator+cmcd",
+        }
+    }
+}
+
+/// The `[cmcd_ingest]` table: limits of the CMCD endpoints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct CmcdIngestFile {
+    /// Reports a second one source (token, or client address) may send,
+    /// sustained. Defaults to 5000.
+    rate_per_source: f64,
+    /// Reports one source may send at once above the rate. Defaults to
+    /// 10000.
+    burst: f64,
+    /// Most reports in one request. Defaults to 10000.
+    max_reports: usize,
+    /// Sources and their tokens, `name = "token"`; flags add to them.
+    /// Defaults to none (no token needed).
+    tokens: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for CmcdIngestFile {
+    fn default() -> Self {
+        let d = CmcdSettings::default();
+        Self {
+            rate_per_source: d.rate_per_source,
+            burst: d.burst,
+            max_reports: d.max_reports,
+            tokens: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -94,6 +171,11 @@ struct ServeFile {
     pipeline: PipelineConfig,
     /// In-memory storage bounds. Defaults to 15 minutes of history.
     memory: Option<MemoryConfig>,
+    /// The CMCD collector: session timeout, sampling, region mapping.
+    /// Defaults to `CollectorConfig::default()`.
+    cmcd: CollectorConfig,
+    /// Limits of the CMCD endpoints. Defaults to `CmcdIngestFile::default()`.
+    cmcd_ingest: CmcdIngestFile,
 }
 
 /// Where samples are stored.
@@ -115,6 +197,12 @@ pub(crate) struct Settings {
     pub(crate) log_json: bool,
     /// What was found of the dashboard, for the log.
     pub(crate) dashboard_note: String,
+    /// Where samples come from.
+    pub(crate) source: SourceChoice,
+    /// The CMCD collector and its endpoints, when the source collects.
+    pub(crate) cmcd: Option<(CollectorConfig, CmcdSettings)>,
+    /// The media directory served at `/media/`.
+    pub(crate) media: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -187,6 +275,57 @@ impl ServeArgs {
             });
         }
         let dashboard = crate::serve::dashboard::load(self.dashboard.as_deref())?;
+        let cmcd = if self.source.collects() {
+            let mut tokens: Vec<(String, String)> = file.cmcd_ingest.tokens.clone().into_iter().collect();
+            for spec in self.cmcd_tokens.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+                let (name, token) =
+                    spec.split_once('=').filter(|(n, t)| !n.is_empty() && t.len() >= 8).ok_or_else(|| {
+                        CliError::Usage {
+                            flag: "--cmcd-token",
+                            reason: format!("{spec:?} is not NAME=TOKEN with a token of 8 characters or more"),
+                        }
+                    })?;
+                tokens.push((name.to_owned(), token.to_owned()));
+            }
+            let limits = &file.cmcd_ingest;
+            if !(limits.rate_per_source > 0.0 && limits.burst >= 1.0 && limits.max_reports >= 1) {
+                return Err(locate(streammon_core::Error::config(
+                    "cmcd_ingest.rate_per_source",
+                    "rate_per_source must be positive, burst and max_reports at least 1",
+                )));
+            }
+            streammon_core::cmcd::Collector::new(file.cmcd.clone()).map_err(|e| match e {
+                streammon_core::Error::InvalidConfig { field, reason } => {
+                    locate(streammon_core::Error::InvalidConfig { field: format!("cmcd.{field}"), reason })
+                }
+                other => locate(other),
+            })?;
+            let settings = CmcdSettings {
+                tokens,
+                rate_per_source: limits.rate_per_source,
+                burst: limits.burst,
+                max_reports: limits.max_reports,
+            };
+            Some((file.cmcd.clone(), settings))
+        } else {
+            if !self.cmcd_tokens.is_empty() {
+                return Err(CliError::Usage { flag: "--cmcd-token", reason: "needs --source cmcd or both".into() });
+            }
+            None
+        };
+        let media = match &self.media {
+            None => None,
+            Some(_) if !self.source.collects() => {
+                return Err(CliError::Usage { flag: "--media", reason: "needs --source cmcd or both".into() });
+            }
+            Some(dir) if !dir.is_dir() => {
+                return Err(CliError::Usage {
+                    flag: "--media",
+                    reason: format!("{} is not a directory", dir.display()),
+                });
+            }
+            Some(dir) => Some(dir.canonicalize().map_err(|source| CliError::Io { path: dir.clone(), source })?),
+        };
         Ok(Settings {
             addr,
             sim,
@@ -203,6 +342,9 @@ impl ServeArgs {
             backfill: Duration::from_millis(backfill_ms as u64),
             log_json: self.log_json,
             dashboard_note: dashboard.note,
+            source: self.source,
+            cmcd,
+            media,
         })
     }
 }

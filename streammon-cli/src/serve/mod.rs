@@ -6,13 +6,14 @@
 
 mod config;
 mod dashboard;
+mod media;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use streammon_core::pipeline::{Pipeline, TickOutput};
 use streammon_core::{Frame, Sample, Simulator, Store};
-use streammon_http::{AppState, Hub, Ingest, Publisher, Telemetry};
+use streammon_http::{AppState, CmcdIngest, Hub, Ingest, Publisher, Telemetry};
 use tokio::sync::{mpsc, watch};
 
 pub(crate) use self::config::ServeArgs;
@@ -73,15 +74,34 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let store = open_store(&settings.store).await?;
     let telemetry = Arc::new(Telemetry::new());
     let (ingest, ingest_rx) = Ingest::channel(INGEST_QUEUE);
-    let state = AppState::new(store.clone(), telemetry, ingest, settings.http.clone(), "simulator");
+    let state = AppState::new(store.clone(), telemetry, ingest, settings.http.clone(), settings.source.name());
+    let cmcd = match &settings.cmcd {
+        Some((config, limits)) => {
+            let collector = streammon_core::cmcd::Collector::new(config.clone())?;
+            let ingest = Arc::new(CmcdIngest::new(collector, limits.clone()));
+            state.enable_cmcd(ingest.clone());
+            tracing::info!(target: "streammon", tokens = limits.tokens.len(), "CMCD collector on: POST /cmcd, GET /cmcd, /cmcd/logs, /cmcd/sessions");
+            Some(ingest)
+        }
+        None => None,
+    };
     let (layer, hub) = Hub::new(state.clone());
-    let app = streammon_http::router(state.clone(), layer);
+    let extra = match &settings.media {
+        Some(dir) => {
+            tracing::info!(target: "streammon", dir = %dir.display(), "media served at /media/, CMCD read from its requests");
+            media::router(state.clone(), dir.clone())
+        }
+        None => axum::Router::new(),
+    };
+    let app = streammon_http::router_with(state.clone(), layer, extra);
 
     let mut pipeline = Pipeline::new(&settings.pipeline)?;
     let simulator = Simulator::new(settings.sim.clone())?;
     for region in simulator.regions() {
         pipeline.set_capacity(region.id.clone(), region.capacity_gbps * 1_000.0);
     }
+    let simulator = settings.source.simulates().then_some(simulator);
+    let step_ms = settings.sim.step.as_millis().max(1) as i64;
 
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -91,8 +111,9 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let publisher = Publisher::new(state.clone(), Some(hub.clone()));
     let backfill = settings.backfill;
+    let source = Source { simulator, cmcd, step_ms };
     let pipeline_task =
-        tokio::spawn(run_pipeline(simulator, pipeline, publisher, state.clone(), ingest_rx, backfill, stop_rx.clone()));
+        tokio::spawn(run_pipeline(source, pipeline, publisher, state.clone(), ingest_rx, backfill, stop_rx.clone()));
 
     tracing::info!(target: "streammon", "{}", settings.dashboard_note);
     tracing::info!(target: "streammon", "listening on http://{local} (dashboard at /, API docs at /docs, Socket.IO at /socket.io/ and /ws/socket.io/)");
@@ -103,6 +124,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
             tracing::debug!(target: "streammon", error = %e, "cannot set TCP_NODELAY");
         }
     });
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = server_stop.wait_for(|s| *s).await;
     });
@@ -169,11 +191,20 @@ impl StoreErrors {
     }
 }
 
-/// The pipeline loop: one simulator tick per step, paced to the wall clock
-/// after `backfill` of history at full speed; client samples join the next
-/// tick.
+/// Where each tick's samples come from: the simulator, the CMCD
+/// collector, or both.
+struct Source {
+    simulator: Option<Simulator>,
+    cmcd: Option<Arc<CmcdIngest>>,
+    step_ms: i64,
+}
+
+/// The pipeline loop: one tick per step, paced to the wall clock after
+/// `backfill` of simulated history at full speed; client samples join the
+/// next tick, and the CMCD collector's sessions are rolled up at the end
+/// of each live tick.
 async fn run_pipeline(
-    mut simulator: Simulator,
+    source: Source,
     mut pipeline: Pipeline,
     mut publisher: Publisher,
     state: AppState,
@@ -181,8 +212,13 @@ async fn run_pipeline(
     backfill: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), CliError> {
-    let step_ms = simulator.config().step.as_millis().max(1) as i64;
+    let Source { mut simulator, cmcd, step_ms } = source;
+    let mut clock_ms = match &simulator {
+        Some(sim) => sim.now_ms(),
+        None => wall_ms() / step_ms * step_ms,
+    };
     let mut frame = Frame::default();
+    let mut changes = Vec::new();
     let mut out = TickOutput::default();
     let mut samples: Vec<Sample> = Vec::new();
     let mut errors = StoreErrors::default();
@@ -193,7 +229,7 @@ async fn run_pipeline(
         tracing::info!(target: "streammon", backfill = ?backfill, "simulating history before going live");
     }
     loop {
-        let next_ms = simulator.now_ms() + step_ms;
+        let next_ms = clock_ms + step_ms;
         let wait = next_ms - wall_ms();
         if wait > 0 {
             if backfilling {
@@ -207,10 +243,23 @@ async fn run_pipeline(
         } else if *stop.borrow() {
             return Ok(());
         }
-        simulator.step(&mut frame);
         samples.clear();
-        samples.extend_from_slice(&frame.samples);
-        telemetry.samples_ingested.with_label_values(&["simulator"]).inc_by(frame.samples.len() as u64);
+        changes.clear();
+        if let Some(sim) = simulator.as_mut() {
+            sim.step(&mut frame);
+            samples.extend_from_slice(&frame.samples);
+            changes.extend_from_slice(&frame.changes);
+            telemetry.samples_ingested.with_label_values(&["simulator"]).inc_by(frame.samples.len() as u64);
+            clock_ms = frame.timestamp_ms;
+        } else {
+            clock_ms = next_ms;
+        }
+        if let Some(cmcd) = cmcd.as_ref().filter(|_| !backfilling) {
+            let before = samples.len();
+            cmcd.tick(clock_ms, step_ms as u32, &mut samples, &mut changes);
+            telemetry.samples_ingested.with_label_values(&["cmcd"]).inc_by((samples.len() - before) as u64);
+            telemetry.cmcd_sessions.set(cmcd.stats().sessions as i64);
+        }
         let mut pushed = 0u64;
         while let Ok(batch) = ingest.try_recv() {
             pushed += batch.len() as u64;
@@ -222,7 +271,7 @@ async fn run_pipeline(
 
         let t = Instant::now();
         tokio::task::block_in_place(|| {
-            pipeline.process_parts(frame.timestamp_ms, step_ms as u32, &samples, &frame.changes, &mut out);
+            pipeline.process_parts(clock_ms, step_ms as u32, &samples, &changes, &mut out);
         });
         telemetry.stage_seconds.with_label_values(&["detect"]).observe(t.elapsed().as_secs_f64());
 
@@ -250,7 +299,7 @@ async fn run_pipeline(
         telemetry.store_write_seconds.observe(took);
 
         if !backfilling {
-            telemetry.tick_lag_seconds.set((wall_ms() - frame.timestamp_ms) as f64 / 1e3);
+            telemetry.tick_lag_seconds.set((wall_ms() - clock_ms) as f64 / 1e3);
             for e in &out.alert_events {
                 tracing::info!(target: "streammon::alert", kind = ?e.kind, severity = %e.alert.severity, id = %e.alert.id, "{}", e.alert.summary);
             }

@@ -328,7 +328,7 @@ pub(crate) async fn post_metrics(
     let n = samples.len();
     if !state.ingest().offer(samples) {
         telemetry.samples_rejected.with_label_values(&["busy"]).inc_by(n as u64);
-        return Err(ApiError::TooBusy("the pipeline is busy; retry shortly".into()));
+        return Err(ApiError::TooBusy { message: "the pipeline is busy; retry shortly".into(), retry_after_s: 1 });
     }
     Ok((StatusCode::ACCEPTED, Json(Accepted { accepted: n })).into_response())
 }

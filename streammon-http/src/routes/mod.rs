@@ -3,6 +3,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod analytics;
+pub(crate) mod cmcd;
 pub(crate) mod content;
 pub(crate) mod health;
 pub(crate) mod metrics;
@@ -31,6 +32,11 @@ use utoipa::OpenApi;
         analytics::breakdown,
         analytics::distribution,
         alerts::list,
+        cmcd::post_cmcd,
+        cmcd::get_cmcd,
+        cmcd::post_response,
+        cmcd::post_logs,
+        cmcd::sessions,
     ),
     components(schemas(
         crate::wire::MetricsUpdate,
@@ -46,6 +52,7 @@ use utoipa::OpenApi;
         (name = "content", description = "Titles and their health"),
         (name = "analytics", description = "Anomalies, forecasts, breakdowns"),
         (name = "alerts", description = "Alert lifecycle"),
+        (name = "cmcd", description = "Player telemetry in: the CMCD collector (docs/CMCD.md)"),
     )
 )]
 pub struct ApiDoc;

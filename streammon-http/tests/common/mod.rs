@@ -2,6 +2,8 @@
 //! through the real pipeline, into a memory store, published tick by tick;
 //! and requests sent to the router with `oneshot`, no socket.
 
+#![allow(dead_code)] // each test binary uses a part of the harness
+
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;

@@ -1,0 +1,249 @@
+//! The CMCD collector's door: who may report (per-source tokens), how
+//! fast (a token bucket per source), and the core [`Collector`] behind a
+//! lock that the server's tick loop drains once a tick.
+//!
+//! Requests are parsed before the lock is taken; holding it costs one
+//! hash lookup and a few additions per report.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::http::HeaderMap;
+use streammon_core::cmcd::{Admission, Collector, CollectorStats, Report};
+use streammon_core::{ContentChange, RegionId, Sample};
+
+use crate::error::ApiError;
+use crate::telemetry::Telemetry;
+
+/// Settings of the CMCD endpoints, already validated.
+#[derive(Debug, Clone)]
+pub struct CmcdSettings {
+    /// Sources and their tokens; when any is set, every report must carry
+    /// one (`Authorization: Bearer …`, or `?token=…` for players that
+    /// cannot set headers). Empty: no token needed.
+    pub tokens: Vec<(String, String)>,
+    /// Reports a second one source may send, sustained.
+    pub rate_per_source: f64,
+    /// Reports one source may send at once above the rate.
+    pub burst: f64,
+    /// Most reports in one request.
+    pub max_reports: usize,
+}
+
+impl Default for CmcdSettings {
+    fn default() -> Self {
+        Self { tokens: Vec::new(), rate_per_source: 5_000.0, burst: 10_000.0, max_reports: 10_000 }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Sources remembered by the rate limiter at most; past it the idle ones
+/// are forgotten.
+const MAX_SOURCES: usize = 50_000;
+
+/// The collector and its door. See the [module docs](self).
+#[derive(Debug)]
+pub struct CmcdIngest {
+    collector: Mutex<Collector>,
+    settings: CmcdSettings,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+/// What a request's reports came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    pub(crate) accepted: usize,
+    pub(crate) stopped: usize,
+    pub(crate) busy: usize,
+}
+
+impl CmcdIngest {
+    /// The door in front of `collector`.
+    pub fn new(collector: Collector, settings: CmcdSettings) -> Self {
+        Self { collector: Mutex::new(collector), settings, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &CmcdSettings {
+        &self.settings
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Collector> {
+        self.collector.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ends a tick of the collector: its samples and title changes, for
+    /// the pipeline (see [`Collector::tick`]).
+    pub fn tick(&self, now_ms: i64, interval_ms: u32, samples: &mut Vec<Sample>, changes: &mut Vec<ContentChange>) {
+        self.lock().tick(now_ms, interval_ms, samples, changes);
+    }
+
+    /// The collector's counters.
+    pub fn stats(&self) -> CollectorStats {
+        self.lock().stats()
+    }
+
+    /// Runs `f` on the collector (to list sessions).
+    pub fn with_collector<T>(&self, f: impl FnOnce(&Collector) -> T) -> T {
+        f(&self.lock())
+    }
+
+    /// The source a request speaks for: the token's name when tokens are
+    /// configured, else the client's address.
+    pub(crate) fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<String, ApiError> {
+        if self.settings.tokens.is_empty() {
+            return Ok(client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()));
+        }
+        let bearer = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let in_query = query.and_then(|q| q.split('&').find_map(|p| p.strip_prefix("token=")));
+        let Some(given) = bearer.or(in_query) else {
+            return Err(ApiError::Unauthorized(
+                "a token is required: `Authorization: Bearer <token>` or `?token=<token>`".into(),
+            ));
+        };
+        self.settings
+            .tokens
+            .iter()
+            .find(|(_, t)| constant_time_eq(t.as_bytes(), given.as_bytes()))
+            .map(|(name, _)| name.clone())
+            .ok_or_else(|| ApiError::Unauthorized("the token is not one this server knows".into()))
+    }
+
+    /// Takes `n` reports from `source` out of its bucket, or says when to
+    /// come back.
+    pub(crate) fn admit(&self, source: &str, n: usize) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= MAX_SOURCES && !buckets.contains_key(source) {
+            let burst = self.settings.burst;
+            buckets.retain(|_, b| now.duration_since(b.at).as_secs_f64() * 2.0 < burst);
+        }
+        let (rate, burst) = (self.settings.rate_per_source, self.settings.burst);
+        let bucket = buckets.entry(source.to_owned()).or_insert(Bucket { tokens: burst, at: now });
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(burst);
+        bucket.at = now;
+        if bucket.tokens < n as f64 {
+            let wait = ((n as f64 - bucket.tokens) / rate).ceil().clamp(1.0, 3_600.0) as u32;
+            return Err(ApiError::TooBusy {
+                message: format!("{source} sends more than {rate} reports a second; retry in {wait} s"),
+                retry_after_s: wait,
+            });
+        }
+        bucket.tokens -= n as f64;
+        Ok(())
+    }
+
+    /// Hands parsed reports to the collector, all or nothing: a report it
+    /// would refuse refuses them all, with its index.
+    pub(crate) fn observe(
+        &self,
+        reports: &[Report<'_>],
+        region: &RegionId,
+        now_ms: i64,
+        telemetry: &Telemetry,
+    ) -> Result<Outcome, (usize, streammon_core::Error)> {
+        let mut out = Outcome::default();
+        if let Some((i, e)) = reports.iter().enumerate().find_map(|(i, r)| Collector::check(r).err().map(|e| (i, e))) {
+            telemetry.cmcd_reports.with_label_values(&["invalid"]).inc();
+            return Err((i, e));
+        }
+        {
+            let mut collector = self.lock();
+            for (i, r) in reports.iter().enumerate() {
+                match collector.observe(r, region, now_ms) {
+                    Ok(Admission::Accepted) => out.accepted += 1,
+                    Ok(Admission::Stop) => out.stopped += 1,
+                    Ok(Admission::Busy) => out.busy += 1,
+                    Err(e) => {
+                        drop(collector);
+                        telemetry.cmcd_reports.with_label_values(&["invalid"]).inc();
+                        return Err((i, e));
+                    }
+                }
+            }
+        }
+        telemetry.cmcd_reports.with_label_values(&["accepted"]).inc_by(out.accepted as u64);
+        telemetry.cmcd_reports.with_label_values(&["stopped"]).inc_by(out.stopped as u64);
+        telemetry.cmcd_reports.with_label_values(&["busy"]).inc_by(out.busy as u64);
+        Ok(out)
+    }
+
+    /// The region of a request, from the configured header, the Host, or
+    /// the client's address.
+    pub(crate) fn region(&self, headers: &HeaderMap, client: Option<IpAddr>) -> RegionId {
+        self.with_collector(|c| {
+            let map = c.region_map();
+            let header = headers.get(map.header()).and_then(|v| v.to_str().ok());
+            let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok());
+            map.resolve(header, host, client)
+        })
+    }
+}
+
+/// A core CMCD error as a 400 naming the key (and the line of a body).
+pub(crate) fn report_error(e: streammon_core::Error, line: Option<usize>) -> ApiError {
+    let (key, reason) = match e {
+        streammon_core::Error::InvalidCmcd { key, reason } => (key, reason),
+        other => (String::new(), other.to_string()),
+    };
+    let field = match (line, key.is_empty()) {
+        (Some(l), false) => format!("line {l}: {key}"),
+        (Some(l), true) => format!("line {l}"),
+        (None, false) => key.clone(),
+        (None, true) => "body".into(),
+    };
+    ApiError::BadRequest { field, message: reason }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streammon_core::cmcd::CollectorConfig;
+
+    fn ingest(settings: CmcdSettings) -> CmcdIngest {
+        CmcdIngest::new(Collector::new(CollectorConfig::default()).unwrap(), settings)
+    }
+
+    #[test]
+    fn tokens_name_the_source() {
+        let i = ingest(CmcdSettings { tokens: vec![("cdn-a".into(), "s3cret".into())], ..CmcdSettings::default() });
+        let mut h = HeaderMap::new();
+        assert!(matches!(i.authenticate(&h, None, None), Err(ApiError::Unauthorized(_))));
+        assert_eq!(i.authenticate(&h, Some("x=1&token=s3cret"), None).unwrap(), "cdn-a");
+        h.insert(axum::http::header::AUTHORIZATION, "Bearer nope".parse().unwrap());
+        assert!(i.authenticate(&h, None, None).is_err());
+        let open = ingest(CmcdSettings::default());
+        assert_eq!(open.authenticate(&HeaderMap::new(), None, Some("10.0.0.1".parse().unwrap())).unwrap(), "10.0.0.1");
+    }
+
+    #[test]
+    fn the_bucket_refuses_past_the_burst_and_says_when() {
+        let i = ingest(CmcdSettings { rate_per_source: 10.0, burst: 20.0, ..CmcdSettings::default() });
+        assert!(i.admit("a", 20).is_ok());
+        match i.admit("a", 10) {
+            Err(ApiError::TooBusy { retry_after_s, .. }) => assert_eq!(retry_after_s, 1),
+            other => panic!("{other:?}"),
+        }
+        assert!(i.admit("b", 5).is_ok(), "another source has its own bucket");
+    }
+}
