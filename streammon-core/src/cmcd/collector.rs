@@ -250,15 +250,7 @@ impl Collector {
     /// [`Error::InvalidCmcd`] for `sid` when the report has none: a report
     /// that names no session cannot be counted as a viewer.
     pub fn observe(&mut self, report: &Report<'_>, region: &RegionId, now_ms: i64) -> Result<Admission> {
-        let Some(sid) = report.sid.as_deref() else {
-            return Err(Error::InvalidCmcd {
-                key: "sid".into(),
-                reason: "missing: a report must name its session to be counted".into(),
-            });
-        };
-        if sid.is_empty() || sid.len() > 256 {
-            return Err(Error::InvalidCmcd { key: "sid".into(), reason: "must be 1 to 256 characters".into() });
-        }
+        let sid = Self::check(report)?;
         if self.ended.contains_key(sid)
             || (self.config.sample < 1.0 && (fnv1a(sid.as_bytes()) as f64 / u64::MAX as f64) >= self.config.sample)
         {
@@ -283,6 +275,25 @@ impl Collector {
         session.observe(report, content.as_ref(), now_ms);
         self.stats.reports += 1;
         Ok(Admission::Accepted)
+    }
+
+    /// Whether [`observe`](Self::observe) can take `report` (it names a
+    /// session of 1 to 256 characters), without taking it: check a batch
+    /// first to take it all or nothing. Returns the session id.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCmcd`] for `sid`.
+    pub fn check<'r>(report: &'r Report<'_>) -> Result<&'r str> {
+        match report.sid.as_deref() {
+            None => Err(Error::InvalidCmcd {
+                key: "sid".into(),
+                reason: "missing: a report must name its session to be counted".into(),
+            }),
+            Some(sid) if sid.is_empty() || sid.len() > 256 => {
+                Err(Error::InvalidCmcd { key: "sid".into(), reason: "must be 1 to 256 characters".into() })
+            }
+            Some(sid) => Ok(sid),
+        }
     }
 
     fn title_seen(&mut self, id: &ContentId, report: &Report<'_>, now_ms: i64) {
