@@ -16,10 +16,14 @@ import path from 'node:path';
 import { REPO, Server, ensureBuilt, launchBrowser, sleep, waitFor, writeConfig } from './harness.mjs';
 
 const SHOTS = path.join(REPO, 'docs', 'screenshots');
-// 10 s into real time (scripted offsets count from the 2-minute backfill's start).
-const INCIDENT = 'cdn_degradation:eu-west@130s+10m*1';
-// On-demand titles retire after a minute on average: a content_change every few seconds.
-const SIM_TOML = '[simulator]\nvod_lifetime = "1m"\nlive_gap = "1m"\n';
+// Ten minutes of history so charts start full; the incident 10 s into real
+// time (scripted offsets count from the backfill's start).
+const BACKFILL = '10m';
+const INCIDENT = 'cdn_degradation:eu-west@610s+10m*1';
+// On-demand titles retire after a minute on average: a content_change every
+// few seconds. Forecasts in 5 s steps, so the forecasters are warm after
+// the backfill (with the default 1-minute steps they need well over an hour).
+const SIM_TOML = '[simulator]\nvod_lifetime = "1m"\nlive_gap = "1m"\n\n[pipeline.forecast]\nevery = "5s"\n';
 
 const server = new Server();
 let browser;
@@ -30,7 +34,7 @@ let ackedId = null;
 
 before(async () => {
   ensureBuilt();
-  await server.start(['--step', '1s', '--backfill', '2m', '--incidents', INCIDENT, '--config', writeConfig(SIM_TOML)]);
+  await server.start(['--step', '1s', '--backfill', BACKFILL, '--incidents', INCIDENT, '--config', writeConfig(SIM_TOML)]);
   browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   page = await context.newPage();
@@ -151,6 +155,7 @@ test('regions show eu-west degraded; analytics render', async () => {
   await goto('#/analytics');
   await wait('detector stats', 15_000, async () => (await page.locator('[data-testid=detector-stats]').count()) > 0);
   await wait('a forecast chart per region', 15_000, async () => (await page.locator('[data-testid^=forecast-]').count()) >= 8);
+  await wait('forecasts with prediction intervals', 20_000, async () => (await page.locator('[data-testid=forecasts-warming]').count()) === 0);
   await shot('analytics');
 });
 

@@ -38,6 +38,8 @@ export default function ForecastChart({ history, forecast, capacity, metric, wid
   if (!g) return <div style={{ height, opacity: 0.6, fontSize: 13 }}>no data yet</div>;
   const yTicks = g.y.ticks(4);
   const xTicks = g.x.ticks(5);
+  const [d0, d1] = g.x.domain();
+  const short = +d1 - +d0 > 20 * 60_000;
   return (
     <svg width="100%" viewBox={`0 0 ${width} ${height}`} data-testid={testId} role="img" aria-label={`${metric} forecast`}>
       {yTicks.map((v) => (
@@ -50,7 +52,7 @@ export default function ForecastChart({ history, forecast, capacity, metric, wid
       ))}
       {xTicks.map((t) => (
         <text key={+t} x={g.x(t)} y={height - 6} fill={c.axis} fontSize={10} textAnchor="middle">
-          {clock(+t).slice(0, 5)}
+          {short ? clock(+t).slice(0, 5) : clock(+t)}
         </text>
       ))}
       <path d={g.band} fill={c.band} />

@@ -67,7 +67,7 @@ function BandwidthBars({ regions }: { regions: RegionSummary[] }) {
   const mode = useTheme().palette.mode;
   const c = chartColors(mode);
   const sorted = [...regions].sort((a, b) => b.bandwidth_mbps - a.bandwidth_mbps);
-  const x = scaleLinear().domain([0, max(sorted, (d) => d.bandwidth_mbps) ?? 1]).range([0, 260]);
+  const x = scaleLinear().domain([0, max(sorted, (d) => d.bandwidth_mbps) ?? 1]).range([0, 200]);
   return (
     <svg viewBox={`0 0 460 ${sorted.length * 24 + 4}`} width="100%" data-testid="region-bandwidth">
       {sorted.map((d, i) => (
