@@ -171,33 +171,62 @@ tokens! {
 pub const MAX_LIST: usize = 6;
 
 /// A key whose value may be one integer or, in version 2, an inner list of
-/// integers, one per media type (`br=(3200;v 128;a)`).
+/// integers, one per media type (`br=(3200;v 128;a)`). Values are
+/// non-negative and below 2³² (kbps, ms, counts); kept in 32 bytes, since a
+/// report holds fourteen of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OtList {
-    items: [(i64, Option<ObjectType>); MAX_LIST],
+    values: [u32; MAX_LIST],
+    types: [u8; MAX_LIST],
     len: u8,
+}
+
+/// An object type as a byte: 0 for none, else 1 + its index in
+/// [`OT_ORDER`].
+const OT_ORDER: [ObjectType; 10] = [
+    ObjectType::Manifest,
+    ObjectType::Audio,
+    ObjectType::Video,
+    ObjectType::Muxed,
+    ObjectType::Init,
+    ObjectType::Caption,
+    ObjectType::TimedText,
+    ObjectType::Key,
+    ObjectType::OtherObject,
+    ObjectType::Other,
+];
+
+fn ot_byte(t: Option<ObjectType>) -> u8 {
+    t.and_then(|t| OT_ORDER.iter().position(|&o| o == t)).map_or(0, |i| i as u8 + 1)
+}
+
+fn ot_of_byte(b: u8) -> Option<ObjectType> {
+    b.checked_sub(1).and_then(|i| OT_ORDER.get(usize::from(i)).copied())
 }
 
 impl OtList {
     /// A list of one value.
-    pub fn one(value: i64) -> Self {
+    pub fn one(value: u32) -> Self {
         let mut l = Self::default();
         l.push(value, None);
         l
     }
 
-    fn push(&mut self, value: i64, ot: Option<ObjectType>) -> bool {
-        if usize::from(self.len) == MAX_LIST {
+    fn push(&mut self, value: u32, ot: Option<ObjectType>) -> bool {
+        let i = usize::from(self.len);
+        if i == MAX_LIST {
             return false;
         }
-        self.items[usize::from(self.len)] = (value, ot);
+        self.values[i] = value;
+        self.types[i] = ot_byte(ot);
         self.len += 1;
         true
     }
 
     /// The entries, with the media type each is for when given.
     pub fn iter(&self) -> impl Iterator<Item = (i64, Option<ObjectType>)> + '_ {
-        self.items[..usize::from(self.len)].iter().copied()
+        let n = usize::from(self.len);
+        self.values[..n].iter().zip(&self.types[..n]).map(|(&v, &t)| (i64::from(v), ot_of_byte(t)))
     }
 
     /// Whether the key was absent.
@@ -207,7 +236,7 @@ impl OtList {
 
     /// The first value, if any.
     pub fn first(&self) -> Option<i64> {
-        self.iter().next().map(|(v, _)| v)
+        (self.len > 0).then(|| i64::from(self.values[0]))
     }
 
     /// The value for video: the entry marked `v` or `av`, else the first
@@ -404,15 +433,22 @@ fn ot_of(params: sfv::Params<'_>) -> Option<ObjectType> {
     })
 }
 
+fn want_u32(b: &Bare<'_>) -> Result<u32, Refusal> {
+    let v = want_non_negative(b)?;
+    u32::try_from(v).map_err(|_| format!("{v} is too large"))
+}
+
 fn want_ot_list(value: Value<'_>, params: sfv::Params<'_>) -> Result<OtList, Refusal> {
     let mut list = OtList::default();
     match value {
         Value::Item(b) => {
-            list.push(want_non_negative(&b)?, ot_of(params));
+            let ot = if params.is_empty() { None } else { ot_of(params) };
+            list.push(want_u32(&b)?, ot);
         }
         Value::List(items) => {
             for item in items.items() {
-                if !list.push(want_non_negative(&item.bare)?, ot_of(item.params)) {
+                let ot = if item.params.is_empty() { None } else { ot_of(item.params) };
+                if !list.push(want_u32(&item.bare)?, ot) {
                     return Err(format!("more than {MAX_LIST} entries"));
                 }
             }

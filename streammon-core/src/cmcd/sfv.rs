@@ -121,9 +121,48 @@ fn err<T>(at: usize, reason: &'static str) -> Result<T, SyntaxError> {
     Err(SyntaxError { at, reason })
 }
 
-fn is_tchar(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
-}
+/// Bytes that may continue a token: RFC 9110 `tchar`, `:` and `/`.
+static TOKEN_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+                    | b':'
+                    | b'/'
+            );
+        c += 1;
+    }
+    t
+};
+
+/// Bytes that may continue a key: lowercase letters, digits, `_-.*`.
+static KEY_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.' | b'*');
+        c += 1;
+    }
+    t
+};
 
 impl<'a> Parser<'a> {
     fn peek(&self) -> Option<u8> {
@@ -150,7 +189,7 @@ impl<'a> Parser<'a> {
             _ => return err(start, "expected a key"),
         }
         while let Some(c) = self.peek() {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || b"_-.*".contains(&c) {
+            if KEY_BYTE[usize::from(c)] {
                 self.i += 1;
             } else if c.is_ascii_uppercase() {
                 return err(self.i, "keys are lowercase");
@@ -205,6 +244,14 @@ impl<'a> Parser<'a> {
         let open = self.i;
         self.i += 1;
         let start = self.i;
+        // Fast path: no escape before the closing quote.
+        let end = self.s[start..].iter().position(|&c| c == b'"' || c == b'\\' || !(0x20..0x7f).contains(&c));
+        if let Some(n) = end
+            && self.s[start + n] == b'"'
+        {
+            self.i = start + n + 1;
+            return Ok(Bare::String(Cow::Borrowed(&self.text[start..start + n])));
+        }
         let mut owned: Option<String> = None;
         loop {
             match self.peek() {
@@ -239,7 +286,7 @@ impl<'a> Parser<'a> {
     fn token(&mut self) -> Result<Bare<'a>, SyntaxError> {
         let start = self.i;
         self.i += 1;
-        while self.peek().is_some_and(|c| is_tchar(c) || c == b':' || c == b'/') {
+        while self.peek().is_some_and(|c| TOKEN_BYTE[usize::from(c)]) {
             self.i += 1;
         }
         Ok(Bare::Token(&self.text[start..self.i]))

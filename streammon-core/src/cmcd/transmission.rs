@@ -42,17 +42,23 @@ fn hex(c: u8) -> Option<u8> {
     }
 }
 
-/// Percent-decodes `text` into `out` (`+` is a space, as in a form).
+/// Percent-decodes `text`, appending it to `out` (`+` is a space, as in a
+/// form). Reuses `out`'s allocation.
 ///
 /// # Errors
 /// [`Error::InvalidCmcd`] for a bad escape or text that is not UTF-8.
 pub fn percent_decode(text: &str, out: &mut String) -> Result<()> {
     let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut decoded = std::mem::take(out).into_bytes();
+    decoded.reserve(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
+        // Copy the run up to the next escape at once.
+        let run = bytes[i..].iter().position(|&c| c == b'%' || c == b'+').unwrap_or(bytes.len() - i);
+        decoded.extend_from_slice(&bytes[i..i + run]);
+        i += run;
+        match bytes.get(i) {
+            Some(b'%') => {
                 let pair = bytes.get(i + 1).and_then(|&h| hex(h)).zip(bytes.get(i + 2).and_then(|&l| hex(l)));
                 let Some((h, l)) = pair else {
                     return Err(Error::InvalidCmcd {
@@ -63,21 +69,17 @@ pub fn percent_decode(text: &str, out: &mut String) -> Result<()> {
                 decoded.push(h << 4 | l);
                 i += 3;
             }
-            b'+' => {
+            Some(_) => {
                 decoded.push(b' ');
                 i += 1;
             }
-            c => {
-                decoded.push(c);
-                i += 1;
-            }
+            None => {}
         }
     }
-    let text = String::from_utf8(decoded).map_err(|e| Error::InvalidCmcd {
+    *out = String::from_utf8(decoded).map_err(|e| Error::InvalidCmcd {
         key: String::new(),
         reason: format!("the CMCD argument is not UTF-8 once decoded (byte {})", e.utf8_error().valid_up_to()),
     })?;
-    out.push_str(&text);
     Ok(())
 }
 
