@@ -178,6 +178,47 @@ fn the_dashboard_build_is_served_to_browsers_at_root() {
     assert!(stderr(&out).contains("--dashboard"), "{}", stderr(&out));
 }
 
+#[test]
+fn cmcd_source_turns_reports_and_media_requests_into_titles() {
+    let media = tempfile::tempdir().unwrap();
+    std::fs::write(media.path().join("manifest.mpd"), "<MPD/>").unwrap();
+    std::fs::create_dir(media.path().join("v")).unwrap();
+    std::fs::write(media.path().join("v/seg-1.m4s"), [0u8; 64]).unwrap();
+    let server =
+        Server::start(&["--source", "cmcd", "--media", arg(media.path()), "--step", "200ms", "--backfill", "0s"], &[]);
+    assert!(server.lines.iter().any(|l| l.contains("CMCD collector on")), "{}", server.lines.join("\n"));
+    // A segment request carrying CMCD, as a player sends it to an edge.
+    let cmcd = "br%3D1800%2Cd%3D2000%2Cot%3Dv%2Csid%3D%22p1%22%2Ccid%3D%22clip-1%22%2Cbl%3D6000";
+    let (status, body) = server.get(&format!("/media/v/seg-1.m4s?CMCD={cmcd}"));
+    assert_eq!((status, body.len()), (200, 64));
+    let (status, _) = server.get(&format!("/media/v/seg-1.m4s?CMCD={cmcd}"));
+    assert_eq!(status, 200);
+    let (status, _) = server.get("/media/../serve.rs");
+    assert_eq!(status, 404);
+    // And a beacon of another session.
+    let (status, _) = server.get("/cmcd?CMCD=br%3D900%2Cot%3Dv%2Csid%3D%22p2%22%2Ccid%3D%22clip-1%22");
+    assert_eq!(status, 204);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let (_, body) = server.get("/content");
+        if body.contains("clip-1") || Instant::now() > deadline {
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(body.contains(r#""content_id":"clip-1""#) && body.contains(r#""viewers":2"#), "{body}");
+    let (_, health) = server.get("/health");
+    assert!(health.contains(r#""source":"cmcd""#), "{health}");
+    assert_eq!(server.terminate(), Some(0));
+
+    let out = streammon(&["serve", "--media", arg(media.path())]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--media: needs --source cmcd or both"), "{}", stderr(&out));
+    let out = streammon(&["serve", "--source", "cmcd", "--cmcd-token", "short=abc"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--cmcd-token"), "{}", stderr(&out));
+}
+
 /// A `redis-server` of the test's own on a free port (never the shared
 /// one on 6379), killed on drop.
 struct Redis {
