@@ -42,12 +42,40 @@
     waitingSince: null,
     qualityChanges: 0,
     errors: [],
+    // Event-mode reports to the collector, as the browser saw them (a CORS
+    // refusal shows as status 0).
+    reports: { sent: 0, ok: 0, failed: 0, statuses: {} },
     log: [],
   };
   window.e2e = state;
   const note = (msg) => {
     state.log.push(`${((Date.now() - state.created) / 1000).toFixed(1)}s ${msg}`);
     if (state.log.length > 200) state.log.shift();
+  };
+
+  // Count the event-mode reports, whichever loader dash.js uses.
+  const isReport = (url) => { try { return new URL(url, location.href).href === collector; } catch (_) { return false; } };
+  const count = (status) => {
+    state.reports.statuses[status] = (state.reports.statuses[status] || 0) + 1;
+    if (status >= 200 && status < 300) state.reports.ok++; else state.reports.failed++;
+  };
+  const open = XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    if (method === 'POST' && isReport(url)) {
+      state.reports.sent++;
+      this.addEventListener('loadend', () => count(this.status));
+    }
+    return open.call(this, method, url, ...rest);
+  };
+  const realFetch = window.fetch.bind(window);
+  window.fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input.url;
+    const method = (init && init.method) || (typeof input === 'string' ? 'GET' : input.method);
+    if (method === 'POST' && isReport(url)) {
+      state.reports.sent++;
+      return realFetch(input, init).then((r) => { count(r.status); return r; }, (e) => { count(0); throw e; });
+    }
+    return realFetch(input, init);
   };
 
   const player = dashjs.MediaPlayer().create();

@@ -261,14 +261,14 @@ async function contentRow(cid) {
 }
 
 /** Opens the player page for `cid` in its own browser context (own network conditions). */
-async function openPlayer(cid, mode) {
+async function openPlayer(cid, mode, collector = '/cmcd') {
   const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
   const page = await context.newPage();
   const logs = [];
   page.on('console', (m) => { logs.push(`${m.type()}: ${m.text()}`); if (logs.length > 50) logs.shift(); });
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
   players[cid] = { page, context, logs, openedAt: Date.now() };
-  await page.goto(`${server.url}/media/player.html?cid=${encodeURIComponent(cid)}&mode=${mode}&interval=2`);
+  await page.goto(`${server.url}/media/player.html?cid=${encodeURIComponent(cid)}&mode=${mode}&interval=2&collector=${encodeURIComponent(collector)}`);
   return players[cid];
 }
 
@@ -298,6 +298,7 @@ before(async () => {
     '--config', config, '--dashboard', DASHBOARD]);
   watcher = new Client(server.url);
   await watcher.connected();
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM`);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: !process.env.PLAYER_HEADED, args: CHROMIUM_ARGS });
 });
 
@@ -333,9 +334,11 @@ describe('dash.js with CMCD against streammon serve --source cmcd', { concurrenc
     await missing.arrayBuffer();
   });
 
-  test('a playing session appears: /content, content_change, startup, bitrate and buffering per title', async () => {
+  test('a playing session appears: GET /content, content_change, GET /content/<cid>', async () => {
     const main = await openPlayer(CID, 'query');
-    const control = await openPlayer(CID_HEADERS, 'headers');
+    // The control session posts its event reports cross-origin (localhost
+    // is not the page's origin 127.0.0.1): CORS preflight and all.
+    const control = await openPlayer(CID_HEADERS, 'headers', `http://localhost:${server.port}/cmcd`);
     const s = await waitFor(`${CID} to start playing`, PLAY_TIMEOUT_MS, async () => {
       const st = await playerState(CID);
       return st?.started && st.currentTime > 0.5 ? st : null;
@@ -361,7 +364,12 @@ describe('dash.js with CMCD against streammon serve --source cmcd', { concurrenc
     assert.ok(detail.json.content.viewers >= 1, `GET /content/${CID}: viewers ${detail.json.content.viewers}`);
     assert.ok(Array.isArray(detail.json.regions) && detail.json.regions.length >= 1, `GET /content/${CID}: no region streams`);
     measured.regions = detail.json.regions.map((r) => r.region);
+    await subscribeScoped();
+  });
 
+  test('startup time and bitrate of the session\'s title', async () => {
+    const main = players[CID];
+    assert.ok(main?.started, 'the main player never started');
     const startup = await waitFor(`startup_time_ms points for ${CID}`, APPEAR_TIMEOUT_MS, async () => {
       const p = await points('startup_time_ms', CID);
       return p.length ? p : null;
@@ -374,23 +382,33 @@ describe('dash.js with CMCD against streammon serve --source cmcd', { concurrenc
       const p = await points('bitrate_kbps', CID);
       return p.length ? p : null;
     });
-    measured.server_bitrate_kbps = bitrate.map(([, v]) => v);
     const player = await playerState(CID);
     measured.page_bitrate_kbps = player.bitrateKbps;
-    // Each point is a tick's figure: a rendition's nominal bitrate, or a mix of
-    // two across a switch. The latest must be a rendition (ABR settles within
-    // a few segments on loopback), and none may lie outside the ladder.
-    const lo = Math.min(...RENDITIONS_KBPS) * 0.85;
-    const hi = Math.max(...RENDITIONS_KBPS) * 1.15;
-    for (const [ts, v] of bitrate) assert.ok(v >= lo && v <= hi, `bitrate_kbps ${v} at ${ts} is outside the ladder ${RENDITIONS_KBPS}`);
+    // The latest must be a rendition (ABR settles within a few segments on
+    // loopback); earlier ticks may mix two across a switch.
     await waitFor(`the latest bitrate_kbps of ${CID} to match a rendition (${RENDITIONS_KBPS} kb/s ± 10 %)`, 20_000, async () => {
       const p = await points('bitrate_kbps', CID);
       const v = p.at(-1)?.[1];
       return v != null && RENDITIONS_KBPS.some((n) => near(v, n, 0.1));
     }, 1_000);
+    // No tick's figure lies off the ladder: not even the first ticks, before
+    // the first video segment says which rendition plays (no figure then,
+    // rather than 0 kb/s).
+    const all = await points('bitrate_kbps', CID);
+    measured.server_bitrate_kbps = all.slice(0, 5).map(([, v]) => v);
+    const lo = Math.min(...RENDITIONS_KBPS) * 0.85;
+    const hi = Math.max(...RENDITIONS_KBPS) * 1.15;
+    const off = all.filter(([, v]) => v < lo || v > hi);
+    assert.deepEqual(off, [], `bitrate_kbps points off the ladder ${RENDITIONS_KBPS} kb/s (first tick at ${all[0]?.[0]}, player opened at ${main.openedAt})`);
+  });
+
+  test('buffering ratio ~0 while healthy', async () => {
+    const main = players[CID];
+    assert.ok(main?.started, 'the main player never started');
+    const s = await playerState(CID);
 
     // Buffering once playing: the ticks from two seconds after the first
-    // `playing` on (the startup's own ticks are the next test's).
+    // `playing` on (the startup's own ticks have a test of their own).
     const playingFrom = main.openedAt + s.startupMs + 2_000;
     const buffering = await waitFor(`3 buffering_ratio points for ${CID} after its startup`, APPEAR_TIMEOUT_MS, async () => {
       const p = (await points('buffering_ratio', CID)).filter(([ts]) => ts >= playingFrom);
@@ -399,8 +417,10 @@ describe('dash.js with CMCD against streammon serve --source cmcd', { concurrenc
     const healthy = buffering.map(([, v]) => v);
     measured.healthy_buffering_ratio = healthy;
     assert.ok(healthy.every((v) => v <= 0.02), `buffering_ratio ${healthy} while playing healthily (expected ~0)`);
+  });
 
-    // The header-mode session is ingested too.
+  test('header mode (CMCD-* headers) and event mode (POST /cmcd, cross-origin too) are ingested', async () => {
+    assert.ok(players[CID_HEADERS]?.started, 'the header-mode player never started');
     await waitFor(`${CID_HEADERS} (CMCD-* headers) in GET /content with viewers >= 1`, APPEAR_TIMEOUT_MS,
       async () => (await contentRow(CID_HEADERS))?.viewers >= 1);
     const hb = await waitFor(`bitrate_kbps points for ${CID_HEADERS}`, APPEAR_TIMEOUT_MS, async () => {
@@ -409,14 +429,22 @@ describe('dash.js with CMCD against streammon serve --source cmcd', { concurrenc
     });
     measured.headers_bitrate_kbps = hb.at(-1)[1];
 
+    // Event mode: both players' reports accepted (2xx), the cross-origin one too.
+    for (const cid of [CID, CID_HEADERS]) {
+      const r = await waitFor(`${cid}'s event reports to be accepted by POST /cmcd`, 10_000, async () => {
+        const st = await playerState(cid);
+        return st.reports.ok >= 3 ? st.reports : null;
+      }, 500);
+      assert.equal(r.failed, 0, `${cid}: event reports refused: ${JSON.stringify(r.statuses)}`);
+      measured[`event_reports_${cid}`] = r;
+    }
+
     // Recorded, not asserted (beyond the contract): the collector's view of
     // the sessions and the Prometheus text for the default region.
     const sessions = await getJson('/cmcd/sessions');
     measured.cmcd_sessions = sessions.status === 200 ? sessions.json : `${sessions.status} ${sessions.body.slice(0, 200)}`;
     const prom = await fetch(`${server.url}/metrics`, { headers: { accept: 'text/plain' }, signal: AbortSignal.timeout(5_000) }).then((r) => r.text());
     measured.prometheus_local = prom.split('\n').filter((l) => l.includes('region="local"') || l.startsWith('streammon_cmcd')).slice(0, 30);
-
-    await subscribeScoped();
   });
 
   test('the startup is not counted as rebuffering', async () => {
@@ -433,6 +461,7 @@ describe('dash.js with CMCD against streammon serve --source cmcd', { concurrenc
   });
 
   test('the dashboard lists the session\'s title (screenshots docs/screenshots/cmcd-*.png)', async () => {
+    assert.ok(existsSync(path.join(DASHBOARD, 'index.html')), `no dashboard build in ${DASHBOARD}: run scripts/dashboard-build.sh`);
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await context.newPage();
     const errors = [];
