@@ -22,7 +22,9 @@
   const mode = q.get('mode') === 'headers' ? 'headers' : 'query';
   const collector = new URL(q.get('collector') || '/cmcd', location.href).href;
   const interval = Number(q.get('interval') || 2);
-  const manifest = q.get('manifest') || 'manifest.mpd';
+  // Absolute: dash.js's CMCD reporter builds `new URL(request.url)`, which
+  // throws on a relative URL, and the manifest request then goes without CMCD.
+  const manifest = new URL(q.get('manifest') || 'manifest.mpd', location.href).href;
   const bufferS = Number(q.get('buffer') || 8);
 
   const video = document.getElementById('video');

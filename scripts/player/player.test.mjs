@@ -481,7 +481,11 @@ describe('dash.js with CMCD against streammon serve --source cmcd', { concurrenc
         if ((await only.count()) > 0 && (await only.isChecked())) await only.uncheck();
         return seen();
       }, 500);
-      const text = await page.locator(row).textContent();
+      // Its figures: viewers, bitrate (kb/s or Mb/s), buffering (%), once a tick has filled them.
+      const text = await waitFor(`the dashboard's row for ${CID} to show a bitrate and a buffering percentage`, 10_000, async () => {
+        const t = await page.locator(row).textContent();
+        return /[kM]b\/s/.test(t) && /%/.test(t) ? t : seen();
+      }, 500);
       measured.dashboard_row = text;
       await sleep(1_500); // a couple of ticks so the figures are filled in
       mkdirSync(SHOTS, { recursive: true });
