@@ -391,6 +391,28 @@ describe('streammon serve: Socket.IO protocol', () => {
     assert.ok(last.users > 0 && last.active_streams > 0, `no viewers or streams: ${JSON.stringify(last).slice(0, 300)}`);
   });
 
+  test('metrics_update: bands and the rendition mix; per region only with detail=full', async () => {
+    const full = client({ query: { detail: 'full' } });
+    await full.connected();
+    const mark = global.mark();
+    const [lean, rich] = await waitFor('a metrics_update on both clients after 30 ticks of warm-up', 40 * STEP_MS + TICK_WAIT_MS, () => {
+      const l = global.received('metrics_update', mark).find((m) => m.bands?.buffering_ratio);
+      const r = full.received('metrics_update').find((m) => m.bands?.buffering_ratio);
+      return l && r && [l, r];
+    });
+    for (const m of [lean, rich]) {
+      const b = m.bands.buffering_ratio;
+      assert.ok(b.low <= b.high && b.score >= 0 && b.score <= 1, `a band: ${JSON.stringify(b)}`);
+      const mix = Object.values(m.renditions).reduce((a, v) => a + v, 0);
+      assert.ok(Math.abs(mix - 1) < 0.01, `the rendition mix sums to ${mix}: ${JSON.stringify(m.renditions)}`);
+    }
+    assert.ok(lean.regions.length > 0 && lean.regions.every((r) => r.bands === undefined && r.renditions === undefined),
+      `a default client got per-region bands: ${JSON.stringify(lean.regions[0])}`);
+    assert.ok(rich.regions.every((r) => r.bands?.latency_ms && Object.keys(r.renditions ?? {}).length > 0),
+      `a detail=full client lacks per-region bands: ${JSON.stringify(rich.regions[0])}`);
+    full.close();
+  });
+
   test('content_change: catalogue changes arrive with the documented fields', async () => {
     const changes = await waitFor(`a content_change (the server runs with: ${SIM_TOML.trim().replace('\n', ', ')})`,
       CHANGE_WAIT_MS, () => { const c = global.received('content_change'); return c.length > 0 && c; });

@@ -49,9 +49,11 @@ impl Publisher {
         // Clients first: everything below can wait a millisecond, they
         // should not.
         if live && let Some(hub) = &self.hub {
+            let lean = Hub::encode_update(&update.lean());
             hub.publish(
                 &Outgoing {
                     update: &raw,
+                    update_lean: &lean,
                     tick: &out.summary,
                     seq: self.seq,
                     samples,

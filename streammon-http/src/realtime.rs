@@ -63,6 +63,14 @@ impl Subscription {
 struct Client {
     subscription: Mutex<Subscription>,
     dropped: AtomicU64,
+    /// Connected with `detail=full`: the whole-service update carries each
+    /// region's bands and rendition mix.
+    full_detail: bool,
+}
+
+/// Whether a handshake's query asks for `detail=full`.
+fn wants_full_detail(query: Option<&str>) -> bool {
+    query.is_some_and(|q| q.split('&').any(|p| p == "detail=full"))
 }
 
 /// The body of `subscribe` and `unsubscribe`.
@@ -78,8 +86,12 @@ struct SubscribeRequest {
 /// One tick's events, ready to send.
 #[derive(Debug)]
 pub struct Outgoing<'a> {
-    /// The whole service's `metrics_update`, encoded.
+    /// The whole service's `metrics_update`, encoded, with each region's
+    /// bands and rendition mix (for clients that connected with
+    /// `detail=full`).
     pub update: &'a RawValue,
+    /// The same without them ([`MetricsUpdate::lean`]), for everyone else.
+    pub update_lean: &'a RawValue,
     /// The tick's summary, for scoped payloads.
     pub tick: &'a streammon_core::pipeline::TickSummary,
     /// Its sequence number.
@@ -218,7 +230,8 @@ impl Hub {
             let sub = client.subscription.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let mut ok = true;
             if sub.is_empty() {
-                ok = send(&socket, &client, &mut dropped, "metrics_update", out.update);
+                let update = if client.full_detail { out.update } else { out.update_lean };
+                ok = send(&socket, &client, &mut dropped, "metrics_update", update);
                 sent_updates += u64::from(ok);
             } else {
                 let keys = sub.regions.iter().map(|r| (format!("region:{r}"), Some(r), None));
@@ -279,7 +292,8 @@ impl Hub {
 }
 
 fn on_connect(socket: SocketRef, state: AppState) {
-    socket.extensions.insert(Arc::new(Client::default()));
+    let full_detail = wants_full_detail(socket.req_parts().uri.query());
+    socket.extensions.insert(Arc::new(Client { full_detail, ..Client::default() }));
     state.telemetry().clients.inc();
     let telemetry = state.telemetry().clone();
     socket.on_disconnect(move |_: SocketRef, _: DisconnectReason| {
@@ -447,6 +461,14 @@ mod tests {
         assert_eq!(parse_samples(good.clone(), 10, now - 120_000).unwrap_err().0, "timestamp_ms");
         assert_eq!(parse_samples(good.clone(), 10, now + 2 * MAX_SAMPLE_AGE_MS).unwrap_err().0, "timestamp_ms");
         assert!(parse_samples(good, 10, now - 30_000).is_ok(), "a little clock skew is fine");
+    }
+
+    #[test]
+    fn full_detail_is_asked_in_the_handshake() {
+        assert!(wants_full_detail(Some("EIO=4&transport=websocket&detail=full")));
+        assert!(!wants_full_detail(Some("EIO=4&transport=websocket")));
+        assert!(!wants_full_detail(Some("detail=fuller")));
+        assert!(!wants_full_detail(None));
     }
 
     #[test]

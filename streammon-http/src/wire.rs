@@ -167,6 +167,20 @@ impl MetricsUpdate {
         }
     }
 
+    /// The same tick without each region's bands and rendition mix: what
+    /// clients get unless they connect asking for `detail=full` (a third
+    /// of the bytes; the service's own bands and mix stay).
+    pub fn lean(&self) -> Self {
+        Self {
+            regions: self
+                .regions
+                .iter()
+                .map(|r| RegionSummary { renditions: Default::default(), bands: Default::default(), ..r.clone() })
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// One region's view of the tick: its figures in the original fields,
     /// with every title's row. `None` if the region did not report.
     pub fn for_region(
