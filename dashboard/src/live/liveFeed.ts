@@ -39,7 +39,8 @@ export class LiveFeed {
   constructor(private readonly store: AppStore, private readonly series: SeriesStore = liveSeries) {}
 
   start(): void {
-    const s = io({ reconnectionDelay: 500, reconnectionDelayMax: 5_000, timeout: 8_000 });
+    // detail=full: each region's bands and rendition mix in every update (docs/EVENTS.md).
+    const s = io({ query: { detail: 'full' }, reconnectionDelay: 500, reconnectionDelayMax: 5_000, timeout: 8_000 });
     this.socket = s;
     s.on('connect', () => {
       this.store.dispatch(connectionActions.connected());
