@@ -48,7 +48,7 @@ struct Bucket {
 /// are forgotten.
 const MAX_SOURCES: usize = 50_000;
 
-/// The collector and its door. See the [module docs](self).
+/// The collector and its door: tokens, rate limits and the core collector.
 #[derive(Debug)]
 pub struct CmcdIngest {
     collector: Mutex<Collector>,

@@ -138,7 +138,7 @@ struct StreamAcc {
     live: bool,
 }
 
-/// Turns CMCD reports into samples. See the [module docs](self).
+/// Turns CMCD reports into samples (see [`crate::cmcd`]).
 ///
 /// ```
 /// use streammon_core::cmcd::{Collector, CollectorConfig, Report};

@@ -49,7 +49,7 @@ impl Default for RegionMapConfig {
     }
 }
 
-/// Resolves a report's region. See the [module docs](self).
+/// Resolves a report's region: header, host, client network, else the default.
 ///
 /// ```
 /// use streammon_core::cmcd::{NetworkRegion, RegionMap, RegionMapConfig};

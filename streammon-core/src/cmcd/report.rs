@@ -251,7 +251,8 @@ impl OtList {
 }
 
 /// One CMCD payload. Every field is `None` (or empty) when its key was
-/// absent. See the [module docs](self) for units.
+/// absent. Units are the specification's (see [`crate::cmcd`]): ms for
+/// times, kbps for bitrates, epoch ms for `ts`.
 ///
 /// ```
 /// use streammon_core::cmcd::{ObjectType, Report, StreamType};

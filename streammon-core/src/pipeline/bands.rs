@@ -14,7 +14,7 @@
 //! A band on a chart has another job than a detector. The detectors flag
 //! a *change* and then, by design, accept a level that stays shifted as
 //! the new normal within a minute or two; a band drawn from them would
-//! move up to meet an incident and hide it. The [`Baseline`] here learns
+//! move up to meet an incident and hide it. The `Baseline` here learns
 //! only from points inside its band, so through an incident it keeps
 //! showing what normal was, and it gives up on the old level only after
 //! [`RELEARN_MS`] outside it (a change that lasted that long is the new
@@ -249,7 +249,7 @@ impl Baseline {
 type ScopeBaselines = [Baseline; BAND_METRICS.len()];
 
 /// Follows the rolled-up figures of the whole service and of every region
-/// with one [`Baseline`] each, and fills the [`Bands`] of a
+/// with one `Baseline` each, and fills the [`Bands`] of a
 /// [`TickSummary`].
 ///
 /// ```
