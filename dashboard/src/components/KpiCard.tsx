@@ -1,6 +1,5 @@
 import Paper from '@mui/material/Paper';
 import Typography from '@mui/material/Typography';
-import Box from '@mui/material/Box';
 import { useTheme } from '@mui/material/styles';
 import Sparkline from '../charts/Sparkline';
 import { levelColor, type Level } from '../lib/health';
@@ -30,16 +29,12 @@ export default function KpiCard({ label, value, sub, level, spark, version, href
       <Typography variant="caption" sx={{ textTransform: 'uppercase', letterSpacing: 0.6, opacity: 0.8 }}>
         {label}
       </Typography>
-      <Box sx={{ display: 'flex', alignItems: 'baseline', gap: 1 }}>
-        <Typography data-testid={`${testId}-value`} sx={{ fontSize: 26, fontWeight: 650, color: level === 'bad' || level === 'warn' ? color : 'inherit', fontVariantNumeric: 'tabular-nums' }}>
-          {value}
-        </Typography>
-        {sub && (
-          <Typography variant="caption" sx={{ opacity: 0.75 }}>
-            {sub}
-          </Typography>
-        )}
-      </Box>
+      <Typography data-testid={`${testId}-value`} sx={{ fontSize: 26, fontWeight: 650, lineHeight: 1.2, whiteSpace: 'nowrap', color: level === 'bad' || level === 'warn' ? color : 'inherit', fontVariantNumeric: 'tabular-nums' }}>
+        {value}
+      </Typography>
+      <Typography variant="caption" component="div" sx={{ opacity: 0.75, minHeight: 18, whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis' }}>
+        {sub ?? ' '}
+      </Typography>
       <Sparkline values={spark ?? null} color={color} version={version} width={200} height={34} />
     </Paper>
   );

@@ -32,7 +32,13 @@ export default function OverviewView() {
   const dispatch = useAppDispatch();
   const theme = useTheme();
   const counts = useMemo(() => openCounts(items, acked), [items, acked]);
-  const openItems = useMemo(() => filterItems(items, { minSeverity: 'warning', kind: 'all', region: null, ack: 'open', text: '' }, acked).slice(0, 8), [items, acked]);
+  // Alerts (one per incident group) first, then the strongest single anomalies.
+  const openItems = useMemo(() => {
+    const open = filterItems(items, { minSeverity: 'warning', kind: 'all', region: null, ack: 'open', text: '' }, acked);
+    const alerts = open.filter((i) => i.kind !== 'anomaly' && i.state !== 'resolved');
+    const rest = open.filter((i) => i.kind === 'anomaly');
+    return [...alerts, ...rest].slice(0, 8);
+  }, [items, acked]);
   const all = liveSeries.scope('all');
 
   if (!tick) return <Loading what="the first live tick" />;
@@ -63,7 +69,7 @@ export default function OverviewView() {
         <KpiCard
           label="Open alerts"
           value={String(counts.firing)}
-          sub={`${counts.critical} critical open`}
+          sub={`${counts.critical} critical unacknowledged`}
           level={alertLevel}
           version={version}
           href={viewHash('alerts')}
