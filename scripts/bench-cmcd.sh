@@ -63,7 +63,7 @@ start_server() {
 }
 
 accepted() {
-    curl -s "$URL/metrics/prometheus" | awk '/^streammon_cmcd_reports_total\{outcome="accepted"\}/ {print $2}'
+    curl -s "$URL/metrics/prometheus" | awk '/^streammon_cmcd_reports_total\{outcome="accepted"\}/ {n = $2} END {printf "%d\n", n}'
 }
 
 cat >"$OUT/post.lua" <<'LUA'
@@ -100,6 +100,6 @@ for mode in post get; do
     wrk -t2 -c50 -d"${SECS}s" --latency -s "$OUT/$mode.lua" "$URL" | tee "$OUT/wrk-$mode.txt"
     after=$(accepted)
     rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk-$mode.txt")
-    echo "== $mode: $(( ${after%.*} - ${before%.*} )) reports accepted in ${SECS}s: $(( (${after%.*} - ${before%.*}) / SECS )) reports/s ($rps requests/s)" | tee -a "$OUT/summary.txt"
+    echo "== $mode: $((after - before)) reports accepted in ${SECS}s: $(((after - before) / SECS)) reports/s ($rps requests/s)" | tee -a "$OUT/summary.txt"
     stop_server
 done

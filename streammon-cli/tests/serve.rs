@@ -97,6 +97,9 @@ impl Server {
                 while let Ok(line) = self.log.try_recv() {
                     self.lines.push(line);
                 }
+                // Regression: publishing into the closed Socket.IO namespace
+                // panicked the pipeline task at shutdown.
+                assert!(!self.lines.iter().any(|l| l.contains("panicked")), "{}", self.lines.join("\n"));
                 return status.code();
             }
             std::thread::sleep(Duration::from_millis(50));

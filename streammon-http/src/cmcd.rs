@@ -11,7 +11,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::http::HeaderMap;
-use streammon_core::cmcd::{Admission, Collector, CollectorStats, Report};
+use prometheus::IntCounter;
+use streammon_core::cmcd::{Admission, Collector, CollectorStats, RegionMap, Report};
 use streammon_core::{ContentChange, RegionId, Sample};
 
 use crate::error::ApiError;
@@ -44,6 +45,25 @@ struct Bucket {
     at: Instant,
 }
 
+/// Who a request speaks for: a configured source (by its index in
+/// [`CmcdSettings::tokens`]), or, without tokens, the client's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Source {
+    Token(usize),
+    Client(IpAddr),
+    Unknown,
+}
+
+/// The outcome counters, looked up once.
+#[derive(Debug)]
+struct Counters {
+    accepted: IntCounter,
+    stopped: IntCounter,
+    busy: IntCounter,
+    invalid: IntCounter,
+    limited: IntCounter,
+}
+
 /// Sources remembered by the rate limiter at most; past it the idle ones
 /// are forgotten.
 const MAX_SOURCES: usize = 50_000;
@@ -53,7 +73,8 @@ const MAX_SOURCES: usize = 50_000;
 pub struct CmcdIngest {
     collector: Mutex<Collector>,
     settings: CmcdSettings,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    buckets: Mutex<HashMap<Source, Bucket>>,
+    counters: Counters,
 }
 
 /// What a request's reports came to.
@@ -65,9 +86,23 @@ pub(crate) struct Outcome {
 }
 
 impl CmcdIngest {
-    /// The door in front of `collector`.
-    pub fn new(collector: Collector, settings: CmcdSettings) -> Self {
-        Self { collector: Mutex::new(collector), settings, buckets: Mutex::new(HashMap::new()) }
+    /// The door in front of `collector`, counting into `telemetry`.
+    pub fn new(collector: Collector, settings: CmcdSettings, telemetry: &Telemetry) -> Self {
+        let c = |outcome: &str| telemetry.cmcd_reports.with_label_values(&[outcome]);
+        let counters = Counters {
+            accepted: c("accepted"),
+            stopped: c("stopped"),
+            busy: c("busy"),
+            invalid: c("invalid"),
+            limited: c("limited"),
+        };
+        Self { collector: Mutex::new(collector), settings, buckets: Mutex::new(HashMap::new()), counters }
+    }
+
+    /// Counts reports refused as malformed before they reached the
+    /// collector (`streammon_cmcd_reports_total{outcome="invalid"}`).
+    pub fn count_invalid(&self, n: usize) {
+        self.counters.invalid.inc_by(n as u64);
     }
 
     /// The settings.
@@ -102,9 +137,9 @@ impl CmcdIngest {
         headers: &HeaderMap,
         query: Option<&str>,
         client: Option<IpAddr>,
-    ) -> Result<String, ApiError> {
+    ) -> Result<Source, ApiError> {
         if self.settings.tokens.is_empty() {
-            return Ok(client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()));
+            return Ok(client.map_or(Source::Unknown, Source::Client));
         }
         let bearer = headers
             .get(axum::http::header::AUTHORIZATION)
@@ -120,28 +155,41 @@ impl CmcdIngest {
         self.settings
             .tokens
             .iter()
-            .find(|(_, t)| constant_time_eq(t.as_bytes(), given.as_bytes()))
-            .map(|(name, _)| name.clone())
+            .position(|(_, t)| constant_time_eq(t.as_bytes(), given.as_bytes()))
+            .map(Source::Token)
             .ok_or_else(|| ApiError::Unauthorized("the token is not one this server knows".into()))
+    }
+
+    fn source_name(&self, source: Source) -> String {
+        match source {
+            Source::Token(i) => self.settings.tokens.get(i).map_or_else(String::new, |(n, _)| n.clone()),
+            Source::Client(ip) => ip.to_string(),
+            Source::Unknown => "this client".into(),
+        }
     }
 
     /// Takes `n` reports from `source` out of its bucket, or says when to
     /// come back.
-    pub(crate) fn admit(&self, source: &str, n: usize) -> Result<(), ApiError> {
+    pub(crate) fn admit(&self, source: Source, n: usize) -> Result<(), ApiError> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_SOURCES && !buckets.contains_key(source) {
-            let burst = self.settings.burst;
-            buckets.retain(|_, b| now.duration_since(b.at).as_secs_f64() * 2.0 < burst);
-        }
         let (rate, burst) = (self.settings.rate_per_source, self.settings.burst);
-        let bucket = buckets.entry(source.to_owned()).or_insert(Bucket { tokens: burst, at: now });
+        if buckets.len() >= MAX_SOURCES && !buckets.contains_key(&source) {
+            // Forget the sources whose bucket has refilled: they lose nothing.
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
+        }
+        let bucket = buckets.entry(source).or_insert(Bucket { tokens: burst, at: now });
         bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(burst);
         bucket.at = now;
         if bucket.tokens < n as f64 {
             let wait = ((n as f64 - bucket.tokens) / rate).ceil().clamp(1.0, 3_600.0) as u32;
+            drop(buckets);
+            self.counters.limited.inc_by(n as u64);
             return Err(ApiError::TooBusy {
-                message: format!("{source} sends more than {rate} reports a second; retry in {wait} s"),
+                message: format!(
+                    "{} sends more than {rate} reports a second; retry in {wait} s",
+                    self.source_name(source)
+                ),
                 retry_after_s: wait,
             });
         }
@@ -150,50 +198,48 @@ impl CmcdIngest {
     }
 
     /// Hands parsed reports to the collector, all or nothing: a report it
-    /// would refuse refuses them all, with its index.
+    /// would refuse refuses them all, with its index. `region` resolves
+    /// where they come from, under the same lock.
     pub(crate) fn observe(
         &self,
         reports: &[Report<'_>],
-        region: &RegionId,
+        region: impl FnOnce(&RegionMap) -> RegionId,
         now_ms: i64,
-        telemetry: &Telemetry,
     ) -> Result<Outcome, (usize, streammon_core::Error)> {
         let mut out = Outcome::default();
         if let Some((i, e)) = reports.iter().enumerate().find_map(|(i, r)| Collector::check(r).err().map(|e| (i, e))) {
-            telemetry.cmcd_reports.with_label_values(&["invalid"]).inc();
+            self.counters.invalid.inc();
             return Err((i, e));
         }
         {
             let mut collector = self.lock();
+            let region = region(collector.region_map());
             for (i, r) in reports.iter().enumerate() {
-                match collector.observe(r, region, now_ms) {
+                match collector.observe(r, &region, now_ms) {
                     Ok(Admission::Accepted) => out.accepted += 1,
                     Ok(Admission::Stop) => out.stopped += 1,
                     Ok(Admission::Busy) => out.busy += 1,
                     Err(e) => {
                         drop(collector);
-                        telemetry.cmcd_reports.with_label_values(&["invalid"]).inc();
+                        self.counters.invalid.inc();
                         return Err((i, e));
                     }
                 }
             }
         }
-        telemetry.cmcd_reports.with_label_values(&["accepted"]).inc_by(out.accepted as u64);
-        telemetry.cmcd_reports.with_label_values(&["stopped"]).inc_by(out.stopped as u64);
-        telemetry.cmcd_reports.with_label_values(&["busy"]).inc_by(out.busy as u64);
+        self.counters.accepted.inc_by(out.accepted as u64);
+        self.counters.stopped.inc_by(out.stopped as u64);
+        self.counters.busy.inc_by(out.busy as u64);
         Ok(out)
     }
+}
 
-    /// The region of a request, from the configured header, the Host, or
-    /// the client's address.
-    pub(crate) fn region(&self, headers: &HeaderMap, client: Option<IpAddr>) -> RegionId {
-        self.with_collector(|c| {
-            let map = c.region_map();
-            let header = headers.get(map.header()).and_then(|v| v.to_str().ok());
-            let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok());
-            map.resolve(header, host, client)
-        })
-    }
+/// The region of a request, from the map's header, the Host, or the
+/// client's address.
+pub(crate) fn request_region(map: &RegionMap, headers: &HeaderMap, client: Option<IpAddr>) -> RegionId {
+    let header = headers.get(map.header()).and_then(|v| v.to_str().ok());
+    let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok());
+    map.resolve(header, host, client)
 }
 
 /// A core CMCD error as a 400 naming the key (and the line of a body).
@@ -221,7 +267,7 @@ mod tests {
     use streammon_core::cmcd::CollectorConfig;
 
     fn ingest(settings: CmcdSettings) -> CmcdIngest {
-        CmcdIngest::new(Collector::new(CollectorConfig::default()).unwrap(), settings)
+        CmcdIngest::new(Collector::new(CollectorConfig::default()).unwrap(), settings, &Telemetry::new())
     }
 
     #[test]
@@ -229,21 +275,23 @@ mod tests {
         let i = ingest(CmcdSettings { tokens: vec![("cdn-a".into(), "s3cret".into())], ..CmcdSettings::default() });
         let mut h = HeaderMap::new();
         assert!(matches!(i.authenticate(&h, None, None), Err(ApiError::Unauthorized(_))));
-        assert_eq!(i.authenticate(&h, Some("x=1&token=s3cret"), None).unwrap(), "cdn-a");
+        assert_eq!(i.authenticate(&h, Some("x=1&token=s3cret"), None).unwrap(), Source::Token(0));
         h.insert(axum::http::header::AUTHORIZATION, "Bearer nope".parse().unwrap());
         assert!(i.authenticate(&h, None, None).is_err());
         let open = ingest(CmcdSettings::default());
-        assert_eq!(open.authenticate(&HeaderMap::new(), None, Some("10.0.0.1".parse().unwrap())).unwrap(), "10.0.0.1");
+        let ip = "10.0.0.1".parse().unwrap();
+        assert_eq!(open.authenticate(&HeaderMap::new(), None, Some(ip)).unwrap(), Source::Client(ip));
     }
 
     #[test]
     fn the_bucket_refuses_past_the_burst_and_says_when() {
         let i = ingest(CmcdSettings { rate_per_source: 10.0, burst: 20.0, ..CmcdSettings::default() });
-        assert!(i.admit("a", 20).is_ok());
-        match i.admit("a", 10) {
+        let (a, b) = (Source::Token(0), Source::Token(1));
+        assert!(i.admit(a, 20).is_ok());
+        match i.admit(a, 10) {
             Err(ApiError::TooBusy { retry_after_s, .. }) => assert_eq!(retry_after_s, 1),
             other => panic!("{other:?}"),
         }
-        assert!(i.admit("b", 5).is_ok(), "another source has its own bucket");
+        assert!(i.admit(b, 5).is_ok(), "another source has its own bucket");
     }
 }

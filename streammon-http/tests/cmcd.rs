@@ -16,7 +16,8 @@ use common::*;
 fn cmcd_state(config: CollectorConfig, settings: CmcdSettings) -> AppState {
     let (state, rx) = empty_state(self::settings(), 1);
     std::mem::forget(rx);
-    assert!(state.enable_cmcd(Arc::new(CmcdIngest::new(Collector::new(config).unwrap(), settings))));
+    let ingest = CmcdIngest::new(Collector::new(config).unwrap(), settings, state.telemetry());
+    assert!(state.enable_cmcd(Arc::new(ingest)));
     state
 }
 

@@ -58,7 +58,9 @@ async fn file(
     match streammon_http::ingest_cmcd_request(&state, &headers, query.as_deref(), client) {
         Ok(_) => {}
         Err(e) => {
-            state.telemetry().cmcd_reports.with_label_values(&["invalid"]).inc();
+            if let Some(cmcd) = state.cmcd() {
+                cmcd.count_invalid(1);
+            }
             tracing::debug!(target: "streammon::cmcd", path, error = %e, "media request with unusable CMCD");
         }
     }

@@ -78,7 +78,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let cmcd = match &settings.cmcd {
         Some((config, limits)) => {
             let collector = streammon_core::cmcd::Collector::new(config.clone())?;
-            let ingest = Arc::new(CmcdIngest::new(collector, limits.clone()));
+            let ingest = Arc::new(CmcdIngest::new(collector, limits.clone(), state.telemetry()));
             state.enable_cmcd(ingest.clone());
             tracing::info!(target: "streammon", tokens = limits.tokens.len(), "CMCD collector on: POST /cmcd, GET /cmcd, /cmcd/logs, /cmcd/sessions");
             Some(ingest)
@@ -133,10 +133,12 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     shutdown_signal().await;
     tracing::info!(target: "streammon", "shutting down: stopping the pipeline, flushing storage");
     let _ = stop_tx.send(true);
-    hub.close().await;
+    // The pipeline finishes its tick (and its publish to the hub) before
+    // the hub closes: publishing into a closed namespace panics.
     if let Ok(Err(e)) = pipeline_task.await {
         tracing::error!(target: "streammon", error = %e, "pipeline failed");
     }
+    hub.close().await;
     match tokio::time::timeout(Duration::from_secs(10), store.flush()).await {
         Ok(Ok(())) => tracing::info!(target: "streammon", "storage flushed"),
         Ok(Err(e)) => tracing::error!(target: "streammon", error = %e, "storage flush failed: writes lost"),

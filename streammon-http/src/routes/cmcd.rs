@@ -29,10 +29,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use streammon_core::cmcd::transmission::{self, JsonValue};
-use streammon_core::cmcd::{CollectorStats, EventType, Report};
+use streammon_core::cmcd::{CollectorStats, EventType, RegionMap, Report};
 use utoipa::ToSchema;
 
-use crate::cmcd::{CmcdIngest, Outcome, report_error};
+use crate::cmcd::{CmcdIngest, Outcome, report_error, request_region};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::routes::metrics::now_ms;
@@ -89,9 +89,7 @@ fn admit(state: &AppState, headers: &HeaderMap, query: Option<&str>, peer: &Peer
             format!("{n} reports in one request; at most {}", cmcd.settings().max_reports),
         ));
     }
-    cmcd.admit(&source, n).inspect_err(|_| {
-        state.telemetry().cmcd_reports.with_label_values(&["limited"]).inc_by(n as u64);
-    })
+    cmcd.admit(source, n)
 }
 
 fn json_reports(body: &[u8]) -> ApiResult<Vec<Report<'static>>> {
@@ -149,28 +147,32 @@ pub(crate) async fn post_cmcd(
     let body = body_bytes(&state, body)?;
     let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let region = cmcd.region(&headers, peer_ip(&peer));
+    let client = peer_ip(&peer);
+    let region = |map: &RegionMap| request_region(map, &headers, client);
     let now = now_ms();
     match media.as_str() {
         "application/json" => {
-            let reports = json_reports(&body)?;
+            let reports = json_reports(&body).inspect_err(|_| cmcd.count_invalid(1))?;
             admit(&state, &headers, query.as_deref(), &peer, reports.len())?;
             let many = reports.len() > 1;
-            let out = cmcd.observe(&reports, &region, now, state.telemetry());
+            let out = cmcd.observe(&reports, region, now);
             answer(out.map_err(|(i, e)| report_error(e, many.then_some(i + 1)))?)
         }
         "" | transmission::MEDIA_TYPE | "text/plain" => {
             let body = text(&body)?;
             let (mut reports, mut lines) = (Vec::new(), Vec::new());
             for (line, r) in transmission::lines(body) {
-                reports.push(r.map_err(|e| report_error(e, Some(line)))?);
+                reports.push(r.map_err(|e| {
+                    cmcd.count_invalid(1);
+                    report_error(e, Some(line))
+                })?);
                 lines.push(line);
             }
             if reports.is_empty() {
                 return Err(ApiError::bad("body", "the body holds no report"));
             }
             admit(&state, &headers, query.as_deref(), &peer, reports.len())?;
-            let out = cmcd.observe(&reports, &region, now, state.telemetry());
+            let out = cmcd.observe(&reports, region, now);
             answer(out.map_err(|(i, e)| report_error(e, Some(lines[i])))?)
         }
         other => Err(ApiError::UnsupportedMediaType(format!(
@@ -205,8 +207,7 @@ pub fn ingest_request(
     let Some(report) = request_report(headers, query, &mut buf)? else { return Ok(None) };
     let peer = client.map(|ip| Extension(ConnectInfo(SocketAddr::new(ip, 0))));
     admit(state, headers, query, &peer, 1)?;
-    let region = cmcd.region(headers, client);
-    let out = cmcd.observe(std::slice::from_ref(&report), &region, now_ms(), state.telemetry());
+    let out = cmcd.observe(std::slice::from_ref(&report), |map| request_region(map, headers, client), now_ms());
     Ok(Some(answer(out.map_err(|(_, e)| report_error(e, None))?)?.status()))
 }
 
@@ -258,8 +259,8 @@ pub(crate) async fn post_response(
     };
     report.e.get_or_insert(EventType::ResponseReceived);
     admit(&state, &headers, query.as_deref(), &peer, 1)?;
-    let region = cmcd.region(&headers, peer_ip(&peer));
-    let out = cmcd.observe(std::slice::from_ref(&report), &region, now_ms(), state.telemetry());
+    let client = peer_ip(&peer);
+    let out = cmcd.observe(std::slice::from_ref(&report), |map| request_region(map, &headers, client), now_ms());
     answer(out.map_err(|(_, e)| report_error(e, None))?)
 }
 
@@ -307,12 +308,20 @@ pub(crate) async fn post_logs(
     }
     admit(&state, &headers, query.as_deref(), &peer, reports.len())?;
     let now = now_ms();
-    let header_region = headers.get(cmcd.with_collector(|c| c.region_map().header().to_owned())).is_some();
     let mut total = Outcome::default();
+    let no_headers = HeaderMap::new();
     for (i, (report, client)) in reports.iter().enumerate() {
-        let region = if header_region { cmcd.region(&headers, None) } else { cmcd.region(&HeaderMap::new(), *client) };
+        // The forwarder's region header when it sets one, else each line's
+        // client address.
+        let region = |map: &RegionMap| {
+            if headers.contains_key(map.header()) {
+                request_region(map, &headers, None)
+            } else {
+                request_region(map, &no_headers, *client)
+            }
+        };
         let out = cmcd
-            .observe(std::slice::from_ref(report), &region, now, state.telemetry())
+            .observe(std::slice::from_ref(report), region, now)
             .map_err(|(_, e)| report_error(e, Some(decoded[i].0)))?;
         total.accepted += out.accepted;
         total.stopped += out.stopped;
