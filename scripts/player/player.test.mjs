@@ -22,6 +22,8 @@
 // PLAYER_MEDIA_DIR (default target/player-media; generated when stale),
 // PLAYER_HEALTHY_S (healthy playback before throttling, default 75),
 // PLAYER_THROTTLE_BPS (bytes/s while throttled, default 40000),
+// PLAYER_DASHBOARD (the dashboard build, default dashboard/dist),
+// PLAYER_SHOTS (where the screenshots go, default docs/screenshots),
 // PLAYER_HEADED=1 (a visible browser, for debugging).
 // Every wait is bounded and fails with what it waited for, the player's
 // state and the server's last log lines.
@@ -43,8 +45,8 @@ const TARGET = path.resolve(REPO, process.env.CARGO_TARGET_DIR ?? 'target');
 const BIN = process.env.STREAMMON_BIN ? path.resolve(process.env.STREAMMON_BIN) : path.join(TARGET, 'debug/streammon');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const MEDIA = path.resolve(process.env.PLAYER_MEDIA_DIR ?? path.join(TARGET, 'player-media'));
-const DASHBOARD = path.join(REPO, 'dashboard/dist');
-const SHOTS = path.join(REPO, 'docs/screenshots');
+const DASHBOARD = path.resolve(process.env.PLAYER_DASHBOARD ?? path.join(REPO, 'dashboard/dist'));
+const SHOTS = path.resolve(process.env.PLAYER_SHOTS ?? path.join(REPO, 'docs/screenshots'));
 
 const CID = 'cmcd-e2e-clip';            // the main session: query mode, throttled later
 const CID_HEADERS = 'cmcd-e2e-headers'; // the control session: header mode, never throttled
@@ -196,6 +198,7 @@ const players = {}; // cid -> { page, started }
 let watcher;        // whole-service Socket.IO client
 let scoped;         // Socket.IO client subscribed to the main title
 const measured = {};
+let throttled = null; // when the main player's network was throttled
 
 async function playerState(cid) {
   const p = players[cid];
@@ -273,6 +276,43 @@ async function openPlayer(cid, mode, collector = '/cmcd') {
 }
 
 const near = (value, nominal, tol) => Math.abs(value - nominal) <= nominal * tol;
+
+/**
+ * The dashboard once the title is flagged: its detail lists the anomalies,
+ * and the buffering series marks them (screenshot cmcd-rebuffering.png).
+ */
+async function dashboardAfterThrottle(throttledAt) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const ok = async (check) => {
+    if (errors.length) assert.fail(`the dashboard failed: ${errors.join('; ')}`);
+    return check();
+  };
+  try {
+    await page.goto(`${server.url}/#/content/${encodeURIComponent(CID)}`);
+    const items = await waitFor(`the dashboard's detail of ${CID} to list its anomalies`, 20_000,
+      () => ok(async () => (await page.locator('[data-testid=feed-item]').count()) || null), 500);
+    measured.dashboard_detail_feed_items = items;
+    await page.goto(`${server.url}/#/series?metric=buffering_ratio&content=${encodeURIComponent(CID)}&region=local`);
+    // History from the REST API in buckets: the anomalies show as markers
+    // (triangles), red dots only on live points scored against a band.
+    const chart = await waitFor(`the dashboard's buffering_ratio chart of ${CID} with anomaly markers`, 20_000, () => ok(async () => {
+      const el = page.locator('[data-testid=chart-main]');
+      if (!(await el.count())) return null;
+      const [markers, anomalous, pts] = await Promise.all(['data-markers', 'data-anomalous', 'data-points'].map(async (a) => Number(await el.getAttribute(a))));
+      return markers > 0 || anomalous > 0 ? { markers, anomalous, points: pts } : null;
+    }), 500);
+    measured.dashboard_chart = chart;
+    // Let the chart show some of the rebuffering (it refreshes every 5 s).
+    await sleep(Math.max(2_000, throttledAt + 30_000 - Date.now()));
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, 'cmcd-rebuffering.png') });
+  } finally {
+    await context.close();
+  }
+}
 
 /** A Socket.IO client subscribed to the main title's room (its anomalies). */
 async function subscribeScoped() {
@@ -518,6 +558,7 @@ describe('dash.js with CMCD against streammon serve --source cmcd', { concurrenc
     await cdp.send('Network.enable');
     await cdp.send('Network.emulateNetworkConditions', THROTTLE);
     const throttledAt = Date.now();
+    throttled = throttledAt;
     measured.throttle = THROTTLE;
 
     const stalled = await waitFor(`${CID} to stall under ${THROTTLE_BPS} B/s`, STALL_TIMEOUT_MS, async () => {
@@ -562,5 +603,11 @@ describe('dash.js with CMCD against streammon serve --source cmcd', { concurrenc
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     measured.control = await playerState(CID_HEADERS);
     measured.control_buffering = (await points('buffering_ratio', CID_HEADERS)).slice(-5).map(([, v]) => v);
+  });
+
+  test('the dashboard shows the title flagged and its rebuffering (screenshot cmcd-rebuffering.png)', async () => {
+    assert.ok(throttled, 'the network was never throttled (see the previous test)');
+    assert.ok(existsSync(path.join(DASHBOARD, 'index.html')), `no dashboard build in ${DASHBOARD}: run scripts/dashboard-build.sh`);
+    await dashboardAfterThrottle(throttled);
   });
 });
