@@ -336,6 +336,12 @@ async fn content_lists_every_title_by_viewers() {
     assert_eq!(rows.len(), 48);
     let viewers: Vec<f64> = rows.iter().map(|r| num(&r["viewers"])).collect();
     assert!(viewers.windows(2).all(|w| w[0] >= w[1]), "not by viewers, descending: {viewers:?}");
+    // Streaming titles name the rendition most of their viewers are on.
+    for r in rows.iter().filter(|r| num(&r["viewers"]) > 0.0) {
+        let rendition = r["rendition"].as_str().unwrap_or_else(|| panic!("no rendition: {r}"));
+        let audio = r["content_type"] == "audio";
+        assert_eq!(rendition.ends_with('k'), audio, "{} is {}: {rendition}", r["content_id"], r["content_type"]);
+    }
     let body = get_ok("/content?limit=5").await;
     assert_eq!((body["total"].as_u64(), rows_of(&body).len()), (Some(48), 5));
 }

@@ -35,3 +35,9 @@ test('searches title, id and genre; filters by type', () => {
   // Missing numbers sort last in descending order.
   expect(queryRows(rows, { ...base, sort: 'buffering_ratio' })[0].content_id).toBe('vod-1');
 });
+
+test('a title from player telemetry has no genre and is still searched', () => {
+  const cmcd = row('cmcd-clip', { title: 'cmcd-clip', genre: null, viewers: 1, rendition: '480p' });
+  expect(queryRows([...rows, cmcd], { ...base, q: 'clip' }).map((r) => r.content_id)).toEqual(['cmcd-clip']);
+  expect(queryRows([...rows, cmcd], { ...base, q: 'radio' }).map((r) => r.content_id)).toEqual(['aod-1']);
+});

@@ -19,7 +19,7 @@ export function queryRows(rows: ContentRow[], q: TableQuery): ContentRow[] {
     (r) =>
       (!q.type || r.content_type === q.type) &&
       (!q.streamingOnly || STREAMING.has(r.status)) &&
-      (!text || r.title.toLowerCase().includes(text) || r.content_id.toLowerCase().includes(text) || r.genre.toLowerCase().includes(text)),
+      (!text || r.title.toLowerCase().includes(text) || r.content_id.toLowerCase().includes(text) || (r.genre ?? '').toLowerCase().includes(text)),
   );
   const key = (r: ContentRow): number | string => {
     switch (q.sort) {

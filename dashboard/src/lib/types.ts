@@ -134,7 +134,10 @@ export interface ContentRow {
   content_id: string;
   title: string;
   content_type: ContentType;
-  genre: string;
+  /** Absent for a title seen in player telemetry (CMCD names no genre). */
+  genre?: string | null;
+  /** The rendition most of its viewers are on, e.g. `1080p` or `128k`. */
+  rendition?: string | null;
   status: ContentStatus;
   status_since_ms?: number | null;
   last_seen_ms?: number | null;
@@ -164,7 +167,7 @@ export interface ContentChange {
   content_id: string;
   title: string;
   content_type: ContentType;
-  genre: string;
+  genre?: string | null;
   from: ContentStatus | null;
   to: ContentStatus;
   status?: ContentStatus;

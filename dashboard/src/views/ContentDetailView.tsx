@@ -83,7 +83,7 @@ export default function ContentDetailView({ id }: { id: string }) {
           </Link>
           <Typography variant="h6">{c.title}</Typography>
           <Chip size="small" label={c.content_id} variant="outlined" />
-          <Chip size="small" label={`${c.content_type} · ${c.genre.replace(/_/g, ' ')}`} variant="outlined" />
+          <Chip size="small" label={c.genre ? `${c.content_type} · ${c.genre.replace(/_/g, ' ')}` : c.content_type} variant="outlined" />
           <Chip size="small" label={status.replace('_', ' ')} data-testid="detail-status" />
           <Chip size="small" color={HEALTH_CHIP[c.health]} label={c.health} />
           {c.health_reason && <Typography variant="body2">{c.health_reason}</Typography>}

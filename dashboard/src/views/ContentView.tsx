@@ -27,7 +27,7 @@ const COLS: { key: SortKey; label: string; numeric?: boolean }[] = [
   { key: 'content_type', label: 'Type' },
   { key: 'status', label: 'Status' },
   { key: 'viewers', label: 'Viewers', numeric: true },
-  { key: 'bitrate_kbps', label: 'Bitrate', numeric: true },
+  { key: 'bitrate_kbps', label: 'Bitrate · resolution', numeric: true },
   { key: 'buffering_ratio', label: 'Buffering', numeric: true },
   { key: 'latency_ms', label: 'Latency', numeric: true },
   { key: 'health', label: 'Health' },
@@ -57,13 +57,17 @@ const ContentTableRow = memo(
             {r.title}
           </a>
           <span className="sub">
-            {r.content_id} · {r.genre.replace(/_/g, ' ')}
+            {r.content_id}
+            {r.genre ? ` · ${r.genre.replace(/_/g, ' ')}` : ''}
           </span>
         </td>
         <td>{r.content_type}</td>
         <td data-testid="content-status">{r.status.replace('_', ' ')}</td>
         <td className="num">{formatMetric('viewers', r.viewers)}</td>
-        <td className="num">{formatMetric('bitrate_kbps', r.bitrate_kbps)}</td>
+        <td className="num">
+          {formatMetric('bitrate_kbps', r.bitrate_kbps)}
+          {r.rendition ? <span className="sub">{r.rendition}</span> : null}
+        </td>
         <td className="num">{formatMetric('buffering_ratio', r.buffering_ratio)}</td>
         <td className="num">{formatMetric('latency_ms', r.latency_ms)}</td>
         <td title={r.health_reason ?? undefined}>
@@ -75,7 +79,7 @@ const ContentTableRow = memo(
   (a, b) => a.fresh === b.fresh && sameRow(a.row, b.row),
 );
 
-const ROW_KEYS = ['status', 'viewers', 'bitrate_kbps', 'buffering_ratio', 'latency_ms', 'health', 'health_reason', 'title'] as const;
+const ROW_KEYS = ['status', 'viewers', 'bitrate_kbps', 'rendition', 'buffering_ratio', 'latency_ms', 'health', 'health_reason', 'title'] as const;
 function sameRow(a: ContentRow, b: ContentRow): boolean {
   if (a === b) return true;
   for (const k of ROW_KEYS) if (formatCell(k, a[k]) !== formatCell(k, b[k])) return false;

@@ -54,6 +54,10 @@ pub struct ContentRow {
     /// streams once it stopped reporting.
     #[serde(flatten)]
     pub quality: Quality,
+    /// The rendition most of its viewers were on in its last tick, e.g.
+    /// `1080p` (a resolution) or `128k` (audio).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendition: Option<crate::content::RenditionId>,
     /// At a glance.
     pub health: Health,
     /// Why it is not healthy: the summary of the worst alert, or the last
@@ -78,6 +82,7 @@ impl ContentRow {
             status_since_ms: now_ms,
             last_seen_ms: now_ms,
             quality: Quality::default(),
+            rendition: None,
             health: Health::Healthy,
             health_reason: None,
             firing_alerts: 0,
@@ -128,6 +133,7 @@ impl ContentTable {
                 .entry(c.content_id.clone())
                 .or_insert_with(|| ContentRow::new(c.content_id.clone(), c.content_type, now));
             row.quality = c.quality;
+            row.rendition = c.rendition;
             row.last_seen_ms = now;
         }
         for anomaly in anomalies {

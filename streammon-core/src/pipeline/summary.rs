@@ -196,6 +196,17 @@ struct MixSum {
 }
 
 impl MixSum {
+    /// The rendition with the most viewers (the highest on a tie).
+    fn dominant(&self) -> Option<RenditionId> {
+        RenditionId::ALL.into_iter().filter(|id| self.viewers[id.index()] > 0).fold(
+            None,
+            |best: Option<RenditionId>, id| match best {
+                Some(b) if self.viewers[b.index()] > self.viewers[id.index()] => best,
+                _ => Some(id),
+            },
+        )
+    }
+
     fn add(&mut self, s: &Sample) {
         self.total += u64::from(s.viewers);
         for (id, v) in s.renditions.iter() {
@@ -254,6 +265,9 @@ pub struct ContentSummary {
     /// Its figures over all regions.
     #[serde(flatten)]
     pub quality: Quality,
+    /// The rendition most of its viewers are on, e.g. `1080p`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendition: Option<RenditionId>,
 }
 
 /// Everything one tick says, rolled up: the body of `metrics_update`.
@@ -308,7 +322,7 @@ impl TickSummary {
         let mut mix = MixSum::default();
         let mut regions: Vec<(RegionId, QualitySum, MixSum)> = Vec::new();
         let mut types = [QualitySum::default(); 3];
-        let mut contents: Vec<(ContentId, ContentType, QualitySum)> = Vec::new();
+        let mut contents: Vec<(ContentId, ContentType, QualitySum, MixSum)> = Vec::new();
         let mut content_index: BTreeMap<&ContentId, usize> = BTreeMap::new();
         for s in samples {
             total.add(s);
@@ -327,12 +341,17 @@ impl TickSummary {
             }
             types[type_index(s.content_type)].add(s);
             match content_index.get(&s.content_id) {
-                Some(&i) => contents[i].2.add(s),
+                Some(&i) => {
+                    contents[i].2.add(s);
+                    contents[i].3.add(s);
+                }
                 None => {
                     let mut sum = QualitySum::default();
                     sum.add(s);
+                    let mut mix = MixSum::default();
+                    mix.add(s);
                     content_index.insert(&s.content_id, contents.len());
-                    contents.push((s.content_id.clone(), s.content_type, sum));
+                    contents.push((s.content_id.clone(), s.content_type, sum, mix));
                 }
             }
         }
@@ -357,10 +376,11 @@ impl TickSummary {
                 .collect(),
             contents: contents
                 .into_iter()
-                .map(|(content_id, content_type, sum)| ContentSummary {
+                .map(|(content_id, content_type, sum, mix)| ContentSummary {
                     content_id,
                     content_type,
                     quality: sum.finish(),
+                    rendition: mix.dominant(),
                 })
                 .collect(),
             renditions: mix.finish(),
@@ -446,6 +466,15 @@ mod tests {
         for r in &tick.regions {
             let sum: f64 = r.renditions.iter().map(|(_, v)| v).sum();
             assert!((sum - 1.0).abs() < 1e-9, "{}: shares sum to {sum}", r.region);
+        }
+        for c in &tick.contents {
+            let mut mix = crate::sample::RenditionMix::default();
+            for s in frame.samples.iter().filter(|s| s.content_id == c.content_id) {
+                for (id, v) in s.renditions.iter() {
+                    mix.set(id, mix.get(id) + v);
+                }
+            }
+            assert_eq!(c.rendition, mix.dominant(), "{}", c.content_id);
         }
         let p1080 = frame.samples.iter().map(|s| u64::from(s.renditions.get(RenditionId::P1080))).sum::<u64>();
         assert!((tick.renditions.get(RenditionId::P1080) - p1080 as f64 / tick.total.viewers as f64).abs() < 1e-12);
