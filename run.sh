@@ -20,4 +20,7 @@ fi
 scripts/dashboard-build.sh
 
 cargo build --release --locked -p streammon-cli
+# Half an hour of simulated history (about 6 s to simulate) so the
+# forecasts, which step by the minute, are warm when the dashboard opens.
+export STREAMMON_BACKFILL="${STREAMMON_BACKFILL:-30m}"
 exec target/release/streammon serve --dashboard dashboard/dist "$@"

@@ -56,8 +56,9 @@ pub(crate) struct ServeArgs {
     #[command(flatten)]
     sim: SimFlags,
     /// Simulate this much history at full speed before going live, so
-    /// charts and detectors start warm; 0 to start cold
-    #[arg(long, default_value = "5m")]
+    /// charts and detectors start warm (forecasts need 24 minutes); 0 to
+    /// start cold
+    #[arg(long, env = "STREAMMON_BACKFILL", default_value = "5m")]
     backfill: Span,
     /// Ticks kept in memory for `GET /metrics`
     #[arg(long, default_value_t = 3_600)]
