@@ -4,9 +4,12 @@
 //!
 //! A [`Collector`] follows each session ([`Session`]) from its reports,
 //! and at the end of every tick rolls the sessions of each (title, region)
-//! up into one sample: viewers are the sessions under way, quality
-//! figures are means over them, counts (joins, exits, stalls) are the
-//! tick's. A title first named in a report (`cid`) is announced with a
+//! up into one sample: viewers are the sessions that have shown video
+//! and not ended (so a sample's startup time is always known), quality
+//! figures are means over them, counts (joins at the first frame, exits,
+//! stalls) are the tick's. A session that ends before its first frame is
+//! an exit before video start, counted in [`CollectorStats`], not a
+//! viewer. A title first named in a report (`cid`) is announced with a
 //! [`ContentChange`], and retired once no session has watched it for
 //! [`CollectorConfig::title_idle`]. It owns no clock: the caller passes
 //! the time of receipt and of each tick.
@@ -110,6 +113,7 @@ struct Title {
 struct Carry {
     latency_ms: f64,
     startup_ms: f64,
+    bitrate_kbps: f64,
     segment_s: f64,
     segment_kb: f64,
 }
@@ -333,6 +337,12 @@ impl Collector {
                 session.phase = Phase::Ended;
             }
             let tick = session.take_tick();
+            if !session.started() {
+                // Not a viewer until its first frame: a session that never
+                // gets there is an exit before video start (counted in the
+                // stats), not a sample.
+                continue;
+            }
             let content = session.content.clone().unwrap_or_else(|| unidentified.clone());
             if let Some(t) = self.titles.get_mut(&content)
                 && !session.is_over()
@@ -385,11 +395,14 @@ impl Collector {
             if let Some(s) = mean(acc.startup) {
                 carry.startup_ms = s;
             }
+            if let Some(b) = mean(acc.bitrate) {
+                carry.bitrate_kbps = b;
+            }
             if acc.segments > 0 {
                 carry.segment_s = acc.segment_ms / f64::from(acc.segments) / 1_000.0;
                 carry.segment_kb = acc.kbit / 8.0 / f64::from(acc.segments);
             }
-            let bitrate = mean(acc.bitrate).unwrap_or(0.0);
+            let bitrate = carry.bitrate_kbps;
             let watched = acc.play_ms + acc.stall_ms;
             let seconds = f64::from(interval_ms.max(1)) / 1_000.0;
             let bandwidth =
@@ -539,7 +552,7 @@ mod tests {
         c.observe(&report("e=ps,sta=p,sid=\"z\",cid=\"t\",br=900,ot=v,v=2"), &r, 0).unwrap();
         let (mut samples, mut changes) = (Vec::new(), Vec::new());
         c.tick(1_000, 1_000, &mut samples, &mut changes);
-        assert_eq!((samples[0].viewers, samples[0].exits), (1, 1));
+        assert_eq!((samples[0].viewers, samples[0].exits), (1, 0), "q never showed video: not a viewer, not an exit");
         assert_eq!(c.stats().exits_before_start, 1);
         assert_eq!(c.observe(&report("e=t,sid=\"q\",v=2"), &r, 1_100).unwrap(), Admission::Stop);
         samples.clear();

@@ -434,8 +434,13 @@ fn ot_of(params: sfv::Params<'_>) -> Option<ObjectType> {
     })
 }
 
+/// A list entry: an integer, or a decimal rounded to one (hls.js writes
+/// `pb=(367.99)`; the specification says integers, players disagree).
 fn want_u32(b: &Bare<'_>) -> Result<u32, Refusal> {
-    let v = want_non_negative(b)?;
+    let v = match b {
+        Bare::Decimal(d) if *d >= 0.0 => d.round() as i64,
+        other => want_non_negative(other)?,
+    };
     u32::try_from(v).map_err(|_| format!("{v} is too large"))
 }
 
@@ -722,6 +727,13 @@ mod tests {
             vec![(Cow::Borrowed("com.example-key"), Cow::Borrowed("\"x\"")), ("zz".into(), "(1 2)".into())]
         );
         assert_eq!(r.ot, Some(ObjectType::Other));
+    }
+
+    #[test]
+    fn decimals_in_lists_are_rounded_as_hls_js_writes_them() {
+        let r = Report::parse("pb=(367.99),tpb=(1566.234),br=1566.5,v=2").unwrap();
+        assert_eq!((r.pb.first(), r.tpb.first(), r.br.first()), (Some(368), Some(1566), Some(1567)));
+        assert_eq!(err("br=-1.5").0, "br");
     }
 
     #[test]

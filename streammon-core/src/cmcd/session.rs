@@ -56,6 +56,7 @@ pub(crate) struct TickAcc {
     pub(crate) ttfb_ms: f64,
     pub(crate) ttfbs: u32,
     pub(crate) dropped_frames: u64,
+    /// The session showed its first frame this tick.
     pub(crate) joined: bool,
 }
 
@@ -137,7 +138,7 @@ impl Session {
             says_state: false,
             accounted_ms: now_ms,
             last_request_ms: None,
-            tick: TickAcc { joined: true, ..TickAcc::default() },
+            tick: TickAcc::default(),
         }
     }
 
@@ -150,6 +151,11 @@ impl Session {
     /// start, or a failure to start).
     pub fn never_started(&self) -> bool {
         self.startup_ms.is_none()
+    }
+
+    /// Whether it has shown video: a viewer, from then until it ends.
+    pub fn started(&self) -> bool {
+        self.startup_ms.is_some()
     }
 
     /// Bitrate over the time played, kbps.
@@ -182,11 +188,15 @@ impl Session {
     }
 
     fn enter(&mut self, phase: Phase, now_ms: i64, msd: Option<i64>) {
+        // Waiting for data before the first frame is starting up, not
+        // rebuffering (dash.js says `s`, `r`, then `p`).
+        let phase = if phase == Phase::Rebuffering && self.startup_ms.is_none() { Phase::Starting } else { phase };
         if phase == self.phase {
             return;
         }
         if phase == Phase::Playing && self.startup_ms.is_none() {
             self.startup_ms = Some(msd.map_or((now_ms - self.first_ms).max(0) as f64, |m| m as f64));
+            self.tick.joined = true;
         }
         if phase == Phase::Rebuffering && self.startup_ms.is_some() {
             self.stalls += 1;
@@ -358,8 +368,21 @@ mod tests {
         let tick = s.take_tick();
         assert_eq!((tick.requests, tick.segments), (4, 4));
         assert!((tick.kbit - (800.0 * 2.0 * 2.0 + 1_800.0 * 2.0 + 300.0 * 2.0)).abs() < 1e-9);
-        assert!(tick.joined);
+        assert!(tick.joined, "joined with its first frame");
         assert!(!s.take_tick().joined);
+    }
+
+    #[test]
+    fn waiting_for_data_before_the_first_frame_is_startup_not_rebuffering() {
+        // What dash.js reports at startup (found by scripts/player).
+        let mut s = session();
+        feed(&mut s, "e=ps,sta=s,v=2", 0);
+        feed(&mut s, "e=ps,sta=r,v=2", 200);
+        assert!(!s.take_tick().joined);
+        feed(&mut s, "e=ps,sta=p,v=2", 700);
+        s.advance(1_700);
+        assert_eq!((s.startup_ms, s.stall_ms, s.stalls, s.play_ms), (Some(700.0), 0.0, 0, 1_000.0));
+        assert!(s.take_tick().joined);
     }
 
     #[test]
