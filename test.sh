@@ -2,9 +2,10 @@
 # Runs every test of streammon: unit, integration and doc tests of every
 # crate, the examples' build, each benchmark once in test mode, the
 # Socket.IO protocol test of the server with the official client, its
-# Prometheus exposition through promtool and a real Prometheus server, and
-# the web dashboard: its unit tests (Vitest), its production build, and
-# end-to-end tests in headless Chromium against the real server.
+# Prometheus exposition through promtool and a real Prometheus server, the
+# web dashboard (its unit tests with Vitest, its production build, and
+# end-to-end tests in headless Chromium against the real server), and the
+# CMCD collector with a real player (dash.js in Chromium).
 # On a fresh machine it first installs what the tests need.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -50,6 +51,12 @@ node --test scripts/node/
 # The dashboard in headless Chromium against the real server (screenshots
 # land in docs/screenshots/).
 npm --prefix dashboard run e2e
+# CMCD with a real player: dash.js in Chromium against serve --source cmcd
+# --media, on DASH media made with ffmpeg (installed when missing).
+if [ ! scripts/player/node_modules/.package-lock.json -nt scripts/player/package-lock.json ]; then
+    (cd scripts/player && npm ci --no-audit --no-fund)
+fi
+npm --prefix scripts/player test
 
 # promtool and a real Prometheus against the exposition (the script installs
 # Debian's prometheus package when it is missing).

@@ -42,6 +42,29 @@ export function timeLabel(ms: number): string {
   return ms % 60_000 === 0 ? s.slice(11, 16) : s.slice(11, 19);
 }
 
+/** Smallest span of the y axis for figures shown as whole numbers: a flat
+ * series of 1 viewer or 0 ms would otherwise get ticks 0.96, 1, 1.04, all
+ * labelled "1". */
+const MIN_SPAN: Record<string, number> = { viewers: 4, latency_ms: 4, startup_time_ms: 4 };
+
+export function yRange(metric: string, min: number | null, max: number | null): [number, number] {
+  if (min == null || max == null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+  const pad = (max - min) * 0.08 || Math.abs(max) * 0.05 || 1;
+  let lo = min - pad;
+  let hi = max + pad;
+  const span = MIN_SPAN[metric] ?? 0;
+  if (hi - lo < span) {
+    const mid = (hi + lo) / 2;
+    lo = mid - span / 2;
+    hi = mid + span / 2;
+  }
+  if (min >= 0 && lo < 0) {
+    hi -= lo;
+    lo = 0;
+  }
+  return [lo, hi];
+}
+
 function axisLabel(metric: string, v: number): string {
   return formatMetric(metric, v).replace(/\.0+ /, ' ');
 }
@@ -87,11 +110,7 @@ export default function TimeSeriesChart(props: TimeSeriesChartProps) {
           range: (_u, min, max) => extras.current.xRange ?? [min, max],
         },
         y: {
-          range: (_u, min, max) => {
-            if (min == null || max == null || !Number.isFinite(min)) return [0, 1];
-            const pad = (max - min) * 0.08 || Math.abs(max) * 0.05 || 1;
-            return [min >= 0 && min - pad < 0 ? 0 : min - pad, max + pad];
-          },
+          range: (_u, min, max) => yRange(metric, min, max),
         },
       },
       axes: [
