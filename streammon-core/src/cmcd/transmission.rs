@@ -33,14 +33,22 @@ pub const HEADERS: [&str; 4] = ["CMCD-Object", "CMCD-Request", "CMCD-Session", "
 /// The media type of a CMCD v2 event-mode body: one payload per line.
 pub const MEDIA_TYPE: &str = "application/cmcd";
 
-fn hex(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+/// The value of a hex digit, 0xFF for any other byte.
+static HEX: [u8; 256] = {
+    let mut t = [0xFF; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => 0xFF,
+        };
+        c += 1;
     }
-}
+    t
+};
 
 /// Percent-decodes `text`, appending it to `out` (`+` is a space, as in a
 /// form). Reuses `out`'s allocation.
@@ -53,27 +61,23 @@ pub fn percent_decode(text: &str, out: &mut String) -> Result<()> {
     decoded.reserve(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        // Copy the run up to the next escape at once.
-        let run = bytes[i..].iter().position(|&c| c == b'%' || c == b'+').unwrap_or(bytes.len() - i);
-        decoded.extend_from_slice(&bytes[i..i + run]);
-        i += run;
-        match bytes.get(i) {
-            Some(b'%') => {
-                let pair = bytes.get(i + 1).and_then(|&h| hex(h)).zip(bytes.get(i + 2).and_then(|&l| hex(l)));
-                let Some((h, l)) = pair else {
-                    return Err(Error::InvalidCmcd {
-                        key: String::new(),
-                        reason: format!("the CMCD argument has a bad percent escape at byte {i}"),
-                    });
-                };
-                decoded.push(h << 4 | l);
-                i += 3;
+        let c = bytes[i];
+        if c == b'%' {
+            let (h, l) = match (bytes.get(i + 1), bytes.get(i + 2)) {
+                (Some(&h), Some(&l)) => (HEX[usize::from(h)], HEX[usize::from(l)]),
+                _ => (0xFF, 0xFF),
+            };
+            if h == 0xFF || l == 0xFF {
+                return Err(Error::InvalidCmcd {
+                    key: String::new(),
+                    reason: format!("the CMCD argument has a bad percent escape at byte {i}"),
+                });
             }
-            Some(_) => {
-                decoded.push(b' ');
-                i += 1;
-            }
-            None => {}
+            decoded.push(h << 4 | l);
+            i += 3;
+        } else {
+            decoded.push(if c == b'+' { b' ' } else { c });
+            i += 1;
         }
     }
     *out = String::from_utf8(decoded).map_err(|e| Error::InvalidCmcd {
