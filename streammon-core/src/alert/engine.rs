@@ -22,7 +22,7 @@ use super::{Alert, AlertEvent, AlertEventKind, GroupKey};
 use crate::content::ContentChange;
 use crate::detect::Anomaly;
 use crate::error::Result;
-use crate::id::ContentId;
+use crate::id::{ContentId, RegionId};
 use crate::sample::{Metric, Sample};
 
 /// A series under one rule: its stream's slot and, for rules that watch
@@ -311,23 +311,36 @@ impl AlertEngine {
     /// # Ok::<(), streammon_core::Error>(())
     /// ```
     pub fn alert_titles(&self) -> impl Iterator<Item = (&Alert, Vec<&ContentId>)> + '_ {
-        self.alerts.iter().map(|((r, key), alert)| {
-            if let Some(content) = &key.content {
-                return (alert, vec![content]);
-            }
-            let run = &self.rules[*r];
-            let mut titles: BTreeSet<&ContentId> = BTreeSet::new();
+        // One pass over each rule's series in condition (not one per
+        // alert): the titles of each group.
+        type Group<'a> = (usize, Option<&'a RegionId>, Option<Metric>);
+        let mut groups: HashMap<Group<'_>, BTreeSet<&ContentId>> = HashMap::new();
+        let wanted: BTreeSet<usize> =
+            self.alerts.keys().filter(|(_, k)| k.content.is_none()).map(|(r, _)| *r).collect();
+        for &r in &wanted {
+            let run = &self.rules[r];
             for &member in &run.hot {
                 let (Some(st), Some(slot)) = (run.state(member), self.table.get(member.0)) else { continue };
-                let in_group = st.phase != Phase::Quiet
-                    && (!run.rule.by_region || key.region.as_ref() == Some(&slot.region))
-                    && (!run.rule.by_metric || key.metric == member.1);
-                if in_group {
-                    titles.insert(&slot.content);
+                if st.phase == Phase::Quiet {
+                    continue;
                 }
+                let key =
+                    (r, run.rule.by_region.then_some(&slot.region), if run.rule.by_metric { member.1 } else { None });
+                groups.entry(key).or_default().insert(&slot.content);
             }
-            (alert, titles.into_iter().collect())
-        })
+        }
+        let out: Vec<(&Alert, Vec<&ContentId>)> = self
+            .alerts
+            .iter()
+            .map(|((r, key), alert)| match &key.content {
+                Some(content) => (alert, vec![content]),
+                None => {
+                    let group = (*r, key.region.as_ref(), key.metric);
+                    (alert, groups.get(&group).map(|t| t.iter().copied().collect()).unwrap_or_default())
+                }
+            })
+            .collect();
+        out.into_iter()
     }
 
     /// Counters and sizes.
