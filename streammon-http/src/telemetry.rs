@@ -211,8 +211,11 @@ impl Telemetry {
     /// Creates the labelled series that exist from the start, so they are
     /// exposed at zero rather than missing until the first event.
     fn preset(self) -> Self {
-        for source in ["simulator", "client"] {
+        for source in ["simulator", "client", "cmcd"] {
             self.samples_ingested.with_label_values(&[source]);
+        }
+        for outcome in ["accepted", "stopped", "busy", "invalid", "limited"] {
+            self.cmcd_reports.with_label_values(&[outcome]);
         }
         for reason in ["invalid", "busy"] {
             self.samples_rejected.with_label_values(&[reason]);
