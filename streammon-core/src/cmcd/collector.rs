@@ -261,21 +261,24 @@ impl Collector {
             self.stats.stopped += 1;
             return Ok(Admission::Stop);
         }
+        if !self.sessions.contains_key(sid) {
+            if self.sessions.len() >= self.config.max_sessions {
+                self.stats.busy += 1;
+                return Ok(Admission::Busy);
+            }
+            self.stats.sessions_started += 1;
+            self.sessions.insert(sid.into(), Session::new(region.clone(), now_ms));
+        }
+        // Titles are only learnt from reports taken, and at most as many as
+        // sessions may be followed: a client inventing a `cid` per report
+        // cannot grow the catalogue without bound.
         let content = report.cid.as_deref().map(content_id);
-        if let Some(id) = &content {
+        if let Some(id) = &content
+            && (self.titles.contains_key(id) || self.titles.len() < self.config.max_sessions)
+        {
             self.title_seen(id, report, now_ms);
         }
-        let session = match self.sessions.get_mut(sid) {
-            Some(s) => s,
-            None => {
-                if self.sessions.len() >= self.config.max_sessions {
-                    self.stats.busy += 1;
-                    return Ok(Admission::Busy);
-                }
-                self.stats.sessions_started += 1;
-                self.sessions.entry(sid.into()).or_insert_with(|| Session::new(region.clone(), now_ms))
-            }
-        };
+        let Some(session) = self.sessions.get_mut(sid) else { return Ok(Admission::Busy) };
         session.observe(report, content.as_ref(), now_ms);
         self.stats.reports += 1;
         Ok(Admission::Accepted)
@@ -570,7 +573,15 @@ mod tests {
         let mut c = Collector::new(CollectorConfig { max_sessions: 1, ..CollectorConfig::default() }).unwrap();
         let r = RegionId::from("local");
         assert_eq!(c.observe(&report("sid=\"a\",br=1"), &r, 0).unwrap(), Admission::Accepted);
-        assert_eq!(c.observe(&report("sid=\"b\",br=1"), &r, 0).unwrap(), Admission::Busy);
+        assert_eq!(c.observe(&report("sid=\"b\",br=1,cid=\"x\""), &r, 0).unwrap(), Admission::Busy);
+        let (mut samples, mut changes) = (Vec::new(), Vec::new());
+        c.tick(0, 1_000, &mut samples, &mut changes);
+        assert!(changes.is_empty(), "a refused report names no title");
+        // One session inventing a title per report learns at most max_sessions (1) of them.
+        c.observe(&report("sid=\"a\",cid=\"t1\""), &r, 0).unwrap();
+        c.observe(&report("sid=\"a\",cid=\"t2\""), &r, 0).unwrap();
+        c.tick(1, 1_000, &mut samples, &mut changes);
+        assert_eq!(changes.len(), 1, "{changes:?}");
         assert_eq!(c.observe(&report("sid=\"a\",br=2"), &r, 0).unwrap(), Admission::Accepted);
         let err = c.observe(&report("br=1"), &r, 0).unwrap_err().to_string();
         assert!(err.contains("`sid`"), "{err}");
