@@ -105,6 +105,10 @@ pub struct Session {
     bitrate_ms: f64,
     /// Whether the player says its state (`sta`): no inference then.
     says_state: bool,
+    /// The player's timestamp (`ts`) of the latest state change taken:
+    /// reports posted one by one can arrive out of order, and a state
+    /// older than the one applied is stale.
+    state_ts: Option<i64>,
     /// Time accounted up to, server ms.
     accounted_ms: i64,
     /// Latest media request, server ms.
@@ -136,6 +140,7 @@ impl Session {
             reports: 0,
             bitrate_ms: 0.0,
             says_state: false,
+            state_ts: None,
             accounted_ms: now_ms,
             last_request_ms: None,
             tick: TickAcc::default(),
@@ -281,8 +286,12 @@ impl Session {
             self.tick.errors += 1;
         }
 
-        if let Some(sta) = r.sta {
+        let stale = matches!((r.ts, self.state_ts), (Some(ts), Some(last)) if ts < last);
+        if let Some(sta) = r.sta.filter(|_| !stale) {
             self.says_state = true;
+            if r.ts.is_some() {
+                self.state_ts = r.ts;
+            }
             let phase = match sta {
                 PlayerState::Starting | PlayerState::Preloading => Phase::Starting,
                 PlayerState::Playing => Phase::Playing,
@@ -383,6 +392,20 @@ mod tests {
         s.advance(1_700);
         assert_eq!((s.startup_ms, s.stall_ms, s.stalls, s.play_ms), (Some(700.0), 0.0, 0, 1_000.0));
         assert!(s.take_tick().joined);
+    }
+
+    #[test]
+    fn a_state_report_that_arrives_after_a_newer_one_is_stale() {
+        // Posted one by one, `sta=r` (ts 1100) overtook `sta=p` (ts 1200)
+        // on the way: the player never stalled after its first frame.
+        let mut s = session();
+        feed(&mut s, "e=ps,sta=s,ts=1000,v=2", 0);
+        feed(&mut s, "e=ps,sta=p,ts=1200,v=2", 200);
+        feed(&mut s, "e=ps,sta=r,ts=1100,v=2", 210);
+        s.advance(1_200);
+        assert_eq!((s.phase, s.stalls, s.stall_ms), (Phase::Playing, 0, 0.0));
+        feed(&mut s, "e=ps,sta=r,ts=2000,v=2", 1_300);
+        assert_eq!((s.phase, s.stalls), (Phase::Rebuffering, 1));
     }
 
     #[test]
