@@ -75,6 +75,16 @@ impl ApiError {
         Self::BadRequest { field: field.into(), message: message.into() }
     }
 
+    /// A request body that could not be read: 413 over `max_body_bytes`,
+    /// else 400 naming `body`.
+    pub(crate) fn from_body(e: &axum::extract::rejection::BytesRejection, max_body_bytes: usize) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::TooLarge(format!("the body is over {max_body_bytes} bytes"))
+        } else {
+            Self::bad("body", e.body_text())
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,

@@ -52,13 +52,7 @@ fn ingest(state: &AppState) -> ApiResult<&CmcdIngest> {
 }
 
 fn body_bytes(state: &AppState, body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(format!("the body is over {} bytes", state.settings().max_body_bytes))
-        } else {
-            ApiError::bad("body", e.body_text())
-        }
-    })
+    body.map_err(|e| ApiError::from_body(&e, state.settings().max_body_bytes))
 }
 
 fn text(body: &[u8]) -> ApiResult<&str> {

@@ -311,11 +311,7 @@ pub(crate) async fn post_metrics(
     let telemetry = state.telemetry();
     let body = body.map_err(|e| {
         telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(format!("the body is over {} bytes", state.settings().max_body_bytes))
-        } else {
-            ApiError::bad("body", e.body_text())
-        }
+        ApiError::from_body(&e, state.settings().max_body_bytes)
     })?;
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
