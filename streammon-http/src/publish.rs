@@ -88,8 +88,7 @@ impl Publisher {
         let (forecasts, audience) = pipeline.latest_forecasts();
         let (forecasts, audience) = (forecasts.to_vec(), audience.cloned());
         let contents: Vec<_> = pipeline.contents().cloned().collect();
-        let (active, titles): (Vec<_>, Vec<_>) =
-            pipeline.alert_titles().map(|(a, t)| (a.clone(), t.into_iter().cloned().collect::<Vec<_>>())).unzip();
+        let (active, titles): (Vec<_>, Vec<_>) = pipeline.alert_titles().map(|(a, t)| (a.clone(), t.to_vec())).unzip();
         let alerts = &self.alerts;
         self.state.write(|live| {
             live.history.push_back(Arc::new(HistoryEntry::new(update, json)));

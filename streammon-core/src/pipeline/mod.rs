@@ -191,6 +191,9 @@ pub struct Pipeline {
     /// summing it walks every detector.
     state_bytes: usize,
     scratch: Vec<Anomaly>,
+    /// Every title each active alert stands for, in `active_alerts` order:
+    /// worked out once a tick, for the title table and for callers.
+    alert_titles: Vec<Vec<crate::id::ContentId>>,
 }
 
 impl Pipeline {
@@ -211,6 +214,7 @@ impl Pipeline {
             stats: PipelineStats::default(),
             state_bytes: 0,
             scratch: Vec::new(),
+            alert_titles: Vec::new(),
         })
     }
 
@@ -263,7 +267,10 @@ impl Pipeline {
         out.anomalies.clear();
         out.anomalies.extend(self.scratch.drain(..).take(self.max_anomalies));
 
-        self.table.apply_tick(&out.summary, &out.anomalies, self.alerts.alert_titles());
+        let titles: Vec<_> = self.alerts.alert_titles().collect();
+        self.table.apply_tick(&out.summary, &out.anomalies, titles.iter().map(|(a, t)| (*a, t.clone())));
+        self.alert_titles.clear();
+        self.alert_titles.extend(titles.into_iter().map(|(_, t)| t.into_iter().cloned().collect()));
         self.forecasts.observe(&out.summary, &self.capacity, &mut out.forecasts, &mut out.audience);
 
         self.stats.ticks += 1;
@@ -292,8 +299,8 @@ impl Pipeline {
 
     /// Alerts pending or firing now, each with every title it stands for
     /// (see [`AlertEngine::alert_titles`]).
-    pub fn alert_titles(&self) -> impl Iterator<Item = (&crate::alert::Alert, Vec<&crate::id::ContentId>)> + '_ {
-        self.alerts.alert_titles()
+    pub fn alert_titles(&self) -> impl Iterator<Item = (&crate::alert::Alert, &[crate::id::ContentId])> + '_ {
+        self.alerts.active().zip(self.alert_titles.iter().map(Vec::as_slice))
     }
 
     /// The latest forecast of every region, and of the audience.
