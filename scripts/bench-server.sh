@@ -14,15 +14,20 @@
 # Everything it starts is stopped on exit, and it only talks to 127.0.0.1.
 # Installs wrk (apt) and the client's npm packages (npm ci) when missing.
 # On 2 cores the node client competes with the server: the table shows both
-# CPU shares and the client's event-loop delay.
+# CPU shares and the client's event-loop delay. The N load clients run at
+# the lowest CPU priority (LOAD_NICE, default 19) so that they take what
+# the server leaves rather than half of it, as clients on machines of their
+# own would; every one of them must still get every update. LOAD_NICE=0
+# measures with them competing as equals.
 #
 # Usage: scripts/bench-server.sh [seconds]   (default 30: each wrk run and load-test window)
-#        CLIENTS="1000 10000" STREAMMON_BIN=path/to/streammon scripts/bench-server.sh
+#        CLIENTS="1000 10000" LOAD_NICE=19 STREAMMON_BIN=path/to/streammon scripts/bench-server.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${1:-30}
 CLIENTS=${CLIENTS:-1000 10000}
+LOAD_NICE=${LOAD_NICE:-19}
 OUT=target/bench-server
 BIN="${STREAMMON_BIN:-${CARGO_TARGET_DIR:-target}/release/streammon}"
 mkdir -p "$OUT"
@@ -74,7 +79,7 @@ start_server() {
 {
     echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo ' (dirty)')"
     echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB"
-    echo "server: $BIN serve --step 1s --backfill 10m; wrk $(wrk --version 2>&1 | head -1 | awk '{print $2}'); node $(node --version)"
+    echo "server: $BIN serve --step 1s --backfill 10m; wrk $(wrk --version 2>&1 | head -1 | awk '{print $2}'); node $(node --version); load clients at nice $LOAD_NICE"
 } | tee "$OUT/machine.txt"
 
 echo "== wrk on $URL (2 threads, 50 connections, ${SECS}s)"
@@ -89,7 +94,7 @@ for n in $CLIENTS; do
     echo "== load test: $n Socket.IO clients, ${SECS}s window"
     start_server "$OUT/server-load-$n.log"
     sleep 3 # let the first real-time ticks settle before the RSS baseline
-    node scripts/node/loadtest.mjs --url "$URL" --clients "$n" --duration "$SECS" --rate 500 --pid "$SERVER" \
+    nice -n "$LOAD_NICE" node scripts/node/loadtest.mjs --url "$URL" --clients "$n" --duration "$SECS" --rate 500 --pid "$SERVER" \
         >"$OUT/load-$n.json" 2> >(tee "$OUT/load-$n.log" >&2) &
     LOAD=$!
     # A probe of 10 more clients in a process of its own, started once the

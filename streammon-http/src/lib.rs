@@ -3,6 +3,7 @@
 mod cmcd;
 mod dashboard;
 mod error;
+mod fanout;
 mod params;
 mod publish;
 mod realtime;

@@ -1,19 +1,11 @@
 //! Socket.IO: the live events, rooms, client samples, and slow clients.
 //!
-//! Every tick the [`Hub`] walks the connected sockets once and hands each
-//! the payloads it subscribed to. Payloads are encoded to JSON once per
-//! tick (once per scope for subscribed clients), so a thousand clients
-//! cost a thousand buffer copies, not a thousand encodings.
-//!
-//! **Slow clients.** Each socket has a bounded queue of
-//! [`HttpSettings::client_buffer`](crate::HttpSettings) packets. When it is
-//! full, further events for that client are dropped (the pipeline and the
-//! other clients never wait), counted, and once the client drains, it is
-//! sent `lagged` with the number it missed; `seq` in `metrics_update` also
-//! shows the gap. Memory per client is therefore bounded.
+//! Every tick the [`Hub`] hands each client the payloads it subscribed to,
+//! each payload encoded once and broadcast to rooms ([`crate::fanout`]
+//! says how, and what happens to slow clients).
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeSet;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
@@ -24,48 +16,58 @@ use socketioxide::layer::SocketIoLayer;
 use socketioxide::socket::DisconnectReason;
 use streammon_core::{ContentId, RegionId, Sample};
 
+use crate::fanout;
 use crate::state::AppState;
-use crate::wire::{AlertKind, AnomalyAlert, ContentChangeEvent, Lagged, MetricsUpdate, Scope};
+use crate::wire::{AnomalyAlert, ContentChangeEvent, MetricsUpdate};
 
-/// Most `anomaly` events a client gets per tick, the highest scores of
-/// its scope first; alert transitions and predictions always go. During a
+/// Most `anomaly` events a room gets per tick (the whole service's feed,
+/// and each region's and title's room), the highest scores of its scope
+/// first; alert transitions and predictions always go. During a
 /// regional incident hundreds of series turn anomalous at once, and the
 /// alert that groups them says more than a flood of points.
 pub const MAX_ANOMALY_EVENTS: usize = 5;
 
 /// What one client asked for. Empty: everything.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-struct Subscription {
+pub(crate) struct Subscription {
     regions: BTreeSet<RegionId>,
     contents: BTreeSet<ContentId>,
 }
 
 impl Subscription {
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.regions.is_empty() && self.contents.is_empty()
     }
 
-    fn rooms(&self) -> Vec<String> {
+    /// The rooms it names: `region:…` and `content:…`.
+    pub(crate) fn rooms(&self) -> Vec<String> {
         let regions = self.regions.iter().map(|r| format!("region:{r}"));
         regions.chain(self.contents.iter().map(|c| format!("content:{c}"))).collect()
     }
 
-    /// Whether an event about `scope` concerns this client.
-    fn wants(&self, scope: &Scope) -> bool {
-        self.is_empty()
-            || scope.region.as_ref().is_some_and(|r| self.regions.contains(r))
-            || scope.content_id.as_ref().is_some_and(|c| self.contents.contains(c))
+    /// Every room a client with this subscription is in, the hub's
+    /// internal ones ([`crate::fanout`]) included.
+    pub(crate) fn all_rooms(&self, full_detail: bool) -> Vec<String> {
+        if self.is_empty() {
+            return fanout::whole_rooms(full_detail).map(str::to_owned).to_vec();
+        }
+        let mut rooms = self.rooms();
+        if self.contents.is_empty() {
+            rooms.push(fanout::CHANGES.to_owned());
+        }
+        rooms
     }
 }
 
 /// Per-client state, kept in the socket's extensions.
 #[derive(Debug, Default)]
-struct Client {
-    subscription: Mutex<Subscription>,
-    dropped: AtomicU64,
+pub(crate) struct Client {
+    pub(crate) subscription: Mutex<Subscription>,
+    /// Events dropped for it since it was last told.
+    pub(crate) dropped: AtomicU64,
     /// Connected with `detail=full`: the whole-service update carries each
     /// region's bands and rendition mix.
-    full_detail: bool,
+    pub(crate) full_detail: bool,
 }
 
 /// Whether a handshake's query asks for `detail=full`.
@@ -108,6 +110,7 @@ pub struct Outgoing<'a> {
 #[derive(Debug, Clone)]
 pub struct Hub {
     io: SocketIo,
+    registry: Arc<Mutex<fanout::Registry>>,
 }
 
 fn ack_error(ack: AckSender, status: u16, field: &str, message: String) {
@@ -115,7 +118,7 @@ fn ack_error(ack: AckSender, status: u16, field: &str, message: String) {
     let _ = ack.send(&body);
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> Box<RawValue> {
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Box<RawValue> {
     // Our payload types always encode.
     serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null"))
 }
@@ -193,91 +196,19 @@ impl Hub {
             .max_buffer_size(state.settings().client_buffer.max(2))
             .max_payload(state.settings().max_body_bytes as u64)
             .build_layer();
+        let registry = Arc::new(Mutex::new(fanout::Registry::default()));
+        let clients = registry.clone();
         io.ns("/", move |socket: SocketRef| {
-            let state = state.clone();
-            async move { on_connect(socket, state) }
+            let (state, clients) = (state.clone(), clients.clone());
+            async move { on_connect(socket, state, clients) }
         });
-        (layer, Self { io })
+        (layer, Self { io, registry })
     }
 
     /// Sends one tick's events to every client, as each subscribed.
     /// Never waits on a client.
     pub fn publish(&self, out: &Outgoing<'_>, state: &AppState) {
-        let telemetry = state.telemetry();
-        let encoded_alerts: Vec<(Box<RawValue>, &Scope, bool)> =
-            out.alerts.iter().map(|a| (encode(a), &a.scope, a.kind == AlertKind::Anomaly)).collect();
-        let encoded_changes: Vec<(Box<RawValue>, &ContentId)> =
-            out.changes.iter().map(|c| (encode(c), &c.change.content_id)).collect();
-        let mut scoped: HashMap<String, Option<Box<RawValue>>> = HashMap::new();
-        let (mut sent_updates, mut sent_alerts, mut sent_changes, mut dropped) = (0u64, 0u64, 0u64, 0u64);
-        let send = |socket: &SocketRef, client: &Client, dropped: &mut u64, event: &str, data: &RawValue| match socket
-            .emit(event, data)
-        {
-            Ok(()) => true,
-            Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) => {
-                client.dropped.fetch_add(1, Ordering::Relaxed);
-                *dropped += 1;
-                false
-            }
-            Err(_) => false,
-        };
-        // First pass: the tick's update to everyone, before anything else,
-        // so that the last client's update does not wait behind the first
-        // clients' alerts.
-        let mut clients = Vec::new();
-        for socket in self.io.sockets() {
-            let Some(client) = socket.extensions.get::<Arc<Client>>() else { continue };
-            let sub = client.subscription.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let mut ok = true;
-            if sub.is_empty() {
-                let update = if client.full_detail { out.update } else { out.update_lean };
-                ok = send(&socket, &client, &mut dropped, "metrics_update", update);
-                sent_updates += u64::from(ok);
-            } else {
-                let keys = sub.regions.iter().map(|r| (format!("region:{r}"), Some(r), None));
-                let keys = keys.chain(sub.contents.iter().map(|c| (format!("content:{c}"), None, Some(c))));
-                for (key, region, content) in keys {
-                    let payload = scoped.entry(key).or_insert_with(|| {
-                        let update = match (region, content) {
-                            (Some(r), _) => MetricsUpdate::for_region(out.tick, out.seq, r, out.samples),
-                            (_, Some(c)) => MetricsUpdate::for_content(out.tick, out.seq, c, out.samples),
-                            _ => None,
-                        };
-                        update.map(|u| encode(&u))
-                    });
-                    if let Some(payload) = payload {
-                        let delivered = send(&socket, &client, &mut dropped, "metrics_update", payload);
-                        ok &= delivered;
-                        sent_updates += u64::from(delivered);
-                    }
-                }
-            }
-            clients.push((socket, client, sub, ok));
-        }
-        // Second pass: alerts, changes, and news of drops.
-        for (socket, client, sub, ok) in clients {
-            let mut anomalies = 0;
-            for (payload, scope, is_anomaly) in &encoded_alerts {
-                if !sub.wants(scope) || (*is_anomaly && anomalies >= MAX_ANOMALY_EVENTS) {
-                    continue;
-                }
-                anomalies += usize::from(*is_anomaly);
-                sent_alerts += u64::from(send(&socket, &client, &mut dropped, "anomaly_alert", payload));
-            }
-            for (payload, content) in &encoded_changes {
-                if sub.contents.is_empty() || sub.contents.contains(*content) {
-                    sent_changes += u64::from(send(&socket, &client, &mut dropped, "content_change", payload));
-                }
-            }
-            let missed = client.dropped.load(Ordering::Relaxed);
-            if ok && missed > 0 && socket.emit("lagged", &Lagged { dropped: missed }).is_ok() {
-                client.dropped.fetch_sub(missed, Ordering::Relaxed);
-            }
-        }
-        telemetry.events_sent.with_label_values(&["metrics_update"]).inc_by(sent_updates);
-        telemetry.events_sent.with_label_values(&["anomaly_alert"]).inc_by(sent_alerts);
-        telemetry.events_sent.with_label_values(&["content_change"]).inc_by(sent_changes);
-        telemetry.events_dropped.inc_by(dropped);
+        fanout::publish(&self.io, &self.registry, out, state);
     }
 
     /// Encodes the whole service's `metrics_update` once.
@@ -291,20 +222,25 @@ impl Hub {
     }
 }
 
-fn on_connect(socket: SocketRef, state: AppState) {
+fn on_connect(socket: SocketRef, state: AppState, registry: Arc<Mutex<fanout::Registry>>) {
     let full_detail = wants_full_detail(socket.req_parts().uri.query());
-    socket.extensions.insert(Arc::new(Client { full_detail, ..Client::default() }));
+    let client = Arc::new(Client { full_detail, ..Client::default() });
+    socket.extensions.insert(client.clone());
+    socket.join(fanout::whole_rooms(full_detail).to_vec());
+    registry.lock().unwrap_or_else(|e| e.into_inner()).connected(&client);
     state.telemetry().clients.inc();
     let telemetry = state.telemetry().clone();
-    socket.on_disconnect(move |_: SocketRef, _: DisconnectReason| {
+    let on_leave = registry.clone();
+    socket.on_disconnect(move |socket: SocketRef, _: DisconnectReason| {
+        on_leave.lock().unwrap_or_else(|e| e.into_inner()).disconnected(socket.id, &client);
         let telemetry = telemetry.clone();
         async move { telemetry.clients.dec() }
     });
     for (event, join) in [("subscribe", true), ("unsubscribe", false)] {
-        let state = state.clone();
+        let (state, registry) = (state.clone(), registry.clone());
         socket.on(event, move |socket: SocketRef, data: TryData<serde_json::Value>, ack: AckSender| {
-            let state = state.clone();
-            async move { change_subscription(&state, &socket, data, ack, join) }
+            let (state, registry) = (state.clone(), registry.clone());
+            async move { change_subscription(&state, &registry, &socket, data, ack, join) }
         });
     }
     socket.on("metric_update", move |data: TryData<serde_json::Value>, ack: AckSender| {
@@ -365,6 +301,7 @@ fn check_known(state: &AppState, region: Option<&str>, content: Option<&str>) ->
 
 fn change_subscription(
     state: &AppState,
+    registry: &Mutex<fanout::Registry>,
     socket: &SocketRef,
     data: TryData<serde_json::Value>,
     ack: AckSender,
@@ -398,8 +335,11 @@ fn change_subscription(
     }
     let Some(client) = socket.extensions.get::<Arc<Client>>() else { return };
     let rooms = {
+        // Always the registry, then the subscription: the tick takes them
+        // in that order too.
+        let mut registry = registry.lock().unwrap_or_else(|e| e.into_inner());
         let mut sub = client.subscription.lock().unwrap_or_else(|e| e.into_inner());
-        let before = sub.rooms();
+        let before = sub.all_rooms(client.full_detail);
         match (join, request.region, request.content_id) {
             (false, None, None) => *sub = Subscription::default(),
             (join, region, content) => {
@@ -421,10 +361,11 @@ fn change_subscription(
                 }
             }
         }
-        let after = sub.rooms();
+        let after = sub.all_rooms(client.full_detail);
         socket.leave(before.into_iter().filter(|r| !after.contains(r)).collect::<Vec<_>>());
-        socket.join(after.clone());
-        after
+        socket.join(after);
+        registry.resubscribed(socket, &client, !sub.is_empty());
+        sub.rooms()
     };
     let _ = ack.send(&serde_json::json!({ "ok": true, "rooms": rooms }));
 }
@@ -472,13 +413,14 @@ mod tests {
     }
 
     #[test]
-    fn subscriptions_filter_by_scope() {
+    fn subscriptions_name_their_rooms() {
         let mut sub = Subscription::default();
-        let eu = Scope { region: Some("eu-west".into()), content_id: Some("vod-1".into()) };
-        let us = Scope { region: Some("us-east".into()), content_id: Some("vod-2".into()) };
-        assert!(sub.wants(&eu) && sub.wants(&us));
+        assert_eq!(sub.all_rooms(false), [fanout::WHOLE, fanout::CHANGES]);
+        assert_eq!(sub.all_rooms(true), [fanout::WHOLE_FULL, fanout::CHANGES]);
         sub.regions.insert("eu-west".into());
-        assert!(sub.wants(&eu) && !sub.wants(&us));
         assert_eq!(sub.rooms(), ["region:eu-west"]);
+        assert_eq!(sub.all_rooms(true), ["region:eu-west", fanout::CHANGES]);
+        sub.contents.insert("vod-1".into());
+        assert_eq!(sub.all_rooms(false), ["region:eu-west", "content:vod-1"]);
     }
 }
