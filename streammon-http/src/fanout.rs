@@ -358,6 +358,9 @@ pub(crate) fn publish(io: &SocketIo, registry: &Mutex<Registry>, out: &Outgoing<
     let whole_updates = [(WHOLE, out.update_lean), (WHOLE_FULL, out.update)];
     for (room, payload) in whole_updates {
         let rooms = vec![room.to_owned()];
+        // Lagging clients first, one by one: those found full below have
+        // already had their try at this event.
+        audience.send_to_lagging(&rooms, "metrics_update", payload, &mut counts);
         let members = audience.members(&rooms);
         if members > 0 {
             let full = broadcast(io, rooms.clone(), "metrics_update", payload);
@@ -367,14 +370,14 @@ pub(crate) fn publish(io: &SocketIo, registry: &Mutex<Registry>, out: &Outgoing<
                 audience.find_full(io, &rooms, full);
             }
         }
-        audience.send_to_lagging(&rooms, "metrics_update", payload, &mut counts);
     }
     audience.release_drained();
 
     // The rest, each payload encoded once.
-    let scoped_updates: Vec<(String, Box<RawValue>)> = audience
-        .live
-        .iter()
+    // Every subscribed room, lagging members' too: what they miss counts.
+    let subscribed: BTreeSet<&String> = audience.others.iter().flat_map(|r| r.rooms.iter().flatten()).collect();
+    let scoped_updates: Vec<(String, Box<RawValue>)> = subscribed
+        .into_iter()
         .filter_map(|room| {
             let update = match room.split_once(':') {
                 Some(("region", r)) => MetricsUpdate::for_region(out.tick, out.seq, &r.into(), out.samples),
