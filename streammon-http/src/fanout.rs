@@ -10,7 +10,7 @@
 //! | [`WHOLE`] | no subscription | the lean whole-service `metrics_update`, every alert |
 //! | [`WHOLE_FULL`] | no subscription, `detail=full` | the same with each region's bands |
 //! | [`CHANGES`] | no title subscription | every `content_change` |
-//! | [`LAGGING`] | its queue is full | nothing until it drains |
+//! | [`LAGGING`] | its queue was found full | no broadcast: its events one at a time |
 //!
 //! **One encoding per payload.** Each payload is encoded to a Socket.IO
 //! packet once and broadcast to its rooms, so queueing it for one more
@@ -20,11 +20,16 @@
 //!
 //! **Slow clients.** Each client's queue holds
 //! [`HttpSettings::client_buffer`](crate::HttpSettings) packets. When a
-//! broadcast finds queues full, the hub finds out whose ([`has_room`]),
-//! puts them in [`LAGGING`] and counts what they miss; the pipeline and the
-//! other clients never wait. Once a lagging client's queue has room again
-//! it leaves the room and is sent `lagged` with the count; `seq` in
-//! `metrics_update` shows the gap too.
+//! broadcast finds queues full, the hub finds out whose ([`has_room`]) and
+//! puts them in [`LAGGING`]: from then on each of their events is sent on
+//! its own, so a full queue drops it there and it is counted; the pipeline
+//! and the other clients never wait. Once a lagging client's queue has
+//! room at the start of a tick it leaves the room and is sent `lagged`
+//! with the count; `seq` in `metrics_update` shows the gap too.
+//!
+//! **Who is where** is kept in a [`Registry`] as clients connect,
+//! subscribe and leave, so a tick looks one by one only at subscribed and
+//! lagging clients and counts the rest by kind.
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -49,7 +54,8 @@ pub(crate) const WHOLE: &str = "~whole";
 pub(crate) const WHOLE_FULL: &str = "~whole:full";
 /// Clients without a title subscription: every content change.
 pub(crate) const CHANGES: &str = "~changes";
-/// Clients whose queue is full: left out until it has room.
+/// Clients whose queue was found full: left out of broadcasts and sent
+/// their events one at a time until it has room.
 pub(crate) const LAGGING: &str = "~lagging";
 
 /// The internal rooms of a client with no subscription.
