@@ -26,7 +26,9 @@ pub struct HttpSettings {
     pub max_range: Duration,
     /// Ticks kept in memory for `GET /metrics`.
     pub history_ticks: usize,
-    /// Events buffered per Socket.IO client before it counts as lagging.
+    /// Events buffered per Socket.IO client before it counts as lagging. A
+    /// tick's events for a client reach its queue together, so this must
+    /// hold them (its update, up to five anomalies per room, changes).
     pub client_buffer: usize,
     /// Most samples in one `metric_update` message or request.
     pub max_batch: usize,

@@ -63,7 +63,9 @@ pub(crate) struct ServeArgs {
     /// Ticks kept in memory for `GET /metrics`
     #[arg(long, default_value_t = 3_600)]
     history: usize,
-    /// Events queued per Socket.IO client before it counts as lagging
+    /// Events queued per Socket.IO client before it counts as lagging. A
+    /// tick's events for a client (its update, up to five anomalies per
+    /// room, changes) reach its queue together: keep this well above them
     #[arg(long, default_value_t = 32)]
     client_buffer: usize,
     /// Largest request body or Socket.IO message, bytes
