@@ -46,6 +46,7 @@ use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
 
 use crate::realtime::{Client, MAX_ANOMALY_EVENTS, Outgoing, encode};
 use crate::state::AppState;
+use crate::telemetry::Telemetry;
 use crate::wire::{AlertKind, Lagged, MetricsUpdate, Scope};
 
 /// Clients without a subscription: the lean whole-service update.
@@ -201,16 +202,9 @@ impl<'r> Audience<'r> {
         for (member, lagging) in
             lagging.into_iter().map(|m| (m, true)).chain(subscribed.into_iter().map(|m| (m, false)))
         {
-            if audience.index.contains_key(&member.socket.id) {
-                continue;
+            if !audience.index.contains_key(&member.socket.id) {
+                audience.add(member, lagging);
             }
-            let r = Recipient::new(member, lagging);
-            if lagging && r.rooms.is_none() {
-                let n = &mut audience.whole[r.kind()];
-                *n = n.saturating_sub(1);
-            }
-            audience.index.insert(r.member.socket.id, audience.others.len());
-            audience.others.push(r);
         }
         for (i, room) in [WHOLE, WHOLE_FULL].into_iter().enumerate() {
             if audience.whole[i] > 0 {
@@ -221,6 +215,18 @@ impl<'r> Audience<'r> {
             audience.live.extend(r.rooms.iter().flatten().cloned());
         }
         audience
+    }
+
+    /// Looks at `member` one by one from now on; a lagging unsubscribed
+    /// client leaves the count by kind.
+    fn add(&mut self, member: Member, lagging: bool) {
+        let r = Recipient::new(member, lagging);
+        if lagging && r.rooms.is_none() {
+            let n = &mut self.whole[r.kind()];
+            *n = n.saturating_sub(1);
+        }
+        self.index.insert(r.member.socket.id, self.others.len());
+        self.others.push(r);
     }
 
     /// Lagging clients whose queue has room again leave [`LAGGING`] and
@@ -266,18 +272,20 @@ impl<'r> Audience<'r> {
 
     /// Sends `payload` to each lagging client in `rooms`, one by one: a
     /// full queue says so there and then, so what each misses is counted
-    /// exactly.
-    fn send_to_lagging(&self, rooms: &[String], event: &'static str, payload: &RawValue, counts: &mut Counts) {
+    /// exactly. Returns how many were sent and dropped.
+    fn send_to_lagging(&self, rooms: &[String], event: &'static str, payload: &RawValue) -> (u64, u64) {
+        let (mut sent, mut dropped) = (0, 0);
         for r in self.others.iter().filter(|r| r.lagging && r.is_in(rooms)) {
             match r.member.socket.emit(event, payload) {
-                Ok(()) => counts.sent[event_index(event)] += 1,
+                Ok(()) => sent += 1,
                 Err(SendError::Socket(SocketError::InternalChannelFull)) => {
                     r.member.client.dropped.fetch_add(1, Ordering::Relaxed);
-                    counts.dropped += 1;
+                    dropped += 1;
                 }
                 Err(_) => {}
             }
         }
+        (sent, dropped)
     }
 
     /// After a broadcast to `rooms` found `full` queues full: the clients
@@ -301,15 +309,7 @@ impl<'r> Audience<'r> {
             registry.lagging.insert(member.socket.id, member.clone());
             match self.index.get(&member.socket.id) {
                 Some(&i) => self.others[i].lagging = true,
-                None => {
-                    let r = Recipient::new(member, true);
-                    if r.rooms.is_none() {
-                        let n = &mut self.whole[r.kind()];
-                        *n = n.saturating_sub(1);
-                    }
-                    self.index.insert(r.member.socket.id, self.others.len());
-                    self.others.push(r);
-                }
+                None => self.add(member, true),
             }
         }
     }
@@ -320,21 +320,6 @@ struct Delivery<'a> {
     event: &'static str,
     payload: &'a RawValue,
     rooms: Vec<String>,
-}
-
-/// What a tick queued and dropped, per event.
-#[derive(Default)]
-struct Counts {
-    sent: [u64; 3],
-    dropped: u64,
-}
-
-fn event_index(event: &str) -> usize {
-    match event {
-        "metrics_update" => 0,
-        "anomaly_alert" => 1,
-        _ => 2,
-    }
 }
 
 /// Queues `payload` as `event` for every socket in `rooms` but the lagging
@@ -353,29 +338,42 @@ fn broadcast(io: &SocketIo, rooms: Vec<String>, event: &str, payload: &RawValue)
     }
 }
 
+/// Sends one payload to the clients in its rooms: lagging ones one by
+/// one, before the rest (whoever the broadcast finds full has had their
+/// try), the rest by broadcast; and counts what was sent and dropped.
+fn deliver(io: &SocketIo, audience: &mut Audience<'_>, d: &Delivery<'_>, telemetry: &Telemetry) {
+    let (mut sent, mut dropped) = audience.send_to_lagging(&d.rooms, d.event, d.payload);
+    let members = audience.members(&d.rooms);
+    if members > 0 {
+        // Only rooms with someone to reach. The internal rooms share no
+        // socket with any other room, so each goes alone: a broadcast to
+        // several rooms must tell apart the sockets they share, which at
+        // 10 000 clients is a hash set of them per event.
+        let (internal, public): (Vec<String>, Vec<String>) =
+            d.rooms.iter().filter(|r| audience.live.contains(*r)).cloned().partition(|r| r.starts_with('~'));
+        let groups = internal.into_iter().map(|r| vec![r]).chain((!public.is_empty()).then_some(public));
+        let full: usize = groups.map(|rooms| broadcast(io, rooms, d.event, d.payload)).sum();
+        sent += members.saturating_sub(full as u64);
+        dropped += full as u64;
+        if full > 0 {
+            audience.find_full(io, &d.rooms, full);
+        }
+    }
+    telemetry.events_sent.with_label_values(&[d.event]).inc_by(sent);
+    telemetry.events_dropped.inc_by(dropped);
+}
+
 /// Sends one tick's events to every client, as each subscribed. Never
 /// waits on a client.
 pub(crate) fn publish(io: &SocketIo, registry: &Mutex<Registry>, out: &Outgoing<'_>, state: &AppState) {
+    let telemetry = state.telemetry();
     let mut audience = Audience::new(registry);
-    let mut counts = Counts::default();
 
     // The whole service's update first, before anything is worked out:
     // it is what nearly every client is waiting for.
-    let whole_updates = [(WHOLE, out.update_lean), (WHOLE_FULL, out.update)];
-    for (room, payload) in whole_updates {
-        let rooms = vec![room.to_owned()];
-        // Lagging clients first, one by one: those found full below have
-        // already had their try at this event.
-        audience.send_to_lagging(&rooms, "metrics_update", payload, &mut counts);
-        let members = audience.members(&rooms);
-        if members > 0 {
-            let full = broadcast(io, rooms.clone(), "metrics_update", payload);
-            counts.sent[0] += members.saturating_sub(full as u64);
-            counts.dropped += full as u64;
-            if full > 0 {
-                audience.find_full(io, &rooms, full);
-            }
-        }
+    for (room, payload) in [(WHOLE, out.update_lean), (WHOLE_FULL, out.update)] {
+        let d = Delivery { event: "metrics_update", payload, rooms: vec![room.to_owned()] };
+        deliver(io, &mut audience, &d, telemetry);
     }
     audience.release_drained();
 
@@ -399,43 +397,12 @@ pub(crate) fn publish(io: &SocketIo, registry: &Mutex<Registry>, out: &Outgoing<
         .iter()
         .map(|c| (encode(c), vec![CHANGES.to_owned(), format!("content:{}", c.change.content_id)]))
         .collect();
-    let mut deliveries = Vec::new();
-    for (room, payload) in &scoped_updates {
-        deliveries.push(Delivery { event: "metrics_update", payload, rooms: vec![room.clone()] });
+    let scoped = scoped_updates.iter().map(|(room, payload)| ("metrics_update", &**payload, vec![room.clone()]));
+    let alerts = alerts.iter().map(|(payload, rooms)| ("anomaly_alert", &**payload, rooms.clone()));
+    let changes = changes.iter().map(|(payload, rooms)| ("content_change", &**payload, rooms.clone()));
+    for (event, payload, rooms) in scoped.chain(alerts).chain(changes) {
+        deliver(io, &mut audience, &Delivery { event, payload, rooms }, telemetry);
     }
-    for (payload, rooms) in &alerts {
-        deliveries.push(Delivery { event: "anomaly_alert", payload, rooms: rooms.clone() });
-    }
-    for (payload, rooms) in &changes {
-        deliveries.push(Delivery { event: "content_change", payload, rooms: rooms.clone() });
-    }
-
-    for d in deliveries {
-        audience.send_to_lagging(&d.rooms, d.event, d.payload, &mut counts);
-        let members = audience.members(&d.rooms);
-        if members == 0 {
-            continue;
-        }
-        // Only rooms with someone to reach. The internal rooms share no
-        // socket with any other room, so each goes alone: a broadcast to
-        // several rooms must tell apart the sockets they share, which at
-        // 10 000 clients is a hash set of them per event.
-        let (internal, public): (Vec<String>, Vec<String>) =
-            d.rooms.iter().filter(|r| audience.live.contains(*r)).cloned().partition(|r| r.starts_with('~'));
-        let groups = internal.into_iter().map(|r| vec![r]).chain((!public.is_empty()).then_some(public));
-        let full: usize = groups.map(|rooms| broadcast(io, rooms, d.event, d.payload)).sum();
-        counts.sent[event_index(d.event)] += members.saturating_sub(full as u64);
-        counts.dropped += full as u64;
-        if full > 0 {
-            audience.find_full(io, &d.rooms, full);
-        }
-    }
-
-    let telemetry = state.telemetry();
-    for (i, event) in ["metrics_update", "anomaly_alert", "content_change"].into_iter().enumerate() {
-        telemetry.events_sent.with_label_values(&[event]).inc_by(counts.sent[i]);
-    }
-    telemetry.events_dropped.inc_by(counts.dropped);
 }
 
 /// Each `anomaly_alert` payload with the rooms it goes to ([`alert_rooms`]).

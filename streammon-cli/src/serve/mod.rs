@@ -22,7 +22,12 @@ use crate::error::CliError;
 
 /// Wall-clock time, epoch milliseconds.
 pub(crate) fn wall_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    wall_us() / 1_000
+}
+
+/// The wall clock in microseconds since the Unix epoch.
+fn wall_us() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
 }
 
 /// Waits until the wall clock reads `deadline_ms`, to within a few tens of
@@ -30,14 +35,12 @@ pub(crate) fn wall_ms() -> i64 {
 /// sleep up, which woke each tick 1 to 2 ms late (every client's update
 /// waited that long); so it sleeps to 2 ms short and yields for the rest.
 async fn until_wall_ms(deadline_ms: i64) {
-    let now_us =
-        || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
     let deadline_us = deadline_ms.saturating_mul(1_000);
-    let early = deadline_us - now_us() - 2_000;
+    let early = deadline_us - wall_us() - 2_000;
     if early > 0 {
         tokio::time::sleep(Duration::from_micros(early as u64)).await;
     }
-    while now_us() < deadline_us {
+    while wall_us() < deadline_us {
         tokio::task::yield_now().await;
     }
 }
