@@ -291,10 +291,14 @@ async fn run_pipeline(
         }
 
         let t = Instant::now();
-        // In place: a few milliseconds a tick, while the other worker
-        // serves requests (`block_in_place` handed this worker's queue to
-        // another thread and back every tick, for nothing).
-        pipeline.process_parts(clock_ms, step_ms as u32, &samples, &changes, &mut out);
+        // Off the worker's queue: during the backfill, or when a tick runs
+        // late, ticks follow each other without a pause, and tasks queued
+        // on this worker (a client's acknowledgement, say) would wait for
+        // all of them; with the pipeline run in place a protocol test saw
+        // an acknowledgement miss its 5 s deadline.
+        tokio::task::block_in_place(|| {
+            pipeline.process_parts(clock_ms, step_ms as u32, &samples, &changes, &mut out);
+        });
         telemetry.stage_seconds.with_label_values(&["detect"]).observe(t.elapsed().as_secs_f64());
 
         let t = Instant::now();
