@@ -233,7 +233,41 @@ impl Pipeline {
 
     /// Processes one tick given as its parts: the tick's end, its length,
     /// its samples (every stream once) and the status changes in it.
+    ///
+    /// The same as [`summarize`](Self::summarize) then
+    /// [`detect`](Self::detect).
     pub fn process_parts(
+        &mut self,
+        timestamp_ms: i64,
+        interval_ms: u32,
+        samples: &[Sample],
+        changes: &[ContentChange],
+        out: &mut TickOutput,
+    ) {
+        self.summarize(timestamp_ms, interval_ms, samples, changes, out);
+        self.detect(samples, changes, out);
+    }
+
+    /// The first half of a tick: `out.summary` and `out.changes`, which
+    /// need no detector, so that a server can send the tick's figures
+    /// before detection runs. [`detect`](Self::detect) must follow, with
+    /// the same samples, changes and `out`; until it does, the rest of
+    /// `out` is still the previous tick's.
+    ///
+    /// ```
+    /// use streammon_core::pipeline::{Pipeline, PipelineConfig, TickOutput};
+    /// use streammon_core::{Frame, SimConfig, Simulator};
+    ///
+    /// let mut sim = Simulator::new(SimConfig::default()).unwrap();
+    /// let mut pipeline = Pipeline::new(&PipelineConfig::default()).unwrap();
+    /// let (mut frame, mut out) = (Frame::default(), TickOutput::default());
+    /// sim.step(&mut frame);
+    /// pipeline.summarize(frame.timestamp_ms, 1_000, &frame.samples, &frame.changes, &mut out);
+    /// assert_eq!(out.summary.timestamp_ms, frame.timestamp_ms); // ready to send
+    /// pipeline.detect(&frame.samples, &frame.changes, &mut out);
+    /// assert_eq!(pipeline.stats().ticks, 1);
+    /// ```
+    pub fn summarize(
         &mut self,
         timestamp_ms: i64,
         interval_ms: u32,
@@ -246,7 +280,13 @@ impl Pipeline {
         self.scopes.observe(&mut out.summary);
         out.changes.clear();
         out.changes.extend_from_slice(changes);
+    }
 
+    /// The second half of a tick, over what [`summarize`](Self::summarize)
+    /// put in `out`: the detectors, the alert rules, the title table and
+    /// the forecasts.
+    pub fn detect(&mut self, samples: &[Sample], changes: &[ContentChange], out: &mut TickOutput) {
+        let timestamp_ms = out.summary.timestamp_ms;
         self.scratch.clear();
         self.monitor.observe_all(samples, &mut self.scratch);
         for change in changes {
@@ -338,5 +378,38 @@ pub fn anomaly_severity(score: f64) -> Severity {
         Severity::Warning
     } else {
         Severity::Info
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::{IncidentConfig, SimConfig, Simulator};
+
+    /// A server sends the summary between the two halves; what it gets
+    /// in the end must be what one call makes.
+    #[test]
+    fn summarize_then_detect_is_process_parts() {
+        let incidents = IncidentConfig { rate_per_hour: 120.0, ..IncidentConfig::default() };
+        let config = SimConfig { incidents, ..SimConfig::default() };
+        let mut whole = Pipeline::new(&PipelineConfig::default()).unwrap();
+        let mut halves = Pipeline::new(&PipelineConfig::default()).unwrap();
+        let (mut a, mut b) = (TickOutput::default(), TickOutput::default());
+        let (mut anomalies, mut events) = (0, 0);
+        for frame in Simulator::new(config).unwrap().take(600) {
+            let interval = frame.samples[0].interval_ms;
+            whole.process_parts(frame.timestamp_ms, interval, &frame.samples, &frame.changes, &mut a);
+            halves.summarize(frame.timestamp_ms, interval, &frame.samples, &frame.changes, &mut b);
+            assert_eq!(a.summary, b.summary);
+            halves.detect(&frame.samples, &frame.changes, &mut b);
+            assert_eq!(a, b);
+            anomalies += a.anomalies.len();
+            events += a.alert_events.len();
+        }
+        assert_eq!(whole.stats(), halves.stats());
+        assert!(
+            anomalies > 0 && events > 0,
+            "the run must exercise detection: {anomalies} anomalies, {events} alert events"
+        );
     }
 }
