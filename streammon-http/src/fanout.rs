@@ -44,10 +44,10 @@ use socketioxide::extract::SocketRef;
 use socketioxide::socket::Sid;
 use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
 
-use crate::realtime::{Client, MAX_ANOMALY_EVENTS, Outgoing, encode};
+use crate::realtime::{Client, MAX_ANOMALY_EVENTS, TickEvents, TickUpdates, encode};
 use crate::state::AppState;
 use crate::telemetry::Telemetry;
-use crate::wire::{AlertKind, Lagged, MetricsUpdate, Scope};
+use crate::wire::{AlertKind, AnomalyAlert, Lagged, MetricsUpdate, Scope};
 
 /// Clients without a subscription: the lean whole-service update.
 pub(crate) const WHOLE: &str = "~whole";
@@ -363,24 +363,22 @@ fn deliver(io: &SocketIo, audience: &mut Audience<'_>, d: &Delivery<'_>, telemet
     telemetry.events_dropped.inc_by(dropped);
 }
 
-/// Sends one tick's events to every client, as each subscribed. Never
-/// waits on a client.
-pub(crate) fn publish(io: &SocketIo, registry: &Mutex<Registry>, out: &Outgoing<'_>, state: &AppState) {
+/// Sends one tick's `metrics_update`s: the whole service's first, before
+/// anything is worked out, since it is what nearly every client waits
+/// for; then releases drained lagging clients, then each subscribed
+/// room's. Never waits on a client.
+pub(crate) fn send_updates(io: &SocketIo, registry: &Mutex<Registry>, out: &TickUpdates<'_>, state: &AppState) {
     let telemetry = state.telemetry();
     let mut audience = Audience::new(registry);
-
-    // The whole service's update first, before anything is worked out:
-    // it is what nearly every client is waiting for.
     for (room, payload) in [(WHOLE, out.update_lean), (WHOLE_FULL, out.update)] {
         let d = Delivery { event: "metrics_update", payload, rooms: vec![room.to_owned()] };
         deliver(io, &mut audience, &d, telemetry);
     }
     audience.release_drained();
 
-    // The rest, each payload encoded once.
     // Every subscribed room, lagging members' too: what they miss counts.
     let subscribed: BTreeSet<&String> = audience.others.iter().flat_map(|r| r.rooms.iter().flatten()).collect();
-    let scoped_updates: Vec<(String, Box<RawValue>)> = subscribed
+    let scoped: Vec<(String, Box<RawValue>)> = subscribed
         .into_iter()
         .filter_map(|room| {
             let update = match room.split_once(':') {
@@ -391,24 +389,37 @@ pub(crate) fn publish(io: &SocketIo, registry: &Mutex<Registry>, out: &Outgoing<
             update.map(|u| (room.clone(), encode(&u)))
         })
         .collect();
-    let alerts: Vec<(Box<RawValue>, Vec<String>)> = encoded_alerts(out).collect();
+    for (room, payload) in &scoped {
+        let d = Delivery { event: "metrics_update", payload, rooms: vec![room.clone()] };
+        deliver(io, &mut audience, &d, telemetry);
+    }
+}
+
+/// Sends one tick's `anomaly_alert` and `content_change` events, each
+/// payload encoded once. Never waits on a client.
+pub(crate) fn send_events(io: &SocketIo, registry: &Mutex<Registry>, out: &TickEvents<'_>, state: &AppState) {
+    if out.alerts.is_empty() && out.changes.is_empty() {
+        return;
+    }
+    let telemetry = state.telemetry();
+    let mut audience = Audience::new(registry);
+    let alerts: Vec<(Box<RawValue>, Vec<String>)> = encoded_alerts(out.alerts).collect();
     let changes: Vec<(Box<RawValue>, Vec<String>)> = out
         .changes
         .iter()
         .map(|c| (encode(c), vec![CHANGES.to_owned(), format!("content:{}", c.change.content_id)]))
         .collect();
-    let scoped = scoped_updates.iter().map(|(room, payload)| ("metrics_update", &**payload, vec![room.clone()]));
     let alerts = alerts.iter().map(|(payload, rooms)| ("anomaly_alert", &**payload, rooms.clone()));
     let changes = changes.iter().map(|(payload, rooms)| ("content_change", &**payload, rooms.clone()));
-    for (event, payload, rooms) in scoped.chain(alerts).chain(changes) {
+    for (event, payload, rooms) in alerts.chain(changes) {
         deliver(io, &mut audience, &Delivery { event, payload, rooms }, telemetry);
     }
 }
 
 /// Each `anomaly_alert` payload with the rooms it goes to ([`alert_rooms`]).
-fn encoded_alerts<'a>(out: &'a Outgoing<'_>) -> impl Iterator<Item = (Box<RawValue>, Vec<String>)> + 'a {
+fn encoded_alerts(alerts: &[AnomalyAlert]) -> impl Iterator<Item = (Box<RawValue>, Vec<String>)> + '_ {
     let mut taken = HashMap::new();
-    out.alerts.iter().filter_map(move |a| {
+    alerts.iter().filter_map(move |a| {
         let rooms = alert_rooms(&a.scope, a.kind == AlertKind::Anomaly, &mut taken);
         (!rooms.is_empty()).then(|| (encode(a), rooms))
     })

@@ -34,7 +34,9 @@ pub mod responses {
     pub use crate::routes::metrics::{Accepted, HistoryResponse, MetricsBody, SeriesOut, SeriesResponse};
 }
 pub use publish::Publisher;
-pub use realtime::{Hub, MAX_ANOMALY_EVENTS, MAX_SAMPLE_AGE_MS, MAX_SAMPLE_LEAD_MS, Outgoing, parse_samples};
+pub use realtime::{
+    Hub, MAX_ANOMALY_EVENTS, MAX_SAMPLE_AGE_MS, MAX_SAMPLE_LEAD_MS, TickEvents, TickUpdates, parse_samples,
+};
 pub use routes::ApiDoc;
 pub use state::{AppState, HistoryEntry, HttpSettings, Ingest, Live};
 pub use telemetry::{MAX_REGION_LABELS, Telemetry};

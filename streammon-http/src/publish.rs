@@ -9,16 +9,25 @@ use streammon_core::alert::AlertEventKind;
 use streammon_core::pipeline::{Pipeline, TickOutput};
 use streammon_core::{AlertState, Sample};
 
-use crate::realtime::{Hub, Outgoing};
+use crate::realtime::{Hub, TickEvents, TickUpdates};
 use crate::state::{AppState, HistoryEntry, RECENT_EVENTS};
 use crate::wire::{AnomalyAlert, ContentChangeEvent, MetricsUpdate};
 
-/// Publishes ticks. Owned by the task that runs the pipeline.
+/// Publishes ticks. Owned by whatever runs the pipeline.
+///
+/// A tick is published in two halves so that clients get its figures
+/// before detection runs (they do not depend on it):
+/// [`publish_update`](Self::publish_update) after
+/// [`Pipeline::summarize`], [`publish_events`](Self::publish_events)
+/// after [`Pipeline::detect`]. [`publish`](Self::publish) does both after
+/// a whole [`Pipeline::process_parts`].
 #[derive(Debug)]
 pub struct Publisher {
     state: AppState,
     hub: Option<Hub>,
     seq: u64,
+    /// The tick's update between the two halves, for the history.
+    update: Option<(MetricsUpdate, Bytes)>,
     alerts: Vec<AnomalyAlert>,
     changes: Vec<ContentChangeEvent>,
 }
@@ -27,41 +36,47 @@ impl Publisher {
     /// A publisher into `state`, and to Socket.IO clients through `hub`
     /// when there is one.
     pub fn new(state: AppState, hub: Option<Hub>) -> Self {
-        Self { state, hub, seq: 0, alerts: Vec::new(), changes: Vec::new() }
+        Self { state, hub, seq: 0, update: None, alerts: Vec::new(), changes: Vec::new() }
     }
 
-    /// Publishes one tick: `out` from `pipeline`, over `samples`. With
-    /// `live` false (history being backfilled at start) clients are not
-    /// sent events.
+    /// Publishes one whole tick: `out` from `pipeline`, over `samples`.
+    /// With `live` false (history being backfilled at start) clients are
+    /// not sent events.
     pub fn publish(&mut self, pipeline: &Pipeline, out: &TickOutput, samples: &[Sample], live: bool) {
+        self.publish_update(out, samples, live);
+        self.publish_events(pipeline, out, live);
+    }
+
+    /// The first half: sends the tick's `metrics_update`s (the whole
+    /// service's, and each subscribed room's) from `out.summary` as
+    /// [`Pipeline::summarize`] left it.
+    pub fn publish_update(&mut self, out: &TickOutput, samples: &[Sample], live: bool) {
         self.seq += 1;
         let update = MetricsUpdate::from_tick(&out.summary, self.seq);
         let raw = Hub::encode_update(&update);
         let json = Bytes::copy_from_slice(raw.get().as_bytes());
+        if live && let Some(hub) = &self.hub {
+            let lean = Hub::encode_update(&update.lean());
+            hub.send_updates(
+                &TickUpdates { update: &raw, update_lean: &lean, tick: &out.summary, seq: self.seq, samples },
+                &self.state,
+            );
+        }
+        self.update = Some((update, json));
+    }
 
+    /// The second half, after [`Pipeline::detect`]: sends the tick's
+    /// `anomaly_alert` and `content_change` events, then updates the live
+    /// view behind the REST API and the Prometheus gauges.
+    pub fn publish_events(&mut self, pipeline: &Pipeline, out: &TickOutput, live: bool) {
         self.alerts.clear();
         self.alerts.extend(out.anomalies.iter().map(AnomalyAlert::from_anomaly));
         self.alerts.extend(out.alert_events.iter().map(AnomalyAlert::from_alert_event));
         self.alerts.extend(out.forecasts.iter().filter_map(AnomalyAlert::from_forecast));
         self.changes.clear();
         self.changes.extend(out.changes.iter().map(ContentChangeEvent::from));
-
-        // Clients first: everything below can wait a millisecond, they
-        // should not.
         if live && let Some(hub) = &self.hub {
-            let lean = Hub::encode_update(&update.lean());
-            hub.publish(
-                &Outgoing {
-                    update: &raw,
-                    update_lean: &lean,
-                    tick: &out.summary,
-                    seq: self.seq,
-                    samples,
-                    alerts: &self.alerts,
-                    changes: &self.changes,
-                },
-                &self.state,
-            );
+            hub.send_events(&TickEvents { alerts: &self.alerts, changes: &self.changes }, &self.state);
         }
 
         let stats = pipeline.stats();
@@ -90,8 +105,11 @@ impl Publisher {
         let contents: Vec<_> = pipeline.contents().cloned().collect();
         let (active, titles): (Vec<_>, Vec<_>) = pipeline.alert_titles().map(|(a, t)| (a.clone(), t.to_vec())).unzip();
         let alerts = &self.alerts;
+        let update = self.update.take();
         self.state.write(|live| {
-            live.history.push_back(Arc::new(HistoryEntry::new(update, json)));
+            if let Some((update, json)) = update {
+                live.history.push_back(Arc::new(HistoryEntry::new(update, json)));
+            }
             while live.history.len() > history_len {
                 live.history.pop_front();
             }

@@ -85,9 +85,9 @@ struct SubscribeRequest {
     content_id: Option<String>,
 }
 
-/// One tick's events, ready to send.
+/// One tick's `metrics_update`s, ready to send.
 #[derive(Debug)]
-pub struct Outgoing<'a> {
+pub struct TickUpdates<'a> {
     /// The whole service's `metrics_update`, encoded, with each region's
     /// bands and rendition mix (for clients that connected with
     /// `detail=full`).
@@ -100,6 +100,11 @@ pub struct Outgoing<'a> {
     pub seq: u64,
     /// The tick's samples, for scoped payloads.
     pub samples: &'a [Sample],
+}
+
+/// One tick's other events, ready to send.
+#[derive(Debug)]
+pub struct TickEvents<'a> {
     /// `anomaly_alert` events.
     pub alerts: &'a [AnomalyAlert],
     /// `content_change` events.
@@ -205,10 +210,17 @@ impl Hub {
         (layer, Self { io, registry })
     }
 
-    /// Sends one tick's events to every client, as each subscribed.
-    /// Never waits on a client.
-    pub fn publish(&self, out: &Outgoing<'_>, state: &AppState) {
-        fanout::publish(&self.io, &self.registry, out, state);
+    /// Sends one tick's `metrics_update`s to every client, as each
+    /// subscribed; and tells lagging clients whose queue has room again
+    /// what they missed. Never waits on a client.
+    pub fn send_updates(&self, updates: &TickUpdates<'_>, state: &AppState) {
+        fanout::send_updates(&self.io, &self.registry, updates, state);
+    }
+
+    /// Sends one tick's `anomaly_alert` and `content_change` events to
+    /// every client, as each subscribed. Never waits on a client.
+    pub fn send_events(&self, events: &TickEvents<'_>, state: &AppState) {
+        fanout::send_events(&self.io, &self.registry, events, state);
     }
 
     /// Encodes the whole service's `metrics_update` once.
