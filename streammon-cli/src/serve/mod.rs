@@ -2,7 +2,8 @@
 //!
 //! This module only assembles: the simulator as the source, a store, the
 //! core's [`Pipeline`], and the HTTP transport's router, hub and
-//! publisher. The loop in [`run_pipeline`] paces ticks to the wall clock.
+//! publisher. The loop in [`run_pipeline`] paces ticks to the wall clock,
+//! on a thread of its own.
 
 mod config;
 mod dashboard;
@@ -132,8 +133,18 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let publisher = Publisher::new(state.clone(), Some(hub.clone()));
     let backfill = settings.backfill;
     let source = Source { simulator, cmcd, step_ms };
-    let pipeline_task =
-        tokio::spawn(run_pipeline(source, pipeline, publisher, state.clone(), ingest_rx, backfill, stop_rx.clone()));
+    let pipeline_done = {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let (rt, state, stop) = (tokio::runtime::Handle::current(), state.clone(), stop_rx.clone());
+        std::thread::Builder::new()
+            .name("streammon-pipeline".into())
+            .spawn(move || {
+                let _in_runtime = rt.enter();
+                let _ = done_tx.send(run_pipeline(&rt, source, pipeline, publisher, state, ingest_rx, backfill, stop));
+            })
+            .map_err(|e| CliError::Server(format!("cannot start the pipeline thread: {e}")))?;
+        done_rx
+    };
 
     tracing::info!(target: "streammon", "{}", settings.dashboard_note);
     tracing::info!(target: "streammon", "listening on http://{local} (dashboard at /, API docs at /docs, Socket.IO at /socket.io/ and /ws/socket.io/)");
@@ -155,8 +166,10 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let _ = stop_tx.send(true);
     // The pipeline finishes its tick (and its publish to the hub) before
     // the hub closes: publishing into a closed namespace panics.
-    if let Ok(Err(e)) = pipeline_task.await {
-        tracing::error!(target: "streammon", error = %e, "pipeline failed");
+    match pipeline_done.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(target: "streammon", error = %e, "pipeline failed"),
+        Err(_) => tracing::error!(target: "streammon", "the pipeline thread panicked"),
     }
     hub.close().await;
     match tokio::time::timeout(Duration::from_secs(10), store.flush()).await {
@@ -225,7 +238,16 @@ struct Source {
 /// `backfill` of simulated history at full speed; client samples join the
 /// next tick, and the CMCD collector's sessions are rolled up at the end
 /// of each live tick.
-async fn run_pipeline(
+///
+/// It runs on a thread of its own, not as a task: a tick's detection then
+/// never holds up a worker thread, so the writes to clients and every
+/// other task go on while it runs. (As a task it needed `block_in_place`,
+/// which moved the worker's role to another thread every tick; memory a
+/// connection had taken on a thread that then sat idle stayed with it.)
+/// `rt` runs what is asynchronous: the wait for the next tick and storage.
+#[allow(clippy::too_many_arguments)]
+fn run_pipeline(
+    rt: &tokio::runtime::Handle,
     source: Source,
     mut pipeline: Pipeline,
     mut publisher: Publisher,
@@ -257,9 +279,14 @@ async fn run_pipeline(
                 backfilling = false;
                 tracing::info!(target: "streammon", history_ticks = pipeline.stats().ticks, took = ?started.elapsed(), "live: ticks paced to the wall clock");
             }
-            tokio::select! {
-                () = until_wall_ms(next_ms) => {}
-                _ = stop.wait_for(|s| *s) => return Ok(()),
+            let stopped = rt.block_on(async {
+                tokio::select! {
+                    () = until_wall_ms(next_ms) => false,
+                    _ = stop.wait_for(|s| *s) => true,
+                }
+            });
+            if stopped {
+                return Ok(());
             }
         } else if *stop.borrow() {
             return Ok(());
@@ -290,36 +317,38 @@ async fn run_pipeline(
             telemetry.samples_ingested.with_label_values(&["client"]).inc_by(pushed);
         }
 
+        // The tick's figures go out before detection, which they do not
+        // need: every client's update would wait for it otherwise.
         let t = Instant::now();
-        // Off the worker's queue: during the backfill, or when a tick runs
-        // late, ticks follow each other without a pause, and tasks queued
-        // on this worker (a client's acknowledgement, say) would wait for
-        // all of them; with the pipeline run in place a protocol test saw
-        // an acknowledgement miss its 5 s deadline.
-        tokio::task::block_in_place(|| {
-            pipeline.process_parts(clock_ms, step_ms as u32, &samples, &changes, &mut out);
-        });
-        telemetry.stage_seconds.with_label_values(&["detect"]).observe(t.elapsed().as_secs_f64());
-
+        pipeline.summarize(clock_ms, step_ms as u32, &samples, &changes, &mut out);
+        let summarized = t.elapsed();
         let t = Instant::now();
-        publisher.publish(&pipeline, &out, &samples, !backfilling);
-        telemetry.stage_seconds.with_label_values(&["publish"]).observe(t.elapsed().as_secs_f64());
+        publisher.publish_update(&out, &samples, !backfilling);
+        let updated = t.elapsed();
+        let t = Instant::now();
+        pipeline.detect(&samples, &changes, &mut out);
+        telemetry.stage_seconds.with_label_values(&["detect"]).observe((summarized + t.elapsed()).as_secs_f64());
+        let t = Instant::now();
+        publisher.publish_events(&pipeline, &out, !backfilling);
+        telemetry.stage_seconds.with_label_values(&["publish"]).observe((updated + t.elapsed()).as_secs_f64());
 
         // Storage after the clients: a write waits on nobody's screen.
         let t = Instant::now();
-        if let Err(e) = state.store().append(&samples).await {
-            errors.record(&state, "samples", &e);
-        }
-        for event in &out.alert_events {
-            if let Err(e) = state.store().put_alert(&event.alert).await {
-                errors.record(&state, "alert", &e);
+        rt.block_on(async {
+            if let Err(e) = state.store().append(&samples).await {
+                errors.record(&state, "samples", &e);
             }
-        }
-        for change in &out.changes {
-            if let Err(e) = state.store().put_content_status(change).await {
-                errors.record(&state, "content status", &e);
+            for event in &out.alert_events {
+                if let Err(e) = state.store().put_alert(&event.alert).await {
+                    errors.record(&state, "alert", &e);
+                }
             }
-        }
+            for change in &out.changes {
+                if let Err(e) = state.store().put_content_status(change).await {
+                    errors.record(&state, "content status", &e);
+                }
+            }
+        });
         let took = t.elapsed().as_secs_f64();
         telemetry.stage_seconds.with_label_values(&["store"]).observe(took);
         telemetry.store_write_seconds.observe(took);
