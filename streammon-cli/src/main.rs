@@ -1,5 +1,6 @@
 //! `streammon`: the streaming-QoE monitor's command line.
 
+mod alloc;
 mod config_file;
 mod detect;
 mod error;
@@ -10,15 +11,6 @@ mod sim_flags;
 mod simulate;
 
 use clap::{Parser, Subcommand};
-
-/// The server holds per-client buffers that come and go by the thousand;
-/// mimalloc gives freed pages back to the OS where glibc's malloc keeps
-/// them, so memory a client used is returned when it leaves. Its 2.x line
-/// (the `v2` feature) returns more, sooner: after 10 000 clients left, 2.x
-/// had returned 78 % of what they took within 60 s, 3.x 40 % within 40 s
-/// (docs/PERFORMANCE.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use crate::error::CliError;
 

@@ -57,6 +57,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("streammon")
+        .on_thread_park(crate::alloc::collect_now_and_then)
         .build()
         .map_err(|e| CliError::Server(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(serve(settings))
@@ -242,9 +243,8 @@ struct Source {
 /// It runs on a thread of its own, not as a task: a tick's detection then
 /// never holds up a worker thread, so the writes to clients and every
 /// other task go on while it runs. (As a task it needed `block_in_place`,
-/// which moved the worker's role to another thread every tick; memory a
-/// connection had taken on a thread that then sat idle stayed with it.)
-/// `rt` runs what is asynchronous: the wait for the next tick and storage.
+/// which handed the worker's role to another thread every tick.) `rt`
+/// runs what is asynchronous: the wait for the next tick and storage.
 #[allow(clippy::too_many_arguments)]
 fn run_pipeline(
     rt: &tokio::runtime::Handle,
@@ -353,6 +353,7 @@ fn run_pipeline(
         telemetry.stage_seconds.with_label_values(&["store"]).observe(took);
         telemetry.store_write_seconds.observe(took);
 
+        crate::alloc::collect_now_and_then();
         if !backfilling {
             telemetry.tick_lag_seconds.set((wall_ms() - clock_ms) as f64 / 1e3);
             for e in &out.alert_events {
