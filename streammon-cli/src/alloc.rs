@@ -7,7 +7,9 @@
 //! clients have left, the runtime's workers allocate little, and what the
 //! clients used stayed with them (docs/PERFORMANCE.md). So each thread
 //! asks mimalloc, now and then, to collect its free pages:
-//! [`collect_now_and_then`].
+//! [`collect_now_and_then`], when a worker runs out of work and after each
+//! tick; and [`wake_idle_workers`] makes sure a worker that has nothing to
+//! do still gets to.
 //!
 //! This is the workspace's one `unsafe` block: mimalloc has no safe
 //! binding for it. `.ci/run` fails if unsafe code is allowed anywhere
@@ -50,4 +52,22 @@ pub(crate) fn collect_now_and_then() {
     // time from any thread, and it releases only memory the allocator
     // holds free, never a block the program owns.
     unsafe { mi_collect(true) }
+}
+
+/// Once a second, has every worker of the runtime run
+/// [`collect_now_and_then`]: a worker left idle once the clients have gone
+/// would otherwise keep their memory until something woke it (a single
+/// request to the server after 10 000 clients had left took its RSS from
+/// 339 to 170 MiB). Spawns `workers` tasks at a time from a worker: the
+/// runtime wakes a parked worker for a task queued behind another one, so
+/// the tasks spread over the workers.
+pub(crate) async fn wake_idle_workers(workers: usize) {
+    let mut every = tokio::time::interval(EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        for _ in 0..workers {
+            tokio::spawn(async { collect_now_and_then() });
+        }
+    }
 }

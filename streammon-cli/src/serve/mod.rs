@@ -161,6 +161,8 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         let _ = server_stop.wait_for(|s| *s).await;
     });
     let server_task = tokio::spawn(async move { server.await });
+    let janitor =
+        tokio::spawn(crate::alloc::wake_idle_workers(tokio::runtime::Handle::current().metrics().num_workers()));
 
     shutdown_signal().await;
     tracing::info!(target: "streammon", "shutting down: stopping the pipeline, flushing storage");
@@ -173,6 +175,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         Err(_) => tracing::error!(target: "streammon", "the pipeline thread panicked"),
     }
     hub.close().await;
+    janitor.abort();
     match tokio::time::timeout(Duration::from_secs(10), store.flush()).await {
         Ok(Ok(())) => tracing::info!(target: "streammon", "storage flushed"),
         Ok(Err(e)) => tracing::error!(target: "streammon", error = %e, "storage flush failed: writes lost"),
