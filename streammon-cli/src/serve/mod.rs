@@ -329,7 +329,7 @@ fn run_pipeline(
         publisher.publish_update(&out, &samples, !backfilling);
         let updated = t.elapsed();
         let t = Instant::now();
-        pipeline.detect(&samples, &changes, &mut out);
+        pipeline.detect(&samples, &mut out);
         telemetry.stage_seconds.with_label_values(&["detect"]).observe((summarized + t.elapsed()).as_secs_f64());
         let t = Instant::now();
         publisher.publish_events(&pipeline, &out, !backfilling);

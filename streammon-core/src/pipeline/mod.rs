@@ -245,14 +245,14 @@ impl Pipeline {
         out: &mut TickOutput,
     ) {
         self.summarize(timestamp_ms, interval_ms, samples, changes, out);
-        self.detect(samples, changes, out);
+        self.detect(samples, out);
     }
 
     /// The first half of a tick: `out.summary` and `out.changes`, which
     /// need no detector, so that a server can send the tick's figures
     /// before detection runs. [`detect`](Self::detect) must follow, with
-    /// the same samples, changes and `out`; until it does, the rest of
-    /// `out` is still the previous tick's.
+    /// the same samples and `out`; until it does, the rest of `out` is
+    /// still the previous tick's.
     ///
     /// ```
     /// use streammon_core::pipeline::{Pipeline, PipelineConfig, TickOutput};
@@ -264,7 +264,7 @@ impl Pipeline {
     /// sim.step(&mut frame);
     /// pipeline.summarize(frame.timestamp_ms, 1_000, &frame.samples, &frame.changes, &mut out);
     /// assert_eq!(out.summary.timestamp_ms, frame.timestamp_ms); // ready to send
-    /// pipeline.detect(&frame.samples, &frame.changes, &mut out);
+    /// pipeline.detect(&frame.samples, &mut out);
     /// assert_eq!(pipeline.stats().ticks, 1);
     /// ```
     pub fn summarize(
@@ -283,13 +283,13 @@ impl Pipeline {
     }
 
     /// The second half of a tick, over what [`summarize`](Self::summarize)
-    /// put in `out`: the detectors, the alert rules, the title table and
-    /// the forecasts.
-    pub fn detect(&mut self, samples: &[Sample], changes: &[ContentChange], out: &mut TickOutput) {
+    /// put in `out` (the summary and the status changes): the detectors,
+    /// the alert rules, the title table and the forecasts.
+    pub fn detect(&mut self, samples: &[Sample], out: &mut TickOutput) {
         let timestamp_ms = out.summary.timestamp_ms;
         self.scratch.clear();
         self.monitor.observe_all(samples, &mut self.scratch);
-        for change in changes {
+        for change in &out.changes {
             self.alerts.observe_change(change);
             self.table.apply_change(change);
         }
@@ -401,7 +401,7 @@ mod tests {
             whole.process_parts(frame.timestamp_ms, interval, &frame.samples, &frame.changes, &mut a);
             halves.summarize(frame.timestamp_ms, interval, &frame.samples, &frame.changes, &mut b);
             assert_eq!(a.summary, b.summary);
-            halves.detect(&frame.samples, &frame.changes, &mut b);
+            halves.detect(&frame.samples, &mut b);
             assert_eq!(a, b);
             anomalies += a.anomalies.len();
             events += a.alert_events.len();
