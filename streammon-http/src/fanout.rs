@@ -319,7 +319,7 @@ impl<'r> Audience<'r> {
 struct Delivery<'a> {
     event: &'static str,
     payload: &'a RawValue,
-    rooms: Vec<String>,
+    rooms: &'a [String],
 }
 
 /// Queues `payload` as `event` for every socket in `rooms` but the lagging
@@ -342,8 +342,8 @@ fn broadcast(io: &SocketIo, rooms: Vec<String>, event: &str, payload: &RawValue)
 /// one, before the rest (whoever the broadcast finds full has had their
 /// try), the rest by broadcast; and counts what was sent and dropped.
 fn deliver(io: &SocketIo, audience: &mut Audience<'_>, d: &Delivery<'_>, telemetry: &Telemetry) {
-    let (mut sent, mut dropped) = audience.send_to_lagging(&d.rooms, d.event, d.payload);
-    let members = audience.members(&d.rooms);
+    let (mut sent, mut dropped) = audience.send_to_lagging(d.rooms, d.event, d.payload);
+    let members = audience.members(d.rooms);
     if members > 0 {
         // Only rooms with someone to reach. The internal rooms share no
         // socket with any other room, so each goes alone: a broadcast to
@@ -356,7 +356,7 @@ fn deliver(io: &SocketIo, audience: &mut Audience<'_>, d: &Delivery<'_>, telemet
         sent += members.saturating_sub(full as u64);
         dropped += full as u64;
         if full > 0 {
-            audience.find_full(io, &d.rooms, full);
+            audience.find_full(io, d.rooms, full);
         }
     }
     telemetry.events_sent.with_label_values(&[d.event]).inc_by(sent);
@@ -371,8 +371,8 @@ pub(crate) fn send_updates(io: &SocketIo, registry: &Mutex<Registry>, out: &Tick
     let telemetry = state.telemetry();
     let mut audience = Audience::new(registry);
     for (room, payload) in [(WHOLE, out.update_lean), (WHOLE_FULL, out.update)] {
-        let d = Delivery { event: "metrics_update", payload, rooms: vec![room.to_owned()] };
-        deliver(io, &mut audience, &d, telemetry);
+        let rooms = [room.to_owned()];
+        deliver(io, &mut audience, &Delivery { event: "metrics_update", payload, rooms: &rooms }, telemetry);
     }
     audience.release_drained();
 
@@ -390,8 +390,8 @@ pub(crate) fn send_updates(io: &SocketIo, registry: &Mutex<Registry>, out: &Tick
         })
         .collect();
     for (room, payload) in &scoped {
-        let d = Delivery { event: "metrics_update", payload, rooms: vec![room.clone()] };
-        deliver(io, &mut audience, &d, telemetry);
+        let rooms = std::slice::from_ref(room);
+        deliver(io, &mut audience, &Delivery { event: "metrics_update", payload, rooms }, telemetry);
     }
 }
 
@@ -409,9 +409,8 @@ pub(crate) fn send_events(io: &SocketIo, registry: &Mutex<Registry>, out: &TickE
         .iter()
         .map(|c| (encode(c), vec![CHANGES.to_owned(), format!("content:{}", c.change.content_id)]))
         .collect();
-    let alerts = alerts.iter().map(|(payload, rooms)| ("anomaly_alert", &**payload, rooms.clone()));
-    let changes = changes.iter().map(|(payload, rooms)| ("content_change", &**payload, rooms.clone()));
-    for (event, payload, rooms) in alerts.chain(changes) {
+    let events = alerts.iter().map(|a| ("anomaly_alert", a)).chain(changes.iter().map(|c| ("content_change", c)));
+    for (event, (payload, rooms)) in events {
         deliver(io, &mut audience, &Delivery { event, payload, rooms }, telemetry);
     }
 }
