@@ -157,7 +157,10 @@ pub(crate) fn run(args: &DetectArgs) -> Result<(), CliError> {
             }
         };
         let verdict = detector.update(Point::new(ts, value));
-        writeln!(out, "{ts_text},{value_text},{:.6}", verdict.score).map_err(write_err)?;
+        // The shortest text that reads back as the same number: a fixed
+        // number of decimals would tie the highest scores at 1.000000 and
+        // lose their ranking.
+        writeln!(out, "{ts_text},{value_text},{}", verdict.score).map_err(write_err)?;
         scored += 1;
     }
     progress.finish_and_clear();
