@@ -107,6 +107,9 @@ pub struct Simulator {
     scratch: Scratch,
 }
 
+/// Time constant with which the audience shares follow the catalogue.
+const SHARE_TIME_CONSTANT_MS: f64 = 30.0 * 60.0 * 1_000.0;
+
 /// Buffers reused every tick.
 #[derive(Debug, Clone, Default)]
 struct Scratch {
@@ -415,15 +418,25 @@ impl Simulator {
     }
 
     /// Sums title weights × regional affinity per region and content type:
-    /// the denominators that turn weights into audience shares.
+    /// the denominators that turn weights into audience shares. The sums
+    /// move toward the catalogue's with a time constant of
+    /// [`SHARE_TIME_CONSTANT_MS`], so a title coming or going does not at
+    /// once rescale every other title's audience (a big live event ending
+    /// does not double the audience of the ones still on air).
     fn sum_weights(&mut self, t: i64) {
-        let sums = &mut self.scratch.weight_sums;
-        sums.iter_mut().for_each(|s| *s = [0.0; 3]);
+        let first = self.scratch.weight_sums.iter().all(|s| *s == [0.0; 3]);
+        let keep = if first { 0.0 } else { libm::exp(-(self.step_ms as f64) / SHARE_TIME_CONSTANT_MS) };
+        let mut now = vec![[0.0; 3]; self.scratch.weight_sums.len()];
         for e in &self.entries {
             let w = e.weight(t);
             let kind = e.content.content_type() as usize;
-            for (sum, a) in sums.iter_mut().zip(&e.affinity) {
+            for (sum, a) in now.iter_mut().zip(&e.affinity) {
                 sum[kind] += w * a;
+            }
+        }
+        for (smoothed, now) in self.scratch.weight_sums.iter_mut().zip(&now) {
+            for (s, n) in smoothed.iter_mut().zip(now) {
+                *s = keep * *s + (1.0 - keep) * n;
             }
         }
     }
