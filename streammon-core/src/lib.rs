@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod region;
 pub mod sample;
 mod series;
+pub mod significance;
 pub mod simulator;
 pub mod stats;
 pub mod store;

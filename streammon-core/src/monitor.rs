@@ -5,6 +5,12 @@
 //! [`Anomaly`] into a caller-owned buffer whenever a point scores at or
 //! above the threshold. Series not seen for `idle_ms` are forgotten, so
 //! retired titles and ended events do not hold memory.
+//!
+//! Every verdict is [judged](crate::significance::judge) against its
+//! metric's practical-significance [`Floor`](crate::significance::Floor)
+//! and domain before it counts: an anomaly is a point that is both
+//! unusual for its series and materially different from what was
+//! expected, and its expected range stays within what the metric can be.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::id::{ContentId, RegionId};
 use crate::sample::{Metric, Sample};
 use crate::series::SeriesKey;
+use crate::significance::{Floors, judge};
 
 /// Makes the detector of a series the monitor sees for the first time.
 pub type DetectorFactory = Box<dyn Fn(&SeriesKey) -> Box<dyn Detector> + Send>;
@@ -22,6 +29,9 @@ pub type DetectorFactory = Box<dyn Fn(&SeriesKey) -> Box<dyn Detector> + Send>;
 /// metric (a slot stays empty while the stream lacks that metric).
 struct Stream {
     detectors: Vec<Option<Box<dyn Detector>>>,
+    /// Per metric, since when its points have been anomalous without a
+    /// break.
+    since: Vec<Option<i64>>,
     last_seen_ms: i64,
 }
 
@@ -49,6 +59,8 @@ pub struct Monitor {
     streams: HashMap<ContentId, HashMap<RegionId, Stream>>,
     series: usize,
     threshold: f64,
+    floors: Floors,
+    min_duration_ms: i64,
     idle_ms: i64,
     last_sweep_ms: i64,
 }
@@ -98,6 +110,8 @@ impl Monitor {
             streams: HashMap::new(),
             series: 0,
             threshold: 0.5,
+            floors: Floors::default(),
+            min_duration_ms: 0,
             idle_ms: DEFAULT_IDLE_MS,
             last_sweep_ms: i64::MIN,
         }
@@ -106,6 +120,21 @@ impl Monitor {
     /// Sets the score at or above which a point is an anomaly (default 0.5).
     pub fn with_threshold(mut self, threshold: f64) -> Self {
         self.threshold = threshold;
+        self
+    }
+
+    /// Sets the practical-significance floors (default
+    /// [`Floors::default`]; [`Floors::none`] flags every unusual point).
+    pub fn with_floors(mut self, floors: Floors) -> Self {
+        self.floors = floors;
+        self
+    }
+
+    /// Reports a point only once its series has been anomalous without a
+    /// break for `ms` (default 0: every anomalous point). Time, not a count
+    /// of points, so it means the same at any sampling interval.
+    pub fn with_min_duration(mut self, ms: i64) -> Self {
+        self.min_duration_ms = ms.max(0);
         self
     }
 
@@ -127,11 +156,12 @@ impl Monitor {
             Some(stream) => stream,
             None => regions.entry(sample.region.clone()).or_insert_with(|| Stream {
                 detectors: (0..self.metrics.len()).map(|_| None).collect(),
+                since: vec![None; self.metrics.len()],
                 last_seen_ms: t,
             }),
         };
         stream.last_seen_ms = t;
-        for (slot, &metric) in stream.detectors.iter_mut().zip(&self.metrics) {
+        for ((slot, since), &metric) in stream.detectors.iter_mut().zip(stream.since.iter_mut()).zip(&self.metrics) {
             let Some(value) = sample.get(metric) else { continue };
             let detector = match slot {
                 Some(d) => d,
@@ -141,12 +171,22 @@ impl Monitor {
                 }
             };
             let verdict = detector.update(Point::new(t, value).with_weight(f64::from(sample.viewers)));
-            if verdict.score >= self.threshold {
+            if verdict.score < self.threshold {
+                *since = None;
+                continue;
+            }
+            let (verdict, baseline) = judge(verdict, value, self.floors.get(metric), metric.domain());
+            if verdict.score < self.threshold {
+                *since = None;
+                continue;
+            }
+            if t - *since.get_or_insert(t) >= self.min_duration_ms {
                 out.push(Anomaly {
                     timestamp_ms: t,
                     series: SeriesKey::of(sample, metric),
                     value,
                     expected: verdict.expected,
+                    baseline,
                     score: verdict.score,
                     reason: verdict.reason,
                     detector: detector.name().to_owned(),

@@ -332,6 +332,22 @@ impl Metric {
     pub const fn higher_is_worse(self) -> bool {
         !matches!(self, Self::Viewers | Self::Joins | Self::AvgWatchTimeS | Self::BitrateKbps)
     }
+
+    /// The values the metric can take, `(low, high)`: ratios within
+    /// [0, 1], counts, durations, rates and sizes at least 0. An expected
+    /// range never leaves it.
+    ///
+    /// ```
+    /// use streammon_core::Metric;
+    /// assert_eq!(Metric::ErrorRate.domain(), (0.0, 1.0));
+    /// assert_eq!(Metric::LatencyMs.domain(), (0.0, f64::INFINITY));
+    /// ```
+    pub const fn domain(self) -> (f64, f64) {
+        match self {
+            Self::BufferingRatio | Self::ErrorRate => (0.0, 1.0),
+            _ => (0.0, f64::INFINITY),
+        }
+    }
 }
 
 impl fmt::Display for Metric {

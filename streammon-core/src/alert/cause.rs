@@ -32,8 +32,11 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use super::impact::ScopeKey;
 use super::table::{Table, type_index};
+use super::{Impact, MetricShift, metric_label};
 use crate::content::{ContentType, RenditionId};
+use crate::sample::Metric;
 use crate::time::format_rfc3339;
 
 /// A dimension a root-cause hint can name.
@@ -123,13 +126,13 @@ pub(crate) fn explains(cause: &Cause, set: &[u32], table: &Table) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Level<'a> {
     /// A metric's mean value against its mean baseline.
-    Value { label: &'a str, value: f64, baseline: f64 },
+    Value { metric: Option<Metric>, label: &'a str, value: f64, baseline: f64 },
     /// No data for this long.
     Absent { after_ms: i64 },
 }
 
-/// The summary line, e.g. `buffering ratio 4.1× baseline in eu-west
-/// across 37 titles since 14:02`.
+/// The summary line, e.g. `buffering ratio 4.1 % (expected 1.0 %, 4.1×)
+/// in eu-west across 37 titles since 14:02`.
 pub(crate) fn summary(
     level: Level<'_>,
     places: &[(CauseDimension, &str)],
@@ -139,13 +142,7 @@ pub(crate) fn summary(
 ) -> String {
     let mut s = String::with_capacity(96);
     match level {
-        Level::Value { label, value, baseline } => {
-            if baseline.is_finite() && baseline.abs() > f64::EPSILON && value.is_finite() {
-                let _ = write!(s, "{label} {:.1}× baseline", value / baseline);
-            } else {
-                let _ = write!(s, "{label} at {}", short(value));
-            }
-        }
+        Level::Value { metric, label, value, baseline } => shift(&mut s, metric, label, value, baseline),
         Level::Absent { after_ms } => {
             let _ = write!(s, "no data for {}", crate::time::Span::from_millis(after_ms as u64));
         }
@@ -164,9 +161,109 @@ pub(crate) fn summary(
     }
     let (n, unit) = if names_title { (regions, "region") } else { (titles, "title") };
     let _ = write!(s, " across {n} {unit}{}", if n == 1 { "" } else { "s" });
+    since(&mut s, started_ms);
+    s
+}
+
+/// The summary of an impact alert, naming its scope first, e.g. `eu-west:
+/// buffering ratio 3.6 % (expected 0.45 %, 8.0×), latency 52 ms (expected
+/// 23 ms, 2.3×); 52 000 viewers across 48 titles since 14:02`.
+pub(crate) fn impact_summary(
+    scope: &ScopeKey,
+    shifts: &[MetricShift],
+    impact: &Impact,
+    streams: usize,
+    started_ms: i64,
+) -> String {
+    let mut s = String::with_capacity(128);
+    let _ = match scope {
+        ScopeKey::Region(r) => write!(s, "{r}: "),
+        ScopeKey::Content(c) => write!(s, "{c}: "),
+        ScopeKey::Stream(c, r) => write!(s, "{c} in {r}: "),
+    };
+    for (i, m) in shifts.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        shift(&mut s, Some(m.metric), metric_label(m.metric), m.value, m.baseline);
+    }
+    let _ = write!(s, "; {} viewer{}", count(impact.viewers), if impact.viewers == 1 { "" } else { "s" });
+    let plural = if streams == 1 { "" } else { "s" };
+    let _ = match scope {
+        ScopeKey::Region(_) => write!(s, " across {streams} title{plural}"),
+        ScopeKey::Content(_) => write!(s, " in {streams} region{plural}"),
+        ScopeKey::Stream(..) => Ok(()),
+    };
+    since(&mut s, started_ms);
+    s
+}
+
+/// `label value (expected baseline, r×)`: the multiple only when it says
+/// something (at least 1.5× or at most 0.67×), so no summary reads "1.0×
+/// baseline".
+fn shift(s: &mut String, metric: Option<Metric>, label: &str, value: f64, baseline: f64) {
+    let _ = write!(s, "{label} {}", figure(metric, value));
+    if baseline.is_finite() && value.is_finite() {
+        let _ = write!(s, " (expected {}", figure(metric, baseline));
+        if baseline > 0.0 && value >= 0.0 {
+            let r = value / baseline;
+            if r >= 1.5 {
+                let _ = write!(s, ", {}×", if r >= 10.0 { format!("{r:.0}") } else { format!("{r:.1}") });
+            } else if r <= 2.0 / 3.0 {
+                let _ = write!(s, ", {:.0} % lower", 100.0 * (1.0 - r));
+            }
+        }
+        s.push(')');
+    }
+}
+
+fn since(s: &mut String, started_ms: i64) {
     let stamp = format_rfc3339(started_ms);
     let _ = write!(s, " since {}", &stamp[11..16]);
-    s
+}
+
+/// A metric's value for people, in its unit: ratios as percentages,
+/// milliseconds (seconds from 10 s), kbps, Mbps, counts.
+pub(crate) fn figure(metric: Option<Metric>, v: f64) -> String {
+    if !v.is_finite() {
+        return "unknown".to_owned();
+    }
+    let Some(metric) = metric else { return short(v) };
+    match metric {
+        Metric::BufferingRatio | Metric::ErrorRate => {
+            let p = v * 100.0;
+            if p >= 10.0 {
+                format!("{p:.0} %")
+            } else if p >= 1.0 {
+                format!("{p:.1} %")
+            } else {
+                format!("{p:.2} %")
+            }
+        }
+        Metric::LatencyMs | Metric::E2eLatencyMs | Metric::StartupTimeMs if v >= 10_000.0 => {
+            format!("{:.1} s", v / 1_000.0)
+        }
+        Metric::LatencyMs | Metric::E2eLatencyMs | Metric::StartupTimeMs => format!("{v:.0} ms"),
+        Metric::BitrateKbps => format!("{} kbps", count(v.round().max(0.0) as u64)),
+        Metric::BandwidthMbps if v < 10.0 => format!("{v:.1} Mbps"),
+        Metric::BandwidthMbps => format!("{} Mbps", count(v.round().max(0.0) as u64)),
+        Metric::SegmentSizeKb => format!("{v:.0} kB"),
+        Metric::AvgWatchTimeS => format!("{v:.0} s"),
+        Metric::Viewers | Metric::Joins | Metric::Exits | Metric::RebufferEvents => count(v.round().max(0.0) as u64),
+    }
+}
+
+/// A count with thousands set apart: `52 000`.
+pub(crate) fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A value with about four significant digits.
@@ -185,7 +282,7 @@ mod tests {
             .iter()
             .map(|&(c, r, rendition)| {
                 let (id, _) = t.touch(&ContentId::from(c), &RegionId::from(r), 0, usize::MAX).unwrap();
-                t.describe(id, ContentType::Video, rendition);
+                t.describe(id, ContentType::Video, rendition, 100);
                 id
             })
             .collect();
@@ -230,19 +327,55 @@ mod tests {
 
     #[test]
     fn summaries_read_like_sentences() {
-        let level = Level::Value { label: "buffering ratio", value: 0.041, baseline: 0.01 };
+        let b = Some(Metric::BufferingRatio);
+        let level = Level::Value { metric: b, label: "buffering ratio", value: 0.041, baseline: 0.01 };
         let start = 1_767_225_600_000 + (14 * 60 + 2) * 60_000;
         assert_eq!(
             summary(level, &[(CauseDimension::Region, "eu-west")], 37, 1, start),
-            "buffering ratio 4.1× baseline in eu-west across 37 titles since 14:02"
+            "buffering ratio 4.1 % (expected 1.0 %, 4.1×) in eu-west across 37 titles since 14:02"
         );
         assert_eq!(
             summary(level, &[(CauseDimension::Content, "vod-000003")], 1, 1, start),
-            "buffering ratio 4.1× baseline on vod-000003 across 1 region since 14:02"
+            "buffering ratio 4.1 % (expected 1.0 %, 4.1×) on vod-000003 across 1 region since 14:02"
         );
         let absent = Level::Absent { after_ms: 300_000 };
         assert_eq!(summary(absent, &[], 2, 1, start), "no data for 5m across 2 titles since 14:02");
-        let no_base = Level::Value { label: "latency", value: 812.0, baseline: f64::NAN };
-        assert_eq!(summary(no_base, &[], 1, 1, start), "latency at 812 across 1 title since 14:02");
+        let no_base =
+            Level::Value { metric: Some(Metric::LatencyMs), label: "latency", value: 812.0, baseline: f64::NAN };
+        assert_eq!(summary(no_base, &[], 1, 1, start), "latency 812 ms across 1 title since 14:02");
+        // A small move never reads as "1.0×".
+        let near =
+            Level::Value { metric: Some(Metric::BitrateKbps), label: "bitrate", value: 7_500.0, baseline: 7_690.0 };
+        assert_eq!(
+            summary(near, &[], 1, 1, start),
+            "bitrate 7 500 kbps (expected 7 690 kbps) across 1 title since 14:02"
+        );
+        let drop =
+            Level::Value { metric: Some(Metric::BitrateKbps), label: "bitrate", value: 1_500.0, baseline: 6_000.0 };
+        assert!(summary(drop, &[], 1, 1, start).starts_with("bitrate 1 500 kbps (expected 6 000 kbps, 75 % lower)"));
+    }
+
+    #[test]
+    fn impact_summaries_name_their_scope() {
+        let start = 1_767_225_600_000 + (14 * 60 + 2) * 60_000;
+        let shifts = [
+            MetricShift { metric: Metric::BufferingRatio, value: 0.036, baseline: 0.0045 },
+            MetricShift { metric: Metric::LatencyMs, value: 52.0, baseline: 23.0 },
+        ];
+        let impact = Impact { viewers: 52_000, degradation: 0.0315, score: 1_638.0 };
+        assert_eq!(
+            impact_summary(&ScopeKey::Region("eu-west".into()), &shifts, &impact, 48, start),
+            "eu-west: buffering ratio 3.6 % (expected 0.45 %, 8.0×), latency 52 ms (expected 23 ms, 2.3×); \
+             52 000 viewers across 48 titles since 14:02"
+        );
+        let one = [MetricShift { metric: Metric::Viewers, value: 3_120.0, baseline: 650.0 }];
+        let impact = Impact { viewers: 3_120, degradation: 0.79, score: 2_470.0 };
+        assert_eq!(
+            impact_summary(&ScopeKey::Stream("vod-5".into(), "ap-southeast".into()), &one, &impact, 1, start),
+            "vod-5 in ap-southeast: viewers 3 120 (expected 650, 4.8×); 3 120 viewers since 14:02"
+        );
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_234_567), "1 234 567");
     }
 }

@@ -41,6 +41,19 @@ pub struct AlertConfig {
     /// A root-cause hint needs at least this many affected series sharing
     /// the value. Defaults to 3.
     pub min_support: usize,
+    /// Viewer impact ([`Impact::score`](super::Impact)) from which an
+    /// alert without a severity of its own is `warning`. Defaults to 100.
+    pub impact_warning: f64,
+    /// Viewer impact from which it is `critical`. Defaults to 1 000.
+    pub impact_critical: f64,
+    /// Smallest viewer impact ([`Impact::score`](super::Impact)) with
+    /// which an alert may fire: below it, it stays pending, whatever its
+    /// rule says. Defaults to 10 (ten viewers fully hurt, or a thousand
+    /// buffering 1 % more of the time).
+    pub min_impact: f64,
+    /// Half-life of an impact rule's baselines (each scope's level and
+    /// spread, learned while it is quiet). Defaults to `3m`.
+    pub impact_half_life: Span,
 }
 
 impl Default for AlertConfig {
@@ -52,44 +65,46 @@ impl Default for AlertConfig {
             sample_series: 10,
             baseline_half_life: Span::from_mins(30),
             min_support: 3,
+            impact_warning: 100.0,
+            impact_critical: 1_000.0,
+            min_impact: 10.0,
+            impact_half_life: Span::from_mins(3),
         }
     }
 }
 
 impl AlertConfig {
-    /// A starting rule set, quiet on a healthy service: high buffering and
-    /// errors, slow startup, audience collapse, silent streams and strong
-    /// detector anomalies.
+    /// A starting rule set that fires on viewer impact, not on noise:
+    /// viewers of a region, a title or a title in one region materially
+    /// worse off (buffering, errors, latency, startup time, bitrate, lost
+    /// audience) for 20 s; an audience surge; silent streams.
     pub fn recommended_rules() -> Vec<RuleConfig> {
-        let value = |name: &str, metric, above, for_duration, severity| RuleConfig {
-            metric: Some(metric),
-            above: Some(above),
-            min_viewers: Some(20),
-            severity,
-            for_duration: Span::from_secs(for_duration),
-            ..RuleConfig::new(name, RuleKind::Threshold)
-        };
         vec![
-            value("buffering_high", Metric::BufferingRatio, 0.03, 120, Severity::Critical),
-            value("errors_high", Metric::ErrorRate, 0.05, 60, Severity::Critical),
-            value("startup_slow", Metric::StartupTimeMs, 8_000.0, 120, Severity::Warning),
             RuleConfig {
-                metric: Some(Metric::Viewers),
-                below: Some(-0.7),
-                per: Some(Span::from_mins(2)),
-                min_viewers: Some(500),
-                ..RuleConfig::new("audience_collapse", RuleKind::RateOfChange)
+                metrics: vec![
+                    Metric::BufferingRatio,
+                    Metric::ErrorRate,
+                    Metric::LatencyMs,
+                    Metric::StartupTimeMs,
+                    Metric::BitrateKbps,
+                ],
+                for_duration: Span::from_secs(20),
+                ..RuleConfig::new("viewers_hurt", RuleKind::Impact)
+            },
+            RuleConfig {
+                metrics: vec![Metric::Viewers],
+                direction: Some(super::Direction::Up),
+                min_relative: Some(0.5),
+                on_air_grace: Some(Span::from_mins(30)),
+                for_duration: Span::from_secs(20),
+                severity: Some(Severity::Warning),
+                ..RuleConfig::new("audience_surge", RuleKind::Impact)
             },
             RuleConfig {
                 absent_for: Some(Span::from_mins(5)),
-                severity: Severity::Info,
+                severity: Some(Severity::Info),
                 group_by: vec![Dimension::Region],
                 ..RuleConfig::new("stream_silent", RuleKind::Absence)
-            },
-            RuleConfig {
-                min_score: Some(0.95),
-                for_duration: Span::from_mins(2),
-                ..RuleConfig::new("anomaly_strong", RuleKind::AnomalyScore)
             },
         ]
     }
@@ -108,6 +123,21 @@ impl AlertConfig {
         }
         if self.min_support == 0 {
             return Err(Error::config("min_support", "must be above 0"));
+        }
+        if !(self.impact_warning.is_finite() && self.impact_warning >= 0.0) {
+            return Err(Error::config("impact_warning", format!("{} must be at least 0", self.impact_warning)));
+        }
+        if !(self.impact_critical.is_finite() && self.impact_critical >= self.impact_warning) {
+            return Err(Error::config(
+                "impact_critical",
+                format!("{} must be at least impact_warning ({})", self.impact_critical, self.impact_warning),
+            ));
+        }
+        if !(self.min_impact.is_finite() && self.min_impact >= 0.0) {
+            return Err(Error::config("min_impact", format!("{} must be at least 0", self.min_impact)));
+        }
+        if self.impact_half_life.as_millis() < 1_000 {
+            return Err(Error::config("impact_half_life", format!("{} must be at least 1s", self.impact_half_life)));
         }
         let mut rules = Vec::with_capacity(self.rules.len());
         for (i, config) in self.rules.iter().enumerate() {
@@ -155,7 +185,7 @@ mod tests {
 
     #[test]
     fn recommended_rules_are_valid() {
-        assert_eq!(AlertConfig::default().build_rules().unwrap().len(), 6);
+        assert_eq!(AlertConfig::default().build_rules().unwrap().len(), 3);
     }
 
     #[test]

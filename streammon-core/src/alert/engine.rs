@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::config::AlertConfig;
+use super::impact::{ImpactGroup, ImpactRun};
 use super::rule::{AlertRule, Condition};
 use super::state::{Phase, RateWindow, SeriesState, ewma_alpha};
 use super::table::Table;
@@ -24,6 +25,7 @@ use crate::detect::Anomaly;
 use crate::error::Result;
 use crate::id::{ContentId, RegionId};
 use crate::sample::{Metric, Sample};
+use crate::significance::Floors;
 
 /// A series under one rule: its stream's slot and, for rules that watch
 /// several metrics, which one.
@@ -41,6 +43,8 @@ pub(super) struct RuleRun {
     pub(super) keyed: HashMap<(u32, Metric), SeriesState>,
     /// Series not Quiet, in order, so evaluation skips the quiet majority.
     pub(super) hot: BTreeSet<Member>,
+    /// Impact rules: their scopes.
+    pub(super) impact: Option<ImpactRun>,
 }
 
 impl RuleRun {
@@ -67,26 +71,36 @@ impl RuleRun {
         }
     }
 
-    fn observe_sample(&mut self, id: u32, s: &Sample, alpha: f64) {
+    fn observe_sample(&mut self, id: u32, s: &Sample, alpha: f64, floors: &Floors) {
         let Self { rule, by_slot, windows, hot, .. } = self;
         let (t, i) = (s.timestamp_ms, id as usize);
+        // A value counts against a rule only once it moved materially from
+        // where the series usually is (its baseline, or the reference of a
+        // rate rule), the way the rule looks: so an alert fires on impact,
+        // not on a level the series always had.
+        let material = |metric: Metric, above: bool, from: f64, x: f64| {
+            let moved = if above { x > from } else { x < from };
+            from.is_nan() || (moved && floors.get(metric).clears(from, x))
+        };
         let (metric, violated, cleared, x) = match &rule.condition {
             Condition::Threshold { metric, bound, min_viewers } => {
                 let Some(x) = s.get(*metric).filter(|x| !x.is_nan()) else { return };
                 // A thin sample is no evidence either way: it cannot raise an
                 // alert, nor clear one whose audience fled.
                 let thick = s.viewers >= *min_viewers;
-                (*metric, thick && bound.violated(x), thick && bound.cleared(x), x)
+                let violated = thick && bound.violated(x) && material(*metric, bound.above, by_slot[i].baseline, x);
+                (*metric, violated, thick && bound.cleared(x), x)
             }
             Condition::Rate { metric, bound, min_viewers, per_ms, relative } => {
                 let Some(x) = s.get(*metric).filter(|x| !x.is_nan()) else { return };
-                let change = match windows[i].push(t, x, s.viewers, *per_ms) {
-                    Some((r, viewers)) if viewers >= *min_viewers && !*relative => x - r,
-                    Some((r, viewers)) if viewers >= *min_viewers && r.abs() > f64::EPSILON => (x - r) / r.abs(),
-                    _ => f64::NAN,
+                let (change, from) = match windows[i].push(t, x, s.viewers, *per_ms) {
+                    Some((r, viewers)) if viewers >= *min_viewers && !*relative => (x - r, r),
+                    Some((r, viewers)) if viewers >= *min_viewers && r.abs() > f64::EPSILON => ((x - r) / r.abs(), r),
+                    _ => (f64::NAN, f64::NAN),
                 };
                 let known = !change.is_nan();
-                (*metric, known && bound.violated(change), !known || bound.cleared(change), x)
+                let violated = known && bound.violated(change) && material(*metric, bound.above, from, x);
+                (*metric, violated, !known || bound.cleared(change), x)
             }
             Condition::Absence { .. } => {
                 let st = &mut by_slot[i];
@@ -96,6 +110,12 @@ impl RuleRun {
                 return;
             }
             Condition::Anomaly { .. } => return,
+            Condition::Impact(_) => {
+                if let Some(impact) = self.impact.as_mut() {
+                    impact.observe(id, s);
+                }
+                return;
+            }
         };
         let st = &mut by_slot[i];
         st.value = x;
@@ -166,6 +186,10 @@ pub struct AlertEngine {
     pub(super) min_support: usize,
     /// The EWMA weight for the last sample interval seen.
     alpha: (u32, f64),
+    pub(super) floors: Floors,
+    pub(super) impact_warning: f64,
+    pub(super) impact_critical: f64,
+    pub(super) min_impact: f64,
     dropped: u64,
     last_sweep: i64,
 }
@@ -178,10 +202,16 @@ impl AlertEngine {
     /// first offending field, e.g. `rules[2].for_duration`.
     pub fn new(config: &AlertConfig) -> Result<Self> {
         let rules = config.build_rules()?;
+        let floors = Floors::default();
+        let half_life = config.impact_half_life.as_millis() as f64;
         Ok(Self {
             rules: rules
                 .into_iter()
                 .map(|rule| RuleRun {
+                    impact: match &rule.condition {
+                        Condition::Impact(c) => Some(ImpactRun::new((**c).clone(), &floors, half_life)),
+                        _ => None,
+                    },
                     rule,
                     by_slot: Vec::new(),
                     windows: Vec::new(),
@@ -198,9 +228,27 @@ impl AlertEngine {
             half_life_ms: config.baseline_half_life.as_millis() as f64,
             min_support: config.min_support,
             alpha: (0, 0.0),
+            floors,
+            impact_warning: config.impact_warning,
+            impact_critical: config.impact_critical,
+            min_impact: config.min_impact,
             dropped: 0,
             last_sweep: i64::MIN,
         })
+    }
+
+    /// Sets the practical-significance floors (default
+    /// [`Floors::default`]): impact rules judge moves against them, and
+    /// an alert of any other value rule fires only once its series moved
+    /// materially from their baseline.
+    pub fn with_floors(mut self, floors: Floors) -> Self {
+        for run in &mut self.rules {
+            if let Some(impact) = run.impact.as_mut() {
+                impact.set_floors(&floors);
+            }
+        }
+        self.floors = floors;
+        self
     }
 
     /// The validated rules, in configuration order.
@@ -217,7 +265,7 @@ impl AlertEngine {
             self.dropped += 1;
             return;
         };
-        self.table.describe(id, sample.content_type, sample.rendition);
+        self.table.describe(id, sample.content_type, sample.rendition, sample.viewers);
         if new {
             let slots = self.table.capacity();
             self.rules.iter_mut().for_each(|r| r.grow(slots));
@@ -226,8 +274,9 @@ impl AlertEngine {
             self.alpha = (sample.interval_ms, ewma_alpha(f64::from(sample.interval_ms), self.half_life_ms));
         }
         let alpha = self.alpha.1;
+        let floors = &self.floors;
         for run in &mut self.rules {
-            run.observe_sample(id, sample, alpha);
+            run.observe_sample(id, sample, alpha, floors);
         }
     }
 
@@ -238,6 +287,7 @@ impl AlertEngine {
             self.dropped += 1;
             return;
         };
+        self.table.set_viewers(id, anomaly.viewers);
         if new {
             let slots = self.table.capacity();
             self.rules.iter_mut().for_each(|r| r.grow(slots));
@@ -259,9 +309,19 @@ impl AlertEngine {
     /// Forgets every stream of a title that stopped streaming (retired,
     /// ended), so absence rules do not mistake it for an outage.
     pub fn observe_change(&mut self, change: &ContentChange) {
+        for run in &mut self.rules {
+            if let Some(impact) = run.impact.as_mut() {
+                impact.observe_change(change);
+            }
+        }
         if !change.to.is_streaming() {
             let ids: Vec<u32> = self.table.slots_of(&change.content_id).iter().map(|&(_, id)| id).collect();
             self.evict(&ids);
+            for run in &mut self.rules {
+                if let Some(impact) = run.impact.as_mut() {
+                    impact.forget_content(&change.content_id);
+                }
+            }
         }
     }
 
@@ -271,10 +331,16 @@ impl AlertEngine {
     pub fn evaluate(&mut self, now_ms: i64, out: &mut Vec<AlertEvent>) {
         self.sweep(now_ms);
         self.advance_time(now_ms);
+        let scopes = self.judge_impact(now_ms);
         let groups = self.group();
-        let (resolved, fired) = self.reconcile(now_ms, &groups);
+        let (mut resolved, mut fired) = self.reconcile(now_ms, &groups);
+        let (more_resolved, more_fired) = self.reconcile_impact(now_ms, &scopes);
+        resolved.extend(more_resolved);
+        fired.extend(more_fired);
+        resolved.sort_by(|a, b| a.0.cmp(&b.0));
+        fired.sort();
         self.explain(&groups);
-        for alert in resolved {
+        for (_, alert) in resolved {
             out.push(AlertEvent { kind: AlertEventKind::Resolved, timestamp_ms: now_ms, alert });
         }
         for key in fired {
@@ -343,6 +409,21 @@ impl AlertEngine {
         out.into_iter()
     }
 
+    /// Runs every impact rule over this tick's samples: the scopes pending
+    /// or firing, by rule index.
+    fn judge_impact(&mut self, now: i64) -> Vec<(usize, ImpactGroup)> {
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        let idle = self.idle_ms;
+        for (r, run) in self.rules.iter_mut().enumerate() {
+            let Some(impact) = run.impact.as_mut() else { continue };
+            scratch.clear();
+            impact.evaluate(now, run.rule.for_ms, run.rule.resolve_ms, idle, &mut scratch);
+            out.extend(scratch.drain(..).map(|g| (r, g)));
+        }
+        out
+    }
+
     /// Counters and sizes.
     pub fn stats(&self) -> EngineStats {
         let rule_bytes: usize = self
@@ -353,6 +434,7 @@ impl AlertEngine {
                     + r.windows.capacity() * size_of::<RateWindow>()
                     + r.keyed.capacity() * (size_of::<((u32, Metric), SeriesState)>() + 1)
                     + r.hot.len() * 2 * size_of::<Member>()
+                    + r.impact.as_ref().map_or(0, ImpactRun::state_bytes)
             })
             .sum();
         EngineStats {

@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::cause::{self, CauseDimension, Level};
+use super::cause::{self, Cause, CauseDimension, Level};
 use super::engine::{AlertEngine, Member, mark_hot};
-use super::rule::Condition;
+use super::impact::{ImpactGroup, ScopeKey, degradation};
+use super::rule::{Condition, Direction};
 use super::state::Phase;
-use super::{AbsenceScope, Alert, AlertSeries, AlertState, GroupKey, metric_label};
+use super::{AbsenceScope, Alert, AlertSeries, AlertState, GroupKey, Impact, Severity, metric_label};
 use crate::sample::Metric;
 
 impl AlertEngine {
@@ -47,7 +48,7 @@ impl AlertEngine {
                         }
                     }
                 }
-                Condition::Threshold { .. } | Condition::Rate { .. } => {}
+                Condition::Threshold { .. } | Condition::Rate { .. } | Condition::Impact(_) => {}
             }
         }
     }
@@ -91,61 +92,101 @@ impl AlertEngine {
         groups
     }
 
-    /// Moves alerts through their lifecycle; returns the resolved alerts
-    /// and the keys of those that fired.
-    pub(super) fn reconcile(
+    /// The severity of an alert of rule `r` with `impact`.
+    fn severity_of(&self, r: usize, impact: Option<&Impact>) -> Severity {
+        self.rules[r].rule.severity.unwrap_or(match impact {
+            Some(i) if i.score >= self.impact_critical => Severity::Critical,
+            Some(i) if i.score >= self.impact_warning => Severity::Warning,
+            Some(_) => Severity::Info,
+            None => Severity::Warning,
+        })
+    }
+
+    /// A new pending alert of rule `r` for `group`, with the next id.
+    fn open(&mut self, r: usize, group: GroupKey, since: i64) -> Alert {
+        self.next_id += 1;
+        Alert {
+            id: format!("alrt-{:06}", self.next_id),
+            rule: self.rules[r].rule.name.clone(),
+            severity: self.severity_of(r, None),
+            state: AlertState::Pending,
+            started_ms: since,
+            fired_ms: None,
+            resolved_ms: None,
+            group,
+            series_count: 0,
+            series: Vec::new(),
+            value: None,
+            baseline: None,
+            cause: None,
+            impact: None,
+            metrics: Vec::new(),
+            summary: String::new(),
+        }
+    }
+
+    /// Ends the alerts of rules `which` selects whose group is gone (or
+    /// no longer firing): the firing ones resolve, pending ones are dropped.
+    fn close_gone(
         &mut self,
         now: i64,
-        groups: &BTreeMap<(usize, GroupKey), Group>,
-    ) -> (Vec<Alert>, Vec<GroupId>) {
-        let mut resolved = Vec::new();
+        which: impl Fn(usize) -> bool,
+        present: impl Fn(&GroupId) -> Option<bool>,
+    ) -> Vec<(GroupId, Alert)> {
         let ended: Vec<GroupId> = self
             .alerts
             .iter()
-            .filter(|(key, alert)| match groups.get(*key) {
+            .filter(|(key, _)| which(key.0))
+            .filter(|(key, alert)| match present(key) {
                 None => true,
-                Some(group) => alert.state == AlertState::Firing && group.firing.is_empty(),
+                Some(firing) => alert.state == AlertState::Firing && !firing,
             })
             .map(|(key, _)| key.clone())
             .collect();
+        let mut resolved = Vec::new();
         for key in ended {
             let mut alert = self.alerts.remove(&key).expect("listed above");
             if alert.state == AlertState::Firing {
                 alert.state = AlertState::Resolved;
                 alert.resolved_ms = Some(now);
-                resolved.push(alert);
+                resolved.push((key, alert));
             }
         }
+        resolved
+    }
+
+    /// Moves the alerts of every rule but impact rules through their
+    /// lifecycle; returns the resolved alerts and the keys of those that
+    /// fired.
+    pub(super) fn reconcile(
+        &mut self,
+        now: i64,
+        groups: &BTreeMap<(usize, GroupKey), Group>,
+    ) -> (Vec<(GroupId, Alert)>, Vec<GroupId>) {
+        let impact_rules: Vec<bool> = self.rules.iter().map(|r| r.impact.is_some()).collect();
+        let resolved = self.close_gone(now, |r| !impact_rules[r], |key| groups.get(key).map(|g| !g.firing.is_empty()));
         let mut fired = Vec::new();
         for (key, group) in groups {
             if !self.alerts.contains_key(key) {
-                self.next_id += 1;
-                let alert = Alert {
-                    id: format!("alrt-{:06}", self.next_id),
-                    rule: self.rules[key.0].rule.name.clone(),
-                    severity: self.rules[key.0].rule.severity,
-                    state: AlertState::Pending,
-                    started_ms: group.since,
-                    fired_ms: None,
-                    resolved_ms: None,
-                    group: key.1.clone(),
-                    series_count: 0,
-                    series: Vec::new(),
-                    value: None,
-                    baseline: None,
-                    cause: None,
-                    summary: String::new(),
-                };
+                let alert = self.open(key.0, key.1.clone(), group.since);
                 self.alerts.insert(key.clone(), alert);
             }
+            let members = group.members();
+            let impact = self.group_impact(key, members);
+            let material = impact.as_ref().is_none_or(|i| i.score >= self.min_impact);
+            let severity = self.severity_of(key.0, impact.as_ref());
             let alert = self.alerts.get_mut(key).expect("inserted above");
             alert.started_ms = alert.started_ms.min(group.since);
-            if !group.firing.is_empty() && alert.state == AlertState::Pending {
+            alert.impact = impact;
+            alert.severity = severity;
+            // An alert fires on impact, not on noise: its series moved
+            // materially (each series' condition says so) and together hurt
+            // enough viewers.
+            if !group.firing.is_empty() && alert.state == AlertState::Pending && material {
                 alert.state = AlertState::Firing;
                 alert.fired_ms = Some(now);
                 fired.push(key.clone());
             }
-            let members = group.members();
             alert.series_count = members.len();
             alert.value = mean(members.iter().map(|m| m.1));
             alert.baseline = mean(members.iter().map(|m| m.2));
@@ -159,6 +200,112 @@ impl AlertEngine {
             series.sort_unstable();
             series.truncate(self.sample_series);
             alert.series = series;
+        }
+        (resolved, fired)
+    }
+
+    /// Which way a value rule's metric hurts, for a member's `metric`.
+    fn direction(&self, r: usize, metric: Option<Metric>) -> Option<Direction> {
+        match &self.rules[r].rule.condition {
+            Condition::Threshold { bound, .. } | Condition::Rate { bound, .. } => {
+                Some(if bound.above { Direction::Up } else { Direction::Down })
+            }
+            Condition::Anomaly { .. } => metric.map(Direction::harmful),
+            Condition::Absence { .. } | Condition::Impact(_) => None,
+        }
+    }
+
+    /// Viewers of a group's series × how much worse off they are.
+    fn group_impact(&self, key: &GroupId, members: &[(Member, f64, f64)]) -> Option<Impact> {
+        let (mut viewers, mut score, mut any) = (0.0, 0.0, false);
+        for &((slot, metric), value, baseline) in members {
+            let (Some(m), Some(dir)) = (metric.or(self.rules[key.0].rule.metric()), self.direction(key.0, metric))
+            else {
+                continue;
+            };
+            let v = self.table.get(slot).map_or(0.0, |s| f64::from(s.viewers));
+            viewers += v;
+            if baseline.is_finite() {
+                any = true;
+                score += v * degradation(m, dir, value, baseline);
+            }
+        }
+        any.then(|| Impact {
+            viewers: viewers.round() as u64,
+            degradation: if viewers > 0.0 { score / viewers } else { 0.0 },
+            score,
+        })
+    }
+
+    /// Moves the alerts of impact rules through their lifecycle, from the
+    /// scopes pending or firing this tick.
+    pub(super) fn reconcile_impact(
+        &mut self,
+        now: i64,
+        scopes: &[(usize, ImpactGroup)],
+    ) -> (Vec<(GroupId, Alert)>, Vec<GroupId>) {
+        let keyed: BTreeMap<GroupId, &ImpactGroup> = scopes
+            .iter()
+            .map(|(r, g)| {
+                let single = self.rules[*r].impact.as_ref().and_then(|i| i.single_metric());
+                ((*r, g.key.group(single)), g)
+            })
+            .collect();
+        let impact_rules: Vec<bool> = self.rules.iter().map(|r| r.impact.is_some()).collect();
+        let resolved = self.close_gone(now, |r| impact_rules[r], |key| keyed.get(key).map(|g| g.firing));
+        let mut fired = Vec::new();
+        let total = self.table.len().max(1) as f64;
+        for (key, g) in keyed {
+            if !self.alerts.contains_key(&key) {
+                let alert = self.open(key.0, key.1.clone(), g.since);
+                self.alerts.insert(key.clone(), alert);
+            }
+            let severity = self.severity_of(key.0, Some(&g.impact));
+            let series: Vec<AlertSeries> = g
+                .streams
+                .iter()
+                .filter_map(|&slot| self.table.get(slot))
+                .take(self.sample_series)
+                .map(|s| AlertSeries {
+                    content: s.content.clone(),
+                    region: s.region.clone(),
+                    metric: g.shifts.first().map(|m| m.metric),
+                })
+                .collect();
+            let (dimension, value, share) = match &g.key {
+                ScopeKey::Region(r) => {
+                    (CauseDimension::Region, r.as_str(), self.table.by_region.get(r).copied().unwrap_or(0))
+                }
+                ScopeKey::Content(c) | ScopeKey::Stream(c, _) => {
+                    (CauseDimension::Content, c.as_str(), self.table.slots_of(c).len() as u32)
+                }
+            };
+            let base_share = (f64::from(share.max(1)) / total).min(1.0);
+            let cause = Cause {
+                dimension,
+                value: value.to_owned(),
+                support: g.streams.len(),
+                coverage: 1.0,
+                base_share,
+                lift: 1.0 / base_share,
+                score: -base_share.ln(),
+            };
+            let alert = self.alerts.get_mut(&key).expect("inserted above");
+            if g.firing && alert.state == AlertState::Pending && g.impact.score >= self.min_impact {
+                alert.state = AlertState::Firing;
+                alert.fired_ms = Some(now);
+                fired.push(key.clone());
+            }
+            alert.started_ms = alert.started_ms.min(g.since);
+            alert.severity = severity;
+            alert.series_count = g.streams.len();
+            alert.series = series;
+            alert.value = g.shifts.first().map(|m| m.value);
+            alert.baseline = g.shifts.first().map(|m| m.baseline);
+            alert.metrics.clone_from(&g.shifts);
+            alert.impact = Some(g.impact);
+            alert.cause = Some(cause);
+            alert.summary = cause::impact_summary(&g.key, &g.shifts, &g.impact, g.streams.len(), alert.started_ms);
         }
         (resolved, fired)
     }
@@ -206,6 +353,7 @@ impl AlertEngine {
                 _ => {
                     let metric = key.1.metric.or(rule.metric()).or_else(|| single_metric(&groups[key]));
                     Level::Value {
+                        metric,
                         label: metric.map_or("anomalous value", metric_label),
                         value: alert.value.unwrap_or(f64::NAN),
                         baseline: alert.baseline.unwrap_or(f64::NAN),

@@ -24,6 +24,11 @@ pub enum RuleKind {
     Absence,
     /// Detectors report anomalies with a score of at least `min_score`.
     AnomalyScore,
+    /// The viewers of a region, a title or one title in one region are
+    /// materially worse off than usual on any of `metrics`: each scope's
+    /// figures judged against a baseline of their own, beyond its floor
+    /// and its usual spread (`alert/impact.rs`).
+    Impact,
 }
 
 impl RuleKind {
@@ -34,6 +39,7 @@ impl RuleKind {
             Self::RateOfChange => "rate_of_change",
             Self::Absence => "absence",
             Self::AnomalyScore => "anomaly_score",
+            Self::Impact => "impact",
         }
     }
 }
@@ -48,6 +54,36 @@ pub enum Dimension {
     Content,
     /// The metric.
     Metric,
+}
+
+/// Which way a metric moves when viewers are worse off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Higher is worse (buffering, errors, latency, startup time).
+    Up,
+    /// Lower is worse (bitrate, viewers).
+    Down,
+}
+
+impl Direction {
+    /// The direction in which `metric` hurts viewers
+    /// ([`Metric::higher_is_worse`]).
+    pub const fn harmful(metric: Metric) -> Self {
+        if metric.higher_is_worse() { Self::Up } else { Self::Down }
+    }
+}
+
+/// A slice of the service an impact rule judges as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImpactScope {
+    /// Every title in one CDN region.
+    Region,
+    /// One title in every region.
+    Content,
+    /// One title in one region.
+    Stream,
 }
 
 /// What an absence rule waits on.
@@ -72,15 +108,20 @@ pub struct RuleConfig {
     pub name: String,
     /// What the rule watches. Required.
     pub kind: RuleKind,
-    /// How urgent its alerts are. Defaults to `warning`.
-    #[serde(default)]
-    pub severity: Severity,
+    /// How urgent its alerts are. Defaults to none: the severity then
+    /// comes from the alert's viewer impact (viewers affected ×
+    /// degradation, against [`AlertConfig`](super::AlertConfig)'s
+    /// `impact_warning` and `impact_critical`), and is `warning` for
+    /// absence rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
     /// The metric watched (threshold and rate_of_change rules, where it is
     /// required). Defaults to none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<Metric>,
     /// Anomaly rules: only anomalies of these metrics count; empty means
-    /// every metric. Defaults to empty.
+    /// every metric. Impact rules: the metrics judged (required). Defaults
+    /// to empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<Metric>,
     /// Fires when the watched value (the metric, or its change over `per`)
@@ -103,11 +144,43 @@ pub struct RuleConfig {
     /// 0.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hysteresis: Option<f64>,
+    /// Impact rules: which way the metrics hurt viewers. Defaults to each
+    /// metric's own ([`Direction::harmful`]: up for buffering, errors,
+    /// latency and startup time, down for bitrate and viewers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    /// Impact rules: the scopes judged. Defaults to `["region",
+    /// "content", "stream"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<ImpactScope>,
+    /// Impact rules: how many of its usual deviations (robust standard
+    /// deviations of its figure around its baseline) a scope must move,
+    /// besides clearing the metric's floor; within [1, 100]. Defaults to
+    /// 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<f64>,
+    /// Impact rules: the smallest move that counts as a fraction of the
+    /// baseline, on top of each metric's floor (`0.5`: by half). Within
+    /// [0, 10]. Defaults to none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_relative: Option<f64>,
+    /// Impact rules: for this long after a live event goes on air, its
+    /// title is not judged (its audience arriving is the event, not a
+    /// surge). Defaults to none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_air_grace: Option<Span>,
+    /// Impact rules: after this long in condition, a scope's baseline
+    /// starts again from its present level (a change that lasted this long
+    /// is the new normal). Defaults to `1h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relearn_after: Option<Span>,
     /// Thin series cannot alert. A threshold rule takes a sample with
     /// fewer viewers as no evidence either way: it breaks a pending run
     /// but does not clear a firing series (whose audience may have fled
     /// the fault). A rate_of_change rule measures no change from a
-    /// reference with fewer viewers, which counts as clear. Defaults to 0.
+    /// reference with fewer viewers, which counts as clear. An impact
+    /// rule judges no scope with fewer viewers. Defaults to 0 (100 for
+    /// impact rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_viewers: Option<u32>,
     /// Rate_of_change rules: the window the change is measured over
@@ -168,7 +241,7 @@ impl RuleConfig {
         Self {
             name: name.into(),
             kind,
-            severity: Severity::default(),
+            severity: None,
             metric: None,
             metrics: Vec::new(),
             above: None,
@@ -176,6 +249,12 @@ impl RuleConfig {
             clear: None,
             hysteresis: None,
             min_viewers: None,
+            direction: None,
+            scopes: Vec::new(),
+            sensitivity: None,
+            min_relative: None,
+            on_air_grace: None,
+            relearn_after: None,
             per: None,
             relative: None,
             absent_for: None,
@@ -200,14 +279,20 @@ impl RuleConfig {
             return Err(Error::config(at("name"), "must not be empty"));
         }
         use RuleKind::*;
-        let owners: [(&str, bool, &[RuleKind]); 13] = [
+        let owners: [(&str, bool, &[RuleKind]); 19] = [
             ("metric", self.metric.is_some(), &[Threshold, RateOfChange]),
-            ("metrics", !self.metrics.is_empty(), &[AnomalyScore]),
+            ("metrics", !self.metrics.is_empty(), &[AnomalyScore, Impact]),
+            ("direction", self.direction.is_some(), &[Impact]),
+            ("scopes", !self.scopes.is_empty(), &[Impact]),
+            ("sensitivity", self.sensitivity.is_some(), &[Impact]),
+            ("relearn_after", self.relearn_after.is_some(), &[Impact]),
+            ("min_relative", self.min_relative.is_some(), &[Impact]),
+            ("on_air_grace", self.on_air_grace.is_some(), &[Impact]),
             ("above", self.above.is_some(), &[Threshold, RateOfChange]),
             ("below", self.below.is_some(), &[Threshold, RateOfChange]),
             ("clear", self.clear.is_some(), &[Threshold, RateOfChange]),
             ("hysteresis", self.hysteresis.is_some(), &[Threshold, RateOfChange]),
-            ("min_viewers", self.min_viewers.is_some(), &[Threshold, RateOfChange]),
+            ("min_viewers", self.min_viewers.is_some(), &[Threshold, RateOfChange, Impact]),
             ("per", self.per.is_some(), &[RateOfChange]),
             ("relative", self.relative.is_some(), &[RateOfChange]),
             ("absent_for", self.absent_for.is_some(), &[Absence]),
@@ -249,7 +334,11 @@ impl RuleConfig {
                 }
                 Condition::Anomaly { min_score, metrics: self.metrics.clone(), max_gap_ms: gap.as_millis() as i64 }
             }
+            Impact => self.impact_condition(&at)?,
         };
+        if self.kind == Impact && self.group_by != default_group_by() {
+            return Err(Error::config(at("group_by"), "impact rules group by their scopes; use `scopes`"));
+        }
         Ok(AlertRule {
             name: self.name.clone(),
             kind: self.kind,
@@ -261,6 +350,50 @@ impl RuleConfig {
             by_metric: self.group_by.contains(&Dimension::Metric),
             condition,
         })
+    }
+
+    fn impact_condition(&self, at: &dyn Fn(&str) -> String) -> Result<Condition> {
+        if self.metrics.is_empty() {
+            return Err(Error::config(at("metrics"), "name at least one metric"));
+        }
+        for (i, m) in self.metrics.iter().enumerate() {
+            if self.metrics[..i].contains(m) {
+                return Err(Error::config(at("metrics"), format!("{m} appears twice")));
+            }
+        }
+        for (i, s) in self.scopes.iter().enumerate() {
+            if self.scopes[..i].contains(s) {
+                return Err(Error::config(at("scopes"), format!("{s:?} appears twice")));
+            }
+        }
+        let sensitivity = self.sensitivity.unwrap_or(4.0);
+        if !(1.0..=100.0).contains(&sensitivity) {
+            return Err(Error::config(at("sensitivity"), format!("{sensitivity} must be within [1, 100]")));
+        }
+        let min_relative = self.min_relative.unwrap_or(0.0);
+        if !(0.0..=10.0).contains(&min_relative) {
+            return Err(Error::config(at("min_relative"), format!("{min_relative} must be within [0, 10]")));
+        }
+        let relearn = self.relearn_after.unwrap_or(Span::from_hours(1));
+        if relearn.as_millis() < 60_000 {
+            return Err(Error::config(at("relearn_after"), format!("{relearn} must be at least 1m")));
+        }
+        let scopes = if self.scopes.is_empty() {
+            vec![ImpactScope::Region, ImpactScope::Content, ImpactScope::Stream]
+        } else {
+            let mut s = self.scopes.clone();
+            s.sort_unstable();
+            s
+        };
+        Ok(Condition::Impact(Box::new(ImpactCondition {
+            metrics: self.metrics.iter().map(|&m| (m, self.direction.unwrap_or(Direction::harmful(m)))).collect(),
+            scopes,
+            sensitivity,
+            min_relative,
+            on_air_grace_ms: self.on_air_grace.map_or(0, |g| g.as_millis() as i64),
+            min_viewers: self.min_viewers.unwrap_or(100),
+            relearn_ms: relearn.as_millis() as i64,
+        })))
     }
 
     fn value_condition(&self, at: &dyn Fn(&str) -> String) -> Result<Condition> {
@@ -337,6 +470,26 @@ pub(crate) enum Condition {
     Rate { metric: Metric, bound: Bound, min_viewers: u32, per_ms: i64, relative: bool },
     Absence { after_ms: i64, scope: AbsenceScope },
     Anomaly { min_score: f64, metrics: Vec<Metric>, max_gap_ms: i64 },
+    Impact(Box<ImpactCondition>),
+}
+
+/// A validated impact rule's condition.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ImpactCondition {
+    /// The metrics judged, each with the direction that hurts.
+    pub(crate) metrics: Vec<(Metric, Direction)>,
+    /// The scopes judged, in [`ImpactScope`] order.
+    pub(crate) scopes: Vec<ImpactScope>,
+    /// Usual deviations a scope must move.
+    pub(crate) sensitivity: f64,
+    /// Smallest relative move, besides the floors.
+    pub(crate) min_relative: f64,
+    /// How long a title that went on air is not judged.
+    pub(crate) on_air_grace_ms: i64,
+    /// Scopes with fewer viewers are not judged.
+    pub(crate) min_viewers: u32,
+    /// A scope in condition this long relearns its baseline.
+    pub(crate) relearn_ms: i64,
 }
 
 /// A validated rule, built by [`RuleConfig::build`]; it cannot be invalid.
@@ -344,7 +497,7 @@ pub(crate) enum Condition {
 pub struct AlertRule {
     pub(crate) name: String,
     pub(crate) kind: RuleKind,
-    pub(crate) severity: Severity,
+    pub(crate) severity: Option<Severity>,
     pub(crate) for_ms: i64,
     pub(crate) resolve_ms: i64,
     pub(crate) by_region: bool,
@@ -374,8 +527,9 @@ impl AlertRule {
         self.kind
     }
 
-    /// The rule's severity.
-    pub fn severity(&self) -> Severity {
+    /// The rule's fixed severity, if it has one (otherwise its alerts'
+    /// severity comes from their viewer impact).
+    pub fn severity(&self) -> Option<Severity> {
         self.severity
     }
 

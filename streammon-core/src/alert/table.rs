@@ -21,6 +21,8 @@ pub(crate) struct Slot {
     pub(crate) rendition: Option<RenditionId>,
     /// Time of the last sample or anomaly, epoch ms.
     pub(crate) last_seen: i64,
+    /// Viewers of the last sample.
+    pub(crate) viewers: u32,
 }
 
 /// Every followed stream, and how many there are per dimension value.
@@ -66,6 +68,7 @@ impl Table {
             content_type: None,
             rendition: None,
             last_seen: t,
+            viewers: 0,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -83,9 +86,11 @@ impl Table {
         Some((id, true))
     }
 
-    /// Records the content type and dominant rendition a sample reports.
-    pub(crate) fn describe(&mut self, id: u32, content_type: ContentType, rendition: RenditionId) {
+    /// Records the content type, dominant rendition and viewers a sample
+    /// reports.
+    pub(crate) fn describe(&mut self, id: u32, content_type: ContentType, rendition: RenditionId, viewers: u32) {
         let slot = self.slots[id as usize].as_mut().expect("described slots are occupied");
+        slot.viewers = viewers;
         if slot.content_type != Some(content_type) {
             if let Some(old) = slot.content_type.replace(content_type) {
                 self.by_type[type_index(old)] -= 1;
@@ -97,6 +102,13 @@ impl Table {
                 self.by_rendition[old.index()] -= 1;
             }
             self.by_rendition[rendition.index()] += 1;
+        }
+    }
+
+    /// Records the viewers behind a stream, as an anomaly reports them.
+    pub(crate) fn set_viewers(&mut self, id: u32, viewers: u32) {
+        if let Some(slot) = self.slots.get_mut(id as usize).and_then(Option::as_mut) {
+            slot.viewers = viewers;
         }
     }
 
@@ -174,8 +186,9 @@ mod tests {
         assert_eq!(t.touch(&c, &r1, 5, 2), Some((a, false)));
         let (b, _) = t.touch(&c, &r2, 5, 2).unwrap();
         assert_eq!(t.touch(&"vod-2".into(), &r1, 5, 2), None, "full");
-        t.describe(a, ContentType::Video, RenditionId::P720);
-        t.describe(a, ContentType::Video, RenditionId::P1080);
+        t.describe(a, ContentType::Video, RenditionId::P720, 10);
+        t.describe(a, ContentType::Video, RenditionId::P1080, 12);
+        assert_eq!(t.get(a).unwrap().viewers, 12);
         assert_eq!(t.by_rendition[RenditionId::P720.index()], 0);
         assert_eq!(t.by_rendition[RenditionId::P1080.index()], 1);
         assert_eq!(t.slots_of(&c).len(), 2);

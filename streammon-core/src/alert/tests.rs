@@ -95,7 +95,7 @@ fn threshold_fires_after_for_duration_and_resolves_after_resolve_time() {
     assert_eq!(a.group.metric, Some(Metric::BufferingRatio));
     assert!((a.value.unwrap() - 0.08).abs() < 1e-12 && (a.baseline.unwrap() - 0.01).abs() < 1e-12);
     assert!(
-        a.summary.starts_with("buffering ratio 8.0× baseline in eu-west across 1 title since 00:00"),
+        a.summary.starts_with("buffering ratio 8.0 % (expected 1.0 %, 8.0×) in eu-west across 1 title since 00:00"),
         "{}",
         a.summary
     );
@@ -210,7 +210,7 @@ fn rate_of_change_catches_an_audience_collapse() {
     }
     assert_eq!(out.len(), 2, "{out:#?}");
     assert_eq!((out[0].kind, out[0].timestamp_ms), (AlertEventKind::Fired, T0 + 310 * S));
-    assert!(out[0].alert.summary.starts_with("viewers 0.3× baseline"), "{}", out[0].alert.summary);
+    assert!(out[0].alert.summary.starts_with("viewers 300 (expected 1 000, 70 % lower)"), "{}", out[0].alert.summary);
     // Once the window only holds the new level the change is 0 and it clears.
     assert_eq!(out[1].kind, AlertEventKind::Resolved);
     assert!(out[1].timestamp_ms <= T0 + (300 + 120 + 60 + 1) * S);
@@ -284,6 +284,7 @@ fn anomaly_rules_follow_detector_scores() {
         series: SeriesKey::new("live-1", "us-east", metric),
         value: 400.0,
         expected: Some(Band::new(80.0, 120.0)),
+        baseline: Some(100.0),
         score,
         reason: None,
         detector: "mad".into(),
@@ -301,7 +302,11 @@ fn anomaly_rules_follow_detector_scores() {
     }
     assert_eq!(out.len(), 2, "{out:#?}");
     assert_eq!((out[0].kind, out[0].timestamp_ms), (AlertEventKind::Fired, T0 + 31 * S));
-    assert!(out[0].alert.summary.starts_with("latency 4.0× baseline in us-east"), "{}", out[0].alert.summary);
+    assert!(
+        out[0].alert.summary.starts_with("latency 400 ms (expected 100 ms, 4.0×) in us-east"),
+        "{}",
+        out[0].alert.summary
+    );
     // Last anomaly at 59 s; the gap ends the condition at 89 s, resolve_after at 99 s.
     assert_eq!((out[1].kind, out[1].timestamp_ms), (AlertEventKind::Resolved, T0 + 99 * S));
     assert_eq!(e.stats().hot_series, 0);
@@ -385,7 +390,9 @@ proptest! {
         for (i, &v) in values.iter().enumerate() {
             let t = T0 + i as i64 * S;
             out.clear();
-            e.observe_sample(&sample("vod-1", "eu-west", t, v, 500));
+            // Enough viewers that any material violation hurts more than
+            // `min_impact`.
+            e.observe_sample(&sample("vod-1", "eu-west", t, v, 5_000));
             e.evaluate(t, &mut out);
             for event in &out {
                 let window = |secs: i64| values[..=i].iter().rev().take(secs as usize + 1);

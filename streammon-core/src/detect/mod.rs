@@ -227,8 +227,13 @@ pub struct Anomaly {
     pub series: crate::series::SeriesKey,
     /// The observed value.
     pub value: f64,
-    /// What the detector expected.
+    /// The range of values that was expected: inside the metric's domain,
+    /// holding `baseline`, and never holding `value`.
     pub expected: Option<Band>,
+    /// The value that was expected (the middle of the detector's range,
+    /// inside the metric's domain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
     /// Anomaly score in [0, 1].
     pub score: f64,
     /// Why it looks unusual.

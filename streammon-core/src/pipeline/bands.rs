@@ -29,8 +29,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::summary::{Quality, TickSummary};
 use crate::detect::score::{floor_scale, score};
+use crate::detect::{Band, Verdict};
 use crate::id::RegionId;
 use crate::sample::Metric;
+use crate::significance::{Floor, Floors, judge};
 
 /// The rolled-up figures that get a band, in wire order.
 pub const BAND_METRICS: [Metric; 7] = [
@@ -217,7 +219,9 @@ struct Baseline {
 }
 
 impl Baseline {
-    fn observe(&mut self, timestamp_ms: i64, x: f64) -> Option<Expected> {
+    /// Judges `x` against the baseline (and `floor`, within `domain`), then
+    /// learns from it if it was inside the statistical band.
+    fn observe(&mut self, timestamp_ms: i64, x: f64, floor: Floor, domain: (f64, f64)) -> Option<Expected> {
         if !x.is_finite() {
             return None;
         }
@@ -231,7 +235,12 @@ impl Baseline {
         }
         let scale = floor_scale(self.spread, self.level);
         let z = (x - self.level) / scale;
-        let expected = Expected { low: self.level - K * scale, high: self.level + K * scale, score: score(z, K) };
+        let band = Band::new(self.level - K * scale, self.level + K * scale);
+        // Outside the band only when materially so: the figure's floor
+        // widens the band and caps the score, as for every anomaly.
+        let (verdict, _) = judge(Verdict::new(score(z, K), Some(band), None), x, floor, domain);
+        let range = verdict.expected.unwrap_or(band);
+        let expected = Expected { low: range.low, high: range.high, score: verdict.score };
         if z.abs() <= K {
             self.outside_since = None;
             self.level += ALPHA * (x - self.level);
@@ -272,20 +281,28 @@ type ScopeBaselines = [Baseline; BAND_METRICS.len()];
 pub struct ScopeWatch {
     total: ScopeBaselines,
     regions: HashMap<RegionId, ScopeBaselines>,
+    floors: Floors,
 }
 
 impl ScopeWatch {
+    /// A watch whose bands are at least as wide as `floors` (the default
+    /// uses [`Floors::default`]): a figure is outside its band only when
+    /// it is both unusual and materially different.
+    pub fn new(floors: Floors) -> Self {
+        Self { floors, ..Self::default() }
+    }
+
     /// Judges the tick's figures of the whole service and of each region,
     /// writing their bands into `tick`.
     pub fn observe(&mut self, tick: &mut TickSummary) {
         let ts = tick.timestamp_ms;
-        tick.bands = judge(&mut self.total, &tick.total, ts);
+        tick.bands = observe(&mut self.total, &tick.total, ts, &self.floors);
         for r in &mut tick.regions {
             let baselines = match self.regions.get_mut(&r.region) {
                 Some(b) => b,
                 None => self.regions.entry(r.region.clone()).or_default(),
             };
-            r.bands = judge(baselines, &r.quality, ts);
+            r.bands = observe(baselines, &r.quality, ts, &self.floors);
         }
     }
 
@@ -296,10 +313,10 @@ impl ScopeWatch {
     }
 }
 
-fn judge(baselines: &mut ScopeBaselines, q: &Quality, timestamp_ms: i64) -> Bands {
+fn observe(baselines: &mut ScopeBaselines, q: &Quality, timestamp_ms: i64, floors: &Floors) -> Bands {
     let mut bands = Bands::default();
     for (b, &metric) in baselines.iter_mut().zip(BAND_METRICS.iter()) {
-        bands.set(metric, b.observe(timestamp_ms, value(q, metric)));
+        bands.set(metric, b.observe(timestamp_ms, value(q, metric), floors.get(metric), metric.domain()));
     }
     bands
 }
@@ -386,15 +403,16 @@ mod tests {
     #[test]
     fn a_level_that_stays_shifted_becomes_the_new_normal() {
         let mut b = Baseline::default();
+        let observe = |b: &mut Baseline, t, x| b.observe(t, x, Floor::NONE, (0.0, f64::INFINITY));
         for i in 0..200 {
-            b.observe(i * 1_000, 10.0 + (i % 7) as f64 * 0.1);
+            observe(&mut b, i * 1_000, 10.0 + (i % 7) as f64 * 0.1);
         }
         let shifted = |i: i64| 20.0 + (i % 7) as f64 * 0.1;
-        let first = b.observe(200_000, shifted(200)).unwrap();
+        let first = observe(&mut b, 200_000, shifted(200)).unwrap();
         assert!(first.score > 0.9, "{first:?}");
         let mut last = None;
         for i in 201..(200 + RELEARN_MS / 1_000 + 2 * i64::from(WARMUP)) {
-            last = b.observe(i * 1_000, shifted(i));
+            last = observe(&mut b, i * 1_000, shifted(i));
         }
         let last = last.expect("warm again");
         assert!(last.score < 0.5 && last.low < 20.0 && 20.0 < last.high, "{last:?}");

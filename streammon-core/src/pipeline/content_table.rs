@@ -204,6 +204,7 @@ mod tests {
             series: SeriesKey::new(first.clone(), "eu-west", Metric::BufferingRatio),
             value: 0.2,
             expected: Some(Band::new(0.0, 0.01)),
+            baseline: Some(0.005),
             score: 0.9,
             reason: None,
             detector: "auto".into(),

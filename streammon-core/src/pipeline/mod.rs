@@ -52,7 +52,9 @@ use crate::error::{Error, Result};
 use crate::id::RegionId;
 use crate::monitor::Monitor;
 use crate::sample::{Metric, Sample};
+use crate::significance::Floors;
 use crate::simulator::Frame;
+use crate::time::Span;
 
 /// Configuration of a [`Pipeline`]: what to watch, how, and when to alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +69,10 @@ pub struct PipelineConfig {
     /// Metrics followed by the detectors. Defaults to latency, startup
     /// time, buffering ratio, bitrate and error rate.
     pub metrics: Vec<Metric>,
+    /// How far each metric must move from what was expected to matter
+    /// (`[pipeline.floors]` in TOML): anomalies, bands and alerts all
+    /// need it. Defaults to [`Floors::default`].
+    pub floors: Floors,
     /// Alert rules and engine limits. Defaults to the recommended rules.
     pub alerts: AlertConfig,
     /// Forecasting of each region's egress against its capacity, and of
@@ -75,6 +81,14 @@ pub struct PipelineConfig {
     /// Most anomalies reported per tick, the highest scores first; the
     /// alert engine still sees all of them. Defaults to 25.
     pub max_anomalies_per_tick: usize,
+    /// How long a series must stay anomalous, without a break, before its
+    /// points are reported: one tick's blip on one stream is noise.
+    /// Defaults to `10s`.
+    pub min_anomaly_duration: Span,
+    /// Smallest viewer impact (viewers × degradation, as for alerts) of an
+    /// anomaly reported: the feed carries points that hurt viewers, not a
+    /// series getting better or a stream nobody watches. Defaults to 10.
+    pub min_anomaly_impact: f64,
 }
 
 impl Default for PipelineConfig {
@@ -89,9 +103,12 @@ impl Default for PipelineConfig {
                 Metric::BitrateKbps,
                 Metric::ErrorRate,
             ],
+            floors: Floors::default(),
             alerts: AlertConfig::default(),
             forecast: ForecastSettings::default(),
             max_anomalies_per_tick: 25,
+            min_anomaly_duration: Span::from_secs(10),
+            min_anomaly_impact: 10.0,
         }
     }
 }
@@ -107,6 +124,10 @@ impl PipelineConfig {
         }
         if self.max_anomalies_per_tick == 0 {
             return Err(Error::config("max_anomalies_per_tick", "must be at least 1"));
+        }
+        self.floors.validate()?;
+        if !(self.min_anomaly_impact.is_finite() && self.min_anomaly_impact >= 0.0) {
+            return Err(Error::config("min_anomaly_impact", format!("{} must be at least 0", self.min_anomaly_impact)));
         }
         self.forecast.validate()
     }
@@ -186,6 +207,7 @@ pub struct Pipeline {
     table: ContentTable,
     capacity: HashMap<RegionId, f64>,
     max_anomalies: usize,
+    min_anomaly_impact: f64,
     stats: PipelineStats,
     /// Detector state bytes, refreshed every [`STATE_BYTES_EVERY`] ticks:
     /// summing it walks every detector.
@@ -204,13 +226,16 @@ impl Pipeline {
     pub fn new(config: &PipelineConfig) -> Result<Self> {
         config.validate()?;
         Ok(Self {
-            monitor: Monitor::new(&config.detector, &config.gate, config.metrics.clone())?,
-            scopes: ScopeWatch::default(),
-            alerts: AlertEngine::new(&config.alerts)?,
+            monitor: Monitor::new(&config.detector, &config.gate, config.metrics.clone())?
+                .with_floors(config.floors)
+                .with_min_duration(config.min_anomaly_duration.as_millis() as i64),
+            scopes: ScopeWatch::new(config.floors),
+            alerts: AlertEngine::new(&config.alerts)?.with_floors(config.floors),
             forecasts: Forecasts::new(&config.forecast)?,
             table: ContentTable::default(),
             capacity: HashMap::new(),
             max_anomalies: config.max_anomalies_per_tick,
+            min_anomaly_impact: config.min_anomaly_impact,
             stats: PipelineStats::default(),
             state_bytes: 0,
             scratch: Vec::new(),
@@ -302,6 +327,8 @@ impl Pipeline {
         out.alert_events.clear();
         self.alerts.evaluate(timestamp_ms, &mut out.alert_events);
 
+        let min_impact = self.min_anomaly_impact;
+        self.scratch.retain(|a| anomaly_impact(a) >= min_impact);
         self.scratch.sort_by(|a, b| b.score.total_cmp(&a.score));
         out.anomalies_found = self.scratch.len();
         out.anomalies.clear();
@@ -359,6 +386,32 @@ impl Pipeline {
             ..self.stats
         }
     }
+}
+
+/// The viewer impact of an anomaly: its viewers × how much worse off they
+/// are ([`degradation`](crate::alert::degradation) the harmful way from
+/// its baseline); 0 when it moved the good way or has no baseline.
+///
+/// ```
+/// use streammon_core::pipeline::anomaly_impact;
+/// use streammon_core::{Anomaly, Band, Metric, SeriesKey};
+/// let a = Anomaly {
+///     timestamp_ms: 0,
+///     series: SeriesKey::new("vod-1", "eu-west", Metric::BufferingRatio),
+///     value: 0.05,
+///     expected: Some(Band::new(0.0, 0.01)),
+///     baseline: Some(0.005),
+///     score: 0.9,
+///     reason: None,
+///     detector: "auto".into(),
+///     viewers: 400,
+/// };
+/// assert!((anomaly_impact(&a) - 18.0).abs() < 1e-9); // 400 viewers buffering 4.5 % more
+/// ```
+pub fn anomaly_impact(a: &Anomaly) -> f64 {
+    let metric = a.series.metric;
+    let direction = crate::alert::Direction::harmful(metric);
+    a.baseline.map_or(0.0, |b| f64::from(a.viewers) * crate::alert::degradation(metric, direction, a.value, b))
 }
 
 /// How an anomaly's score reads to a person: `critical` from 0.9, `warning`

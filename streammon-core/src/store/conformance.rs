@@ -88,6 +88,8 @@ pub fn alert(id: &str, state: AlertState) -> Alert {
         value: Some(0.25),
         baseline: Some(0.01),
         cause: None,
+        impact: None,
+        metrics: Vec::new(),
         summary: format!("{id} is {state}"),
     }
 }
