@@ -6,6 +6,7 @@ mod detect;
 mod error;
 mod eval;
 mod output;
+mod series_csv;
 mod serve;
 mod sim_flags;
 mod simulate;
