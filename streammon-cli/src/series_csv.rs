@@ -1,9 +1,16 @@
-//! Reading a `timestamp,value` CSV line, as `streammon detect` scores it,
-//! in a module of its own so that other commands read series the same way.
+//! Reading a `timestamp,value` CSV line: what `streammon detect` scores
+//! and what `streammon eval --labelled` feeds the detectors, read by this
+//! one module so the two cannot drift.
 //!
 //! A line is split on its first two commas and each field unquoted, line
 //! by line, so that `detect` streams a file of any size in constant memory
 //! and writes each timestamp back exactly as it was read.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use crate::error::CliError;
 
 /// A line we could not use, and why.
 #[derive(Debug)]
@@ -66,6 +73,50 @@ pub(crate) fn parse_value(text: &str) -> Result<f64, BadLine> {
     }
 }
 
+/// A whole series, read strictly: every line after an optional header is
+/// data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Series {
+    /// Timestamps, epoch milliseconds.
+    pub(crate) timestamps: Vec<i64>,
+    /// Values; NaN for a missing sample.
+    pub(crate) values: Vec<f64>,
+    /// The line number of each row in the file.
+    pub(crate) lines: Vec<usize>,
+}
+
+/// Reads a whole `timestamp,value` file into memory.
+///
+/// # Errors
+/// [`CliError::Io`] when the file cannot be read; [`CliError::Input`] as
+/// `file:line: reason` for the first line that is neither a header (on
+/// the first line), blank, nor a row with a timestamp and a number or a
+/// missing value.
+pub(crate) fn read_series(path: &Path) -> Result<Series, CliError> {
+    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut series = Series::default();
+    let mut text = String::new();
+    for number in 1.. {
+        text.clear();
+        if reader.read_line(&mut text).map_err(|e| CliError::io(path, e))? == 0 {
+            break;
+        }
+        let bad = |BadLine(reason)| CliError::Input { path: path.to_owned(), line: Some(number), reason };
+        let line = match parse_line(text.trim_end_matches(['\n', '\r'])) {
+            None => continue,
+            Some(Ok(line)) => line,
+            // A first line that is not data is a header.
+            Some(Err(_)) if number == 1 => continue,
+            Some(Err(e)) => return Err(bad(e)),
+        };
+        series.values.push(parse_value(line.value_text).map_err(bad)?);
+        series.timestamps.push(line.ts);
+        series.lines.push(number);
+    }
+    Ok(series)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +142,22 @@ mod tests {
         assert!(parse_value("NaN").unwrap().is_nan());
         assert_eq!(parse_value("2.5").unwrap(), 2.5);
         assert_eq!(parse_value("abc").unwrap_err().0, "value \"abc\" is not a number");
+    }
+
+    #[test]
+    fn a_series_is_read_strictly_after_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.csv");
+        std::fs::write(&path, "timestamp,value\n1767225600,1\n\n1767225660,\n1767225720,2\n").unwrap();
+        let series = read_series(&path).unwrap();
+        assert_eq!(series.timestamps, [1_767_225_600_000, 1_767_225_660_000, 1_767_225_720_000]);
+        assert_eq!(series.lines, [2, 4, 5]);
+        assert!(series.values[1].is_nan());
+        std::fs::write(&path, "timestamp,value\n1767225600,1\nsoon,2\n").unwrap();
+        let err = read_series(&path).unwrap_err().to_string();
+        assert_eq!(err, format!("{}:3: cannot parse timestamp from \"soon\": expected YYYY-MM-DD", path.display()));
+        std::fs::write(&path, "1767225600,1\n1767225660,x\n").unwrap();
+        let err = read_series(&path).unwrap_err().to_string();
+        assert_eq!(err, format!("{}:2: value \"x\" is not a number", path.display()));
     }
 }
