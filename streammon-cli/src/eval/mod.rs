@@ -47,13 +47,13 @@ pub(crate) struct EvalArgs {
     /// alert rule's for-duration would
     #[arg(long, default_value_t = 2, conflicts_with = "labelled", help_heading = "Simulator")]
     persistence: u32,
-    /// Score on the labelled corpus in DIR (data/<group>/<name>.csv and
-    /// labels/windows.json) instead of the simulator
+    /// Score on the labelled corpus in DIR (`data/<group>/<name>.csv` and
+    /// `labels/windows.json`) instead of the simulator
     #[arg(long, value_name = "DIR", help_heading = "Labelled data")]
     labelled: Option<PathBuf>,
     /// Score another tool's output instead of the built-in detectors:
-    /// DIR/<group>/<name>.csv with an anomaly_score column, one row per
-    /// row of the corpus's file
+    /// `DIR/<group>/<name>.csv` with an `anomaly_score` column, one row
+    /// per row of the corpus's file
     #[arg(
         long,
         value_name = "DIR",
