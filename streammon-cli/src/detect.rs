@@ -9,6 +9,7 @@ use streammon_core::detect::{DETECTOR_NAMES, DetectorConfig};
 use streammon_core::{Detector, Point};
 
 use crate::error::CliError;
+use crate::series_csv::{BadLine, Line, parse_line, parse_value};
 
 /// Score a time series for anomalies.
 ///
@@ -38,34 +39,6 @@ pub(crate) struct DetectArgs {
     /// No progress bar or summary on standard error
     #[arg(long, short)]
     quiet: bool,
-}
-
-/// A line we could not use, and why.
-struct BadLine(String);
-
-/// Parses a timestamp: RFC 3339 / ISO-8601, or a number of epoch seconds
-/// (below 10^11) or milliseconds.
-fn parse_timestamp(text: &str) -> Result<i64, BadLine> {
-    if let Ok(n) = text.parse::<f64>() {
-        if !n.is_finite() {
-            return Err(BadLine(format!("timestamp {text:?} is not a finite number")));
-        }
-        return Ok(if n.abs() < 1e11 { (n * 1_000.0).round() as i64 } else { n.round() as i64 });
-    }
-    streammon_core::time::parse_rfc3339(text).map_err(|e| BadLine(e.to_string()))
-}
-
-fn unquote(field: &str) -> &str {
-    let f = field.trim();
-    f.strip_prefix('"').and_then(|f| f.strip_suffix('"')).unwrap_or(f)
-}
-
-/// Splits a line into (timestamp text, value text).
-fn fields(line: &str) -> Result<(&str, &str), BadLine> {
-    let mut parts = line.splitn(3, ',');
-    let ts = unquote(parts.next().unwrap_or(""));
-    let value = parts.next().map(unquote).ok_or_else(|| BadLine("expected two columns: timestamp,value".into()))?;
-    Ok((ts, value))
 }
 
 /// Runs `streammon detect`.
@@ -118,16 +91,12 @@ pub(crate) fn run(args: &DetectArgs) -> Result<(), CliError> {
         if number % 4096 == 0 {
             progress.set_position(read);
         }
-        let text = line.trim_end_matches(['\n', '\r']);
-        if text.trim().is_empty() {
-            continue;
-        }
-        let parsed = fields(text).and_then(|(ts, value)| Ok((ts, parse_timestamp(ts)?, value)));
-        let (ts_text, ts, value_text) = match parsed {
-            Ok(ok) => ok,
+        let Line { ts_text, ts, value_text } = match parse_line(line.trim_end_matches(['\n', '\r'])) {
+            None => continue,
+            Some(Ok(ok)) => ok,
             // A first line that is not data is a header.
-            Err(_) if number == 1 => continue,
-            Err(BadLine(reason)) => {
+            Some(Err(_)) if number == 1 => continue,
+            Some(Err(BadLine(reason))) => {
                 bad += 1;
                 let err = CliError::Input { path: name.clone(), line: Some(number), reason };
                 if args.strict {
@@ -139,15 +108,14 @@ pub(crate) fn run(args: &DetectArgs) -> Result<(), CliError> {
         };
         // An unreadable value is a missing point: kept in the output with
         // score 0, reported, and skipped by the detector.
-        let value = match value_text.parse::<f64>() {
+        let value = match parse_value(value_text) {
             Ok(v) => v,
-            Err(_) if value_text.is_empty() || value_text.eq_ignore_ascii_case("nan") => f64::NAN,
-            Err(_) => {
+            Err(BadLine(reason)) => {
                 bad += 1;
                 let err = CliError::Input {
                     path: name.clone(),
                     line: Some(number),
-                    reason: format!("value {value_text:?} is not a number; scored as missing"),
+                    reason: format!("{reason}; scored as missing"),
                 };
                 if args.strict {
                     return Err(err);
@@ -172,21 +140,4 @@ pub(crate) fn run(args: &DetectArgs) -> Result<(), CliError> {
         eprintln!("streammon: scored {scored} points with {}; {bad} bad lines", detector.name());
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_in_every_form() {
-        let t = 1_767_225_600_000;
-        for text in ["2026-01-01T00:00:00Z", "2026-01-01 00:00:00", "1767225600", "1767225600000", "1767225600.0"] {
-            assert_eq!(parse_timestamp(text).ok(), Some(t), "{text}");
-        }
-        assert!(parse_timestamp("yesterday").is_err());
-        assert!(parse_timestamp("inf").is_err());
-        assert_eq!(fields("\"2026-01-01\",\"3.5\",extra").ok(), Some(("2026-01-01", "3.5")));
-        assert!(fields("2026-01-01").is_err());
-    }
 }

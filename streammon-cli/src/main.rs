@@ -6,6 +6,7 @@ mod detect;
 mod error;
 mod eval;
 mod output;
+mod series_csv;
 mod serve;
 mod sim_flags;
 mod simulate;
@@ -29,7 +30,27 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Score a `timestamp,value` CSV for anomalies
     Detect(detect::DetectArgs),
-    /// Score every detector against simulated incidents
+    /// Score detectors against simulated incidents, or on labelled data
+    /// (`--labelled DIR`)
+    ///
+    /// By default, run the simulator with incidents and score every detector
+    /// against the ground-truth labels: precision, recall and F1 at the
+    /// incident level, mean time to detect, and false alert events per hour.
+    ///
+    /// With `--labelled DIR`, score them on real series instead: DIR holds
+    /// `data/<group>/<name>.csv` (`timestamp,value`, a blank value a missing
+    /// sample) and `labels/windows.json` (`{"<group>/<name>.csv": [["<start>",
+    /// "<end>"], ...]}`, each window starting and ending on a row). Each
+    /// detector runs over every file as `streammon detect` would, and is
+    /// scored by the windowed scheme of real-time benchmarks: an early
+    /// detection in a window earns up to 1, a missed window costs, a detection
+    /// outside the windows costs more the farther it is past the last one, at
+    /// the threshold that does best over the whole corpus; 0 is no better than
+    /// never firing, 100 is a detection on every window's first row. Three
+    /// profiles weigh the outcomes: standard, low FP (false alarms cost
+    /// double), low FN (missed windows cost double). `--results DIR` scores
+    /// another tool's output instead, `DIR/<group>/<name>.csv` with an
+    /// `anomaly_score` column in [0, 1] and one row per data row.
     Eval(eval::EvalArgs),
     /// Run the dashboard server: simulator, storage, detectors and alerts
     /// behind REST, Socket.IO and Prometheus

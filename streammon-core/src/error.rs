@@ -44,6 +44,20 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// Labelled windows or scores handed to the windowed scorer
+    /// ([`eval::windowed`](crate::eval::windowed)) do not fit their series.
+    #[error("{file}: {reason}")]
+    InvalidLabels {
+        /// The series, as its caller named it (e.g. `group/name.csv`).
+        file: String,
+        /// Index of the offending window, in the order the windows were
+        /// given, when a window is at fault.
+        window: Option<usize>,
+        /// Index of the offending row, when a row is at fault.
+        row: Option<usize>,
+        /// What is wrong, naming the value.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -11,6 +11,8 @@
 //! time from an incident's start to its first true event, and false
 //! events per simulated hour.
 
+pub mod windowed;
+
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};

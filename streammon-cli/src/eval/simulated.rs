@@ -3,52 +3,14 @@
 use std::io::Write;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use streammon_core::Span;
-use streammon_core::detect::{DETECTOR_NAMES, DetectorConfig};
+use streammon_core::detect::DetectorConfig;
 use streammon_core::eval::{EvalConfig, evaluate};
 
+use super::EvalArgs;
 use crate::error::CliError;
 
-/// Run the simulator with incidents and score every detector against the
-/// ground-truth labels: precision, recall and F1 at the incident level,
-/// mean time to detect, and false alert events per hour.
-#[derive(Debug, clap::Args)]
-pub(crate) struct EvalArgs {
-    /// Seed of the simulated world
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Simulated time to run
-    #[arg(long, default_value = "6h")]
-    duration: Span,
-    /// Simulated time per tick
-    #[arg(long, default_value = "10s")]
-    step: Span,
-    /// Titles in the catalogue
-    #[arg(long, default_value_t = 24)]
-    titles: usize,
-    /// Random incidents per simulated hour
-    #[arg(long, default_value_t = 3.0)]
-    incident_rate: f64,
-    /// Detectors to score, comma-separated [default: all]
-    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(DETECTOR_NAMES))]
-    detectors: Vec<String>,
-    /// Score at or above which a point is an alarm
-    #[arg(long, default_value_t = 0.5)]
-    threshold: f64,
-    /// Consecutive alarm points a series needs before they count, as an
-    /// alert rule's for-duration would
-    #[arg(long, default_value_t = 2)]
-    persistence: u32,
-    /// Write JSON instead of a table
-    #[arg(long)]
-    json: bool,
-    /// No progress bar on standard error
-    #[arg(long, short)]
-    quiet: bool,
-}
-
-/// Runs `streammon eval`.
-pub(crate) fn run(args: &EvalArgs) -> Result<(), CliError> {
+/// Runs `streammon eval` on the simulator.
+pub(super) fn run(args: &EvalArgs) -> Result<(), CliError> {
     let mut config = EvalConfig {
         duration: args.duration,
         threshold: args.threshold,
@@ -59,12 +21,8 @@ pub(crate) fn run(args: &EvalArgs) -> Result<(), CliError> {
     config.sim.step = args.step;
     config.sim.titles = args.titles;
     config.sim.incidents.rate_per_hour = args.incident_rate;
-    let names: Vec<&str> = if args.detectors.is_empty() {
-        DETECTOR_NAMES.to_vec()
-    } else {
-        args.detectors.iter().map(String::as_str).collect()
-    };
-    let detectors = names.iter().map(|n| DetectorConfig::from_name(n)).collect::<Result<Vec<_>, _>>()?;
+    let detectors =
+        args.detector_names().iter().map(|n| DetectorConfig::from_name(n)).collect::<Result<Vec<_>, _>>()?;
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} ticks (eta {eta})")
