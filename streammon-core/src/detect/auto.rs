@@ -54,6 +54,7 @@ impl AutoConfig {
             min_samples: self.min_samples,
             level: SortedWindow::new(self.window),
             typical: Ewma::with_half_life(self.calibration_half_life),
+            restless: Ewma::new(RESTLESS_ALPHA),
             last_resolution: f64::NAN,
             profile: DayProfile::default(),
             step_size: Ewma::new(WALK_ALPHA),
@@ -70,9 +71,10 @@ impl AutoConfig {
     }
 }
 
-/// The default detector: a robust level, rescaled to each series, judged
-/// against the time of day when the day explains the series, reporting
-/// each excursion when it starts or grows rather than on every point.
+/// The default detector: a robust level, measured with a ruler fitted to
+/// each series, judged against the time of day when the day explains the
+/// series, reporting each excursion when it starts or grows rather than on
+/// every point.
 ///
 /// 1. **Level.** The distance from the median of the last `window`
 ///    points in robust standard deviations: 1.4826 × MAD (or 1.2533 × the
@@ -80,26 +82,34 @@ impl AutoConfig {
 ///    never below the series' resolution around the median (the gap to
 ///    the nearest other value: one count, for a count), so a series of
 ///    zeros and ones is not a series of infinite deviations.
-/// 2. **Typical deviation.** Deviations are then divided by how large
-///    this series' deviations usually are, relative to Gaussian noise: the
-///    average of `min(|z|, 5)` over the last `calibration_half_life`
-///    points or so, over its Gaussian value 0.80 (never below 1). A series
-///    whose robust scale understates its spread (heavy tails, skew,
-///    quantisation) is measured with a wider ruler; its scores mean the
-///    same as those of a well-behaved one.
-/// 3. **Time of day.** A profile of 144 ten-minute buckets learns what
-///    each part of the day adds to the level, by timestamp. Once a full
-///    day has been seen and the deviations around the profile are at most
-///    half those around the level alone, a point is judged against level
-///    plus profile, with a scale of 1.2533 × the mean absolute error of
-///    that forecast (at least half the level's scale).
-/// 4. **Excursions.** Once a deviation passes 3, the series is in an
+/// 2. **Ruler.** Deviations are then divided by how large this series'
+///    deviations usually are, relative to Gaussian noise: the average of
+///    `min(|z|, 5)` over about `calibration_half_life` points, over its
+///    Gaussian value 0.80 (never below 1). A series whose robust scale
+///    understates its spread (heavy tails, skew, quantisation) is measured
+///    with a wider ruler, so its scores mean what a well-behaved series'
+///    do. After a restless stretch (the same average over the last ten
+///    points or so, when larger) the ruler widens by the square root of
+///    the ratio: deviations come in clusters.
+/// 3. **Time of day.** A profile of 144 ten-minute buckets learns, by
+///    timestamp, what each part of the day adds to a level of the values
+///    without it. Once a day has been seen and the profile's errors fall
+///    below 0.6 of the level's (until they pass 0.8), the level window
+///    holds values without the profile and points are judged against
+///    median plus profile: a dip normal for the day but not for the hour
+///    shows. Only when the window spans half a day or more: over a few
+///    hours its median follows the day by itself.
+/// 4. **Jumps in a wandering series.** When the series moves like a
+///    random walk (steps under 0.2 of its deviations from the level), a
+///    point that leaves the level by more than 3 is judged by its step from
+///    the previous point when that is the larger surprise.
+/// 5. **Excursions.** Once a deviation passes 3, the series is in an
 ///    excursion until it comes back. Its first two points are scored in
 ///    full (a persistence filter still sees it); after them, a point only
 ///    counts in full when it goes beyond the excursion's peak, otherwise
 ///    it keeps 0.3 of its deviation. A level shift or a long incident is
 ///    reported when it starts and when it worsens, not on every point.
-/// 5. **Flat line.** A run of identical values as improbable as one in
+/// 6. **Flat line.** A run of identical values as improbable as one in
 ///    ten thousand, given how often this series repeats a value, is
 ///    reported (its first two points, then damped the same way).
 ///
@@ -114,14 +124,16 @@ impl AutoConfig {
 /// state; a gap of more than three typical intervals ends any excursion
 /// or flat run.
 ///
-/// Cost: about 0.3 µs per point; under 3 KiB of state with the defaults
+/// Cost: about 0.3 µs per point; under 4 KiB of state with the defaults
 /// (`state_bytes`).
 #[derive(Debug, Clone)]
 pub struct Auto {
     min_samples: u64,
     level: SortedWindow,
-    /// Average of clipped level deviations.
+    /// Average of clipped level deviations, over about
+    /// `calibration_half_life` points and over about the last ten.
     typical: Ewma,
+    restless: Ewma,
     /// The resolution of the last window that held two distinct values.
     last_resolution: f64,
     profile: DayProfile<BUCKETS>,
@@ -161,9 +173,17 @@ const DAMP: f64 = 0.3;
 const UNDAMPED: u32 = 2;
 /// A series wanders like a random walk when its steps are at most this
 /// share of its deviations from the level.
-const WALKS: f64 = 0.3;
+const WALKS: f64 = 0.2;
 /// Weight of each point in the averages that decide whether it does.
 const WALK_ALPHA: f64 = 0.01;
+/// Weight of each point in the recent typical deviation (about the last
+/// ten points).
+const RESTLESS_ALPHA: f64 = 0.1;
+/// The day's profile is used when the level window spans at least this
+/// share of a day.
+const DAY_SHARE: f64 = 0.5;
+/// Milliseconds in a day.
+const DAY_MS: f64 = 86_400_000.0;
 /// Points a window needs before its median and scale are trusted.
 const MIN_WINDOW: usize = 16;
 /// Buckets of the day's profile: ten minutes each.
@@ -240,18 +260,29 @@ impl Auto {
     }
 
     /// What the point is judged against: `(centre, scale)`, and the value
-    /// the level window learns (the point without the day's profile, once
-    /// the profile explains the series).
+    /// the level window learns (the point without the day's profile, when
+    /// that is in use).
     fn expectation(&mut self, t: i64, x: f64, median: f64) -> (f64, f64, f64) {
-        let offset = if self.profile.is_active(t) { self.profile.offset(t) } else { 0.0 };
+        let interval = if self.interval.count() > 0 { self.interval.mean() } else { 60_000.0 };
+        // The profile only helps when the window is long against the day:
+        // over a few hours, its median follows the day by itself.
+        let spans_the_day = self.level.capacity() as f64 * interval >= DAY_SHARE * DAY_MS;
+        let offset = if spans_the_day && self.profile.is_active(t) { self.profile.offset(t) } else { 0.0 };
         let deseasonalised = x - offset;
         let resolution = self.resolution(median);
         let z = (deseasonalised - median).abs() / resolution;
         let typical = (self.typical.mean() / GAUSS_CLIPPED_MEAN).max(1.0);
+        // After a restless stretch, the ruler widens: by the square root of
+        // how much larger the recent deviations are than the usual ones.
+        let restless = if self.restless.count() > MIN_WINDOW as u64 && self.typical.mean() > 0.0 {
+            (self.restless.mean() / self.typical.mean()).max(1.0).sqrt()
+        } else {
+            1.0
+        };
         self.typical.push(z.min(TYPICAL_CLIP));
-        let interval = if self.interval.count() > 0 { self.interval.mean() } else { 60_000.0 };
+        self.restless.push(z.min(TYPICAL_CLIP));
         self.profile.learn(t, x, median, resolution, interval);
-        let (centre, scale) = (median + offset, resolution * typical);
+        let (centre, scale) = (median + offset, resolution * typical * restless);
         let Some((_, px)) = self.prev else {
             return (centre, scale, deseasonalised);
         };
@@ -267,7 +298,7 @@ impl Auto {
         self.deviations.push((x - centre).abs().min(clip));
         self.step_size.push(step.min(TYPICAL_CLIP * step_scale));
         let away = (x - centre).abs() > (px - centre).abs();
-        let level_r = (x - centre).abs() / scale;
+        let level_r = (x - centre).abs() / (resolution * typical);
         if walks && away && level_r > EXCURSION && step / step_scale > level_r {
             return (px, step_scale, deseasonalised);
         }
@@ -483,6 +514,32 @@ mod tests {
             assert!(top < 0.9, "{name}: top score {top}");
             assert!(high * 100 <= n as usize, "{name}: {high} of {n} points flagged");
         }
+    }
+
+    #[test]
+    fn a_noiseless_square_wave_is_news_once() {
+        // Two levels a day, switching at 00:00 and 12:00: the first switch
+        // of a series that never moved is news; once the day's profile has
+        // learned the pattern, no switch is.
+        let s = scores((0..288 * 7).map(|i| Point::new(i * 300_000, if i % 288 < 144 { 10.0 } else { 20.0 })));
+        let flagged: Vec<usize> = (0..s.len()).filter(|&i| s[i] >= 0.5).collect();
+        assert_eq!(flagged, vec![144], "{flagged:?}");
+    }
+
+    #[test]
+    fn a_spike_after_a_restless_stretch_is_less_surprising() {
+        let spike_after = |restless: bool| {
+            let mut seed = 8;
+            let mut d = auto();
+            for i in 0..1_000 {
+                let burst = restless && i >= 990 && i % 2 == 0;
+                let x = 50.0 + noise(&mut seed) + if burst { 3.5 } else { 0.0 };
+                d.update(Point::new(i * 60_000, x));
+            }
+            d.update(Point::new(1_000 * 60_000, 58.0)).score
+        };
+        let (calm, restless) = (spike_after(false), spike_after(true));
+        assert!(calm >= 0.5 && restless < calm, "calm {calm}, restless {restless}");
     }
 
     #[test]

@@ -21,8 +21,11 @@ const NO_LONGER_EXPLAINS: f64 = 0.8;
 const ERROR_ALPHA: f64 = 0.01;
 
 /// Residuals are clipped to this many scales before they are averaged,
-/// so an incident does not switch the profile off.
+/// so an incident does not switch the profile off or drag the level.
 const CLIP: f64 = 5.0;
+
+/// Weight of each point in the level the offsets are measured from.
+const LEVEL_ALPHA: f64 = 0.01;
 
 /// The usual deviation from the level of each of `N` parts of the day
 /// (buckets of `24 h / N`), indexed by the point's timestamp.
@@ -42,6 +45,9 @@ pub(crate) struct DayProfile<const N: usize> {
     with_profile: Ewma,
     without: Ewma,
     active: bool,
+    /// The level of the values without the profile: what the offsets are
+    /// measured from.
+    level: Ewma,
 }
 
 impl<const N: usize> Default for DayProfile<N> {
@@ -53,6 +59,7 @@ impl<const N: usize> Default for DayProfile<N> {
             with_profile: Ewma::new(ERROR_ALPHA),
             without: Ewma::new(ERROR_ALPHA),
             active: false,
+            level: Ewma::new(LEVEL_ALPHA),
         }
     }
 }
@@ -75,18 +82,24 @@ impl<const N: usize> DayProfile<N> {
         self.active && self.first_ms.is_some_and(|first| timestamp_ms - first >= DAY_MS)
     }
 
-    /// Learns from `value` at `timestamp_ms`, given the level it was
-    /// judged against, the series' scale, and the typical interval
-    /// between points in milliseconds.
+    /// Learns from `value` at `timestamp_ms`, given the level the series
+    /// is judged against without the profile, the series' scale, and the
+    /// typical interval between points in milliseconds.
     pub(crate) fn learn(&mut self, timestamp_ms: i64, value: f64, level: f64, scale: f64, interval_ms: f64) {
         self.first_ms.get_or_insert(timestamp_ms);
         let b = Self::bucket(timestamp_ms);
-        let deviation = value - level;
         let old = self.offsets[b];
+        // The offsets are measured from a level of the values without the
+        // profile, the same before and after the profile is put to use.
+        let deseasonalised = value - if old.is_nan() { 0.0 } else { f64::from(old) };
+        let step = deseasonalised - self.level.mean();
+        let step = if self.level.count() > 16 { step.clamp(-CLIP * scale, CLIP * scale) } else { step };
+        self.level.push(self.level.mean() + step);
+        let deviation = value - self.level.mean();
         if !old.is_nan() {
             let clip = |v: f64| v.abs().min(CLIP * scale);
             self.with_profile.push(clip(deviation - f64::from(old)));
-            self.without.push(clip(deviation));
+            self.without.push(clip(value - level));
             let share = self.with_profile.mean() / self.without.mean();
             if self.active && share > NO_LONGER_EXPLAINS {
                 self.active = false;
