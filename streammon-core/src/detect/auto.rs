@@ -104,10 +104,10 @@ impl AutoConfig {
 ///    point that leaves the level by more than 3 is judged by its step from
 ///    the previous point when that is the larger surprise.
 /// 5. **Excursions.** Once a deviation passes 3, the series is in an
-///    excursion until it comes back. Its first two points are scored in
-///    full (a persistence filter still sees it); after them, a point only
-///    counts in full when it goes beyond the excursion's peak, otherwise
-///    it keeps 0.3 of its deviation. A level shift or a long incident is
+///    excursion until it comes back. Until it has been flagged twice in a
+///    row (so a persistence filter sees it), every point counts in full;
+///    after that, a point only counts in full when it goes beyond the
+///    excursion's peak, otherwise it keeps 0.3 of its deviation. A level shift or a long incident is
 ///    reported when it starts and when it worsens, not on every point.
 /// 6. **Flat line.** A run of identical values as improbable as one in
 ///    ten thousand, given how often this series repeats a value, is
@@ -207,32 +207,40 @@ fn score_of(r: f64) -> f64 {
     }
 }
 
-/// A run of unusual points: a deviation beyond [`EXCURSION`], or a run of
-/// repeated values. Its first [`UNDAMPED`] points count in full; after
-/// them, only a point that goes beyond the peak does.
+/// A run of unusual points: deviations beyond [`EXCURSION`]. Until it
+/// has been flagged [`UNDAMPED`] times in a row, every point counts in
+/// full; after that, only a point that goes beyond the peak does.
 #[derive(Debug, Clone, Copy, Default)]
 struct Excursion {
-    len: u32,
+    flags: u32,
     peak: f64,
 }
 
 impl Excursion {
-    /// Whether a deviation `r` this far into the excursion counts only
-    /// [`DAMP`] of itself.
+    /// Whether a deviation `r` counts only [`DAMP`] of itself now.
     fn damps(&self, r: f64) -> bool {
-        self.len >= UNDAMPED && r <= self.peak
+        self.flags >= UNDAMPED && r <= self.peak
     }
 
     /// The widest deviation that scores below 0.5 now.
     fn width(&self) -> f64 {
-        if self.len >= UNDAMPED { EDGE.max(self.peak.min(EDGE / DAMP)) } else { EDGE }
+        if self.flags >= UNDAMPED { EDGE.max(self.peak.min(EDGE / DAMP)) } else { EDGE }
     }
 
-    /// Adds a point whose deviation is `r`; `unusual` says whether it
-    /// belongs to the excursion.
-    fn push(&mut self, r: f64, unusual: bool) {
-        if unusual {
-            self.len += 1;
+    /// Adds a point whose deviation is `r` and which counted `counted`.
+    /// Until the excursion has been flagged twice in a row (what a
+    /// persistence filter needs to see it), a point it does not flag
+    /// starts the count again.
+    fn push(&mut self, r: f64, counted: f64) {
+        if r > EXCURSION {
+            let flagged = counted >= EDGE;
+            self.flags = if flagged {
+                self.flags + 1
+            } else if self.flags < UNDAMPED {
+                0
+            } else {
+                self.flags
+            };
             self.peak = self.peak.max(r);
         } else {
             *self = Self::default();
@@ -373,7 +381,7 @@ impl Detector for Auto {
                 let r = (x - centre).abs() / scale;
                 let width = self.excursion.width();
                 let counted = if self.excursion.damps(r) { r * DAMP } else { r };
-                self.excursion.push(r, r > EXCURSION);
+                self.excursion.push(r, counted);
                 let edge = |d: f64| (centre + d * width * scale).clamp(f64::MIN, f64::MAX);
                 let reason = if x > centre { Reason::Above } else { Reason::Below };
                 verdict = Verdict::new(score_of(counted), Some(Band::new(edge(-1.0), edge(1.0))), Some(reason));
