@@ -22,6 +22,7 @@ mod isolation_forest;
 mod kmeans;
 mod kmeans_lloyd;
 mod mad;
+mod profile;
 mod registry;
 pub(crate) mod score;
 mod seasonal;

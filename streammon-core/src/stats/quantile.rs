@@ -224,6 +224,34 @@ impl SortedWindow {
         Some(1.2533 * mean_abs)
     }
 
+    /// The distance from `x` to the nearest value in the window that
+    /// differs from it, or `None` when every value equals `x` (or the
+    /// window is empty). Around the median of a quantised series (counts,
+    /// a reading rounded to 0.1) it is the resolution: the smallest move the
+    /// series can make. O(log n).
+    ///
+    /// ```
+    /// use streammon_core::stats::SortedWindow;
+    /// let mut w = SortedWindow::new(8);
+    /// for x in [0.0, 0.0, 0.0, 2.0, 0.0, 5.0] {
+    ///     w.push(x);
+    /// }
+    /// assert_eq!(w.gap_around(0.0), Some(2.0));
+    /// assert_eq!(w.gap_around(4.0), Some(1.0));
+    /// ```
+    pub fn gap_around(&self, x: f64) -> Option<f64> {
+        let at = x as f32;
+        let s = &self.sorted;
+        let above = s.partition_point(|&v| v <= at);
+        let below = s.partition_point(|&v| v < at);
+        let up = s.get(above).map(|&v| f64::from(v) - x);
+        let down = below.checked_sub(1).map(|i| x - f64::from(s[i]));
+        match (up, down) {
+            (Some(u), Some(d)) => Some(u.min(d)),
+            (u, d) => u.or(d),
+        }
+    }
+
     /// Bytes of state, heap included.
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + (self.ring.len() + self.sorted.capacity()) * std::mem::size_of::<f32>()
@@ -277,6 +305,21 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn gap_around_is_the_distance_to_the_nearest_other_value(
+            values in proptest::collection::vec(-100i32..100, 1..60),
+            probe in -120i32..120,
+        ) {
+            let mut w = SortedWindow::new(32);
+            for v in &values {
+                w.push(f64::from(*v));
+            }
+            let kept = &values[values.len().saturating_sub(32)..];
+            let x = f64::from(probe);
+            let want = kept.iter().map(|&v| f64::from(v)).filter(|&v| v != x).map(|v| (v - x).abs()).reduce(f64::min);
+            prop_assert_eq!(w.gap_around(x), want);
+        }
+
         #[test]
         fn window_matches_naive_recomputation(values in proptest::collection::vec(-1e4f64..1e4, 1..200), capacity in 1usize..40) {
             let values: Vec<f64> = values.iter().map(|v| f64::from(*v as f32)).collect();
