@@ -19,6 +19,13 @@
 //! showing what normal was, and it gives up on the old level only after
 //! [`RELEARN_MS`] outside it (a change that lasted that long is the new
 //! normal, or an incident everyone already knows about).
+//!
+//! Holding a level suits the quality figures, which only an incident
+//! moves. Viewers, bandwidth and bitrate also move with the catalogue: a
+//! live event that ends takes its audience and its high bitrate with it,
+//! a step of a few per cent that no detector should call an excursion and
+//! the band would then have held for a quarter of an hour. Their bands
+//! are never narrower than [`AUDIENCE_FLOOR`] of their level either side.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -204,6 +211,27 @@ const K: f64 = 4.0;
 /// again from the figure's new level: 15 minutes.
 pub const RELEARN_MS: i64 = 15 * 60 * 1_000;
 
+/// Narrowest half-width of a band, as a share of its level, for the
+/// figures that follow the audience's composition: 5 %.
+///
+/// Viewers and bandwidth are sums over titles and bitrate a mean over
+/// them, so they step whenever a title starts or stops streaming (a live
+/// event that ends takes its audience, and its high bitrate, with it) and
+/// drift with the time of day. Their tick-to-tick noise is tiny (±0.1 %
+/// of the service's viewers), so a band of `K` deviations was ±0.5 %
+/// wide: an ordinary live event ending put them outside it, and the band,
+/// which holds its level through an excursion, kept them there for
+/// [`RELEARN_MS`]. A change smaller than this is nobody's concern.
+pub const AUDIENCE_FLOOR: f64 = 0.05;
+
+/// The smallest half-width of `metric`'s band relative to its level.
+fn relative_floor(metric: Metric) -> f64 {
+    match metric {
+        Metric::Viewers | Metric::BandwidthMbps | Metric::BitrateKbps => AUDIENCE_FLOOR,
+        _ => 0.0,
+    }
+}
+
 /// A level and a spread learned only from points inside the band. O(1),
 /// 40 bytes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -217,7 +245,10 @@ struct Baseline {
 }
 
 impl Baseline {
-    fn observe(&mut self, timestamp_ms: i64, x: f64) -> Option<Expected> {
+    /// Judges `x` against the band, then learns from it if it was inside.
+    /// The band is never narrower than `relative_floor` × the level on
+    /// either side.
+    fn observe(&mut self, timestamp_ms: i64, x: f64, relative_floor: f64) -> Option<Expected> {
         if !x.is_finite() {
             return None;
         }
@@ -229,7 +260,7 @@ impl Baseline {
             self.spread += ((x - self.level).abs() - self.spread) / n;
             return None;
         }
-        let scale = floor_scale(self.spread, self.level);
+        let scale = floor_scale(self.spread, self.level).max(relative_floor * self.level.abs() / K);
         let z = (x - self.level) / scale;
         let expected = Expected { low: self.level - K * scale, high: self.level + K * scale, score: score(z, K) };
         if z.abs() <= K {
@@ -299,7 +330,7 @@ impl ScopeWatch {
 fn judge(baselines: &mut ScopeBaselines, q: &Quality, timestamp_ms: i64) -> Bands {
     let mut bands = Bands::default();
     for (b, &metric) in baselines.iter_mut().zip(BAND_METRICS.iter()) {
-        bands.set(metric, b.observe(timestamp_ms, value(q, metric)));
+        bands.set(metric, b.observe(timestamp_ms, value(q, metric), relative_floor(metric)));
     }
     bands
 }
@@ -387,17 +418,60 @@ mod tests {
     fn a_level_that_stays_shifted_becomes_the_new_normal() {
         let mut b = Baseline::default();
         for i in 0..200 {
-            b.observe(i * 1_000, 10.0 + (i % 7) as f64 * 0.1);
+            b.observe(i * 1_000, 10.0 + (i % 7) as f64 * 0.1, 0.0);
         }
         let shifted = |i: i64| 20.0 + (i % 7) as f64 * 0.1;
-        let first = b.observe(200_000, shifted(200)).unwrap();
+        let first = b.observe(200_000, shifted(200), 0.0).unwrap();
         assert!(first.score > 0.9, "{first:?}");
         let mut last = None;
         for i in 201..(200 + RELEARN_MS / 1_000 + 2 * i64::from(WARMUP)) {
-            last = b.observe(i * 1_000, shifted(i));
+            last = b.observe(i * 1_000, shifted(i), 0.0);
         }
         let last = last.expect("warm again");
         assert!(last.score < 0.5 && last.low < 20.0 && 20.0 < last.high, "{last:?}");
+    }
+
+    /// The dashboard drew the service's viewers and bandwidth red from end
+    /// to end of its live window after `serve --backfill 30m`: with seed 0
+    /// a live event (`live-000009`, 17 000 viewers) ends 29 min 33 s in,
+    /// just before the backfill joins live data, and another 12 min 9 s in.
+    /// Each step took the sums (and the viewer-weighted bitrate) out of a
+    /// ±0.5 % band, which then held the old level for 15 minutes.
+    #[test]
+    fn a_live_event_ending_does_not_hold_the_audience_figures_outside_their_bands() {
+        let ticks = run(SimConfig::default(), 40 * 60);
+        let steps: Vec<usize> =
+            (121..ticks.len()).filter(|&i| ticks[i].total.streams < ticks[i - 1].total.streams).collect();
+        assert!(steps.len() >= 2, "the scenario has titles that stop streaming: {steps:?}");
+        let warm = &ticks[120..];
+        for metric in [Metric::Viewers, Metric::BandwidthMbps, Metric::BitrateKbps] {
+            let outside = warm.iter().filter(|t| t.bands.get(metric).is_some_and(|e| e.score >= 0.5)).count();
+            assert!(outside * 100 <= warm.len(), "{metric:?}: {outside} of {} quiet ticks flagged", warm.len());
+            for &i in &steps {
+                let e = ticks[i].bands.get(metric).unwrap();
+                assert!(e.score < 0.5, "{metric:?} flagged when a title stopped streaming at tick {i}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_audience_floor_keeps_small_steps_inside_and_flags_large_ones() {
+        let smooth = |i: i64| 100_000.0 + (i % 7) as f64 * 10.0;
+        let mut b = Baseline::default();
+        for i in 0..200 {
+            b.observe(i * 1_000, smooth(i), AUDIENCE_FLOOR);
+        }
+        let e = b.observe(200_000, smooth(200) * 0.97, AUDIENCE_FLOOR).unwrap();
+        assert!(e.score < 0.5 && e.low <= 95_100.0 && e.high >= 104_900.0, "a 3 % step is outside: {e:?}");
+        let e = b.observe(201_000, smooth(201) * 0.8, AUDIENCE_FLOOR).unwrap();
+        assert!(e.score > 0.9, "a 20 % drop is inside: {e:?}");
+        // Without the floor the same series gets a band of a few deviations.
+        let mut b = Baseline::default();
+        for i in 0..200 {
+            b.observe(i * 1_000, smooth(i), 0.0);
+        }
+        let e = b.observe(200_000, smooth(200) * 0.97, 0.0).unwrap();
+        assert!(e.score > 0.9, "{e:?}");
     }
 
     #[test]
