@@ -2,8 +2,10 @@
 // Chromium: live data arrives, an injected CDN incident in eu-west shows in
 // the alert feed, the region filter keeps only eu-west, an alert link opens
 // the series view with its window highlighted, the content table follows
-// content_change events, the socket reconnects and backfills after a drop;
-// and it writes the screenshots of docs/screenshots/dashboard-*.png.
+// content_change events, eu-west turns red once its alert fires, the
+// socket reconnects and backfills after a drop; and it writes the
+// screenshots of docs/screenshots/dashboard-*.png. Calm and loud exactly
+// when an alert fires: calm.test.mjs.
 //
 //   cargo build -p streammon-cli && npm run build && npm run e2e
 //
@@ -147,9 +149,13 @@ test('the content table is live: content_change events update it', async () => {
   await wait('the title detail with its regions', 15_000, async () => (await page.locator('[data-testid=detail-regions]').count()) > 0);
 });
 
-test('regions show eu-west degraded; analytics render', async () => {
+test('regions: eu-west red once an alert naming it fires, with its summary; analytics render', async () => {
   await goto('#/regions');
-  await wait('eu-west flagged amber or red', 15_000, async () => ['warn', 'bad'].includes(await attr('[data-testid=region-card-eu-west]', 'data-level')));
+  // A region turns red only while a firing alert names it: the buffering
+  // rule fires two minutes into the incident.
+  await wait('eu-west flagged amber or red by a firing alert', 150_000, async () => ['warn', 'bad'].includes(await attr('[data-testid=region-card-eu-west]', 'data-level')));
+  assert.notEqual(await attr('[data-testid=region-card-eu-west]', 'data-alert'), '');
+  assert.match(await text('[data-testid=region-alert-eu-west]'), /eu-west/);
   assert.ok((await page.locator('[data-testid=region-map] a').count()) >= 8);
   await shot('regions');
   await goto('#/analytics');

@@ -37,11 +37,11 @@ const TITLES: Record<View, string> = {
 function AlertsTabLabel() {
   const items = useAppSelector((s) => s.alerts.items);
   const acked = useAppSelector((s) => s.alerts.acked);
+  // Firing alerts nobody acknowledged here: anomaly points never make a badge.
   const { firing, critical } = useMemo(() => openCounts(items, acked), [items, acked]);
-  const n = firing || critical;
   return (
-    <Badge color={firing ? 'error' : 'warning'} badgeContent={n} max={99} data-testid="alerts-badge">
-      <span style={{ paddingRight: n ? 10 : 0 }}>Alerts</span>
+    <Badge color={critical ? 'error' : 'warning'} badgeContent={firing} max={99} data-testid="alerts-badge" data-firing={firing}>
+      <span style={{ paddingRight: firing ? 10 : 0 }}>Alerts</span>
     </Badge>
   );
 }

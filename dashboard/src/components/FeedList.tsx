@@ -6,7 +6,7 @@ import Typography from '@mui/material/Typography';
 import Button from '@mui/material/Button';
 import Link from '@mui/material/Link';
 import { itemLink, type FeedItem } from '../lib/alertFeed';
-import { ago, clock, duration } from '../lib/format';
+import { ago, clock, duration, formatMetric } from '../lib/format';
 import { useNow } from '../hooks';
 
 const SEV_COLOR = { critical: 'error', warning: 'warning', info: 'info' } as const;
@@ -17,14 +17,16 @@ export interface FeedListProps {
   onAck?: (id: string) => void;
   onUnack?: (id: string) => void;
   compact?: boolean;
+  /** What an empty list says. */
+  emptyText?: string;
 }
 
-export default function FeedList({ items, acked, onAck, onUnack, compact }: FeedListProps) {
+export default function FeedList({ items, acked, onAck, onUnack, compact, emptyText }: FeedListProps) {
   const now = useNow(5000);
   if (items.length === 0) {
     return (
       <Typography sx={{ p: 2, opacity: 0.7 }} data-testid="feed-empty">
-        Nothing matches: no alerts or anomalies {compact ? 'open' : 'for these filters'}.
+        {emptyText ?? `Nothing matches: no alerts or anomalies ${compact ? 'open' : 'for these filters'}.`}
       </Typography>
     );
   }
@@ -40,7 +42,9 @@ export default function FeedList({ items, acked, onAck, onUnack, compact }: Feed
             data-testid="feed-item"
             data-id={it.id}
             data-kind={it.kind}
+            data-state={it.state ?? ''}
             data-region={it.region ?? ''}
+            data-regions={it.regions.join(' ')}
             data-severity={it.severity}
             data-acked={isAcked ? 'yes' : 'no'}
             sx={{ opacity: isAcked ? 0.55 : 1, alignItems: 'flex-start', gap: 1 }}
@@ -48,7 +52,8 @@ export default function FeedList({ items, acked, onAck, onUnack, compact }: Feed
             <Chip size="small" color={SEV_COLOR[it.severity]} label={it.severity} sx={{ minWidth: 66 }} />
             <Box sx={{ flex: 1, minWidth: 0 }}>
               <Box sx={{ display: 'flex', gap: 1, alignItems: 'center', flexWrap: 'wrap' }}>
-                <Chip size="small" variant="outlined" label={it.kind === 'alert' ? `alert · ${it.state ?? ''}` : it.kind} />
+                <Chip size="small" variant="outlined" label={it.kind === 'alert' ? `alert · ${it.state ?? ''}` : it.kind === 'anomaly' ? 'anomaly point' : it.kind} />
+                {it.viewersAffected != null && <Chip size="small" variant="outlined" label={`${formatMetric('viewers', it.viewersAffected)} viewers affected`} data-testid="feed-impact" />}
                 {it.region && <Chip size="small" variant="outlined" label={it.region} />}
                 {it.contentId && <Chip size="small" variant="outlined" label={it.contentId} />}
                 <Typography variant="caption" sx={{ opacity: 0.75 }}>

@@ -8,6 +8,8 @@ export interface KpiCardProps {
   label: string;
   value: string;
   sub?: string;
+  /** The whole of `sub` (or more) on hover, when it is cut short. */
+  subTitle?: string;
   level: Level;
   spark?: ArrayLike<number> | null;
   version: number;
@@ -15,7 +17,7 @@ export interface KpiCardProps {
   testId: string;
 }
 
-export default function KpiCard({ label, value, sub, level, spark, version, href, testId }: KpiCardProps) {
+export default function KpiCard({ label, value, sub, subTitle, level, spark, version, href, testId }: KpiCardProps) {
   const theme = useTheme();
   const color = levelColor(level, theme.palette.mode);
   return (
@@ -32,7 +34,7 @@ export default function KpiCard({ label, value, sub, level, spark, version, href
       <Typography data-testid={`${testId}-value`} sx={{ fontSize: 26, fontWeight: 650, lineHeight: 1.2, whiteSpace: 'nowrap', color: level === 'bad' || level === 'warn' ? color : 'inherit', fontVariantNumeric: 'tabular-nums' }}>
         {value}
       </Typography>
-      <Typography variant="caption" component="div" sx={{ opacity: 0.75, minHeight: 18, whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis' }}>
+      <Typography variant="caption" component="div" title={subTitle} data-testid={`${testId}-sub`} sx={{ opacity: 0.75, minHeight: 18, whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis' }}>
         {sub ?? ' '}
       </Typography>
       <Sparkline values={spark ?? null} color={color} version={version} width={200} height={34} />

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_FEED_FILTER, filterItems, itemFromAlert, itemFromEvent, itemLink, openCounts, upsertItems, type FeedItem } from './alertFeed';
+import { DEFAULT_FEED_FILTER, filterItems, itemFromAlert, itemFromEvent, itemLink, openCounts, reconcileFiring, upsertItems, type FeedItem } from './alertFeed';
 import type { AlertObject } from './types';
 import { anomaly } from '../test/fixtures';
 
@@ -78,6 +78,25 @@ describe('upsertItems', () => {
   });
 });
 
+describe('firing alerts stay until they resolve', () => {
+  test('the cap never drops a firing alert, however old', () => {
+    const old = itemFromAlert(alertObj({ id: 'old', started_ms: 1, fired_ms: 2 }));
+    const newer = Array.from({ length: 5 }, (_, i) => itemFromAlert(alertObj({ id: `p${i}`, state: 'pending', started_ms: 100 + i, fired_ms: null })));
+    const list = upsertItems([old], newer, { anomaly: 5, alert: 3, prediction: 1 });
+    expect(list.map((i) => i.id)).toEqual(['alert:p4', 'alert:p3', 'alert:p2', 'alert:old']);
+  });
+  test('a firing alert the server no longer lists resolved unheard; one newer than the poll is left alone', () => {
+    const a = itemFromAlert(alertObj({ id: 'a', fired_ms: 5_000 }));
+    const b = itemFromAlert(alertObj({ id: 'b', fired_ms: 9_000 }));
+    const c = itemFromAlert(alertObj({ id: 'c', fired_ms: 20_000 }));
+    const out = reconcileFiring([a, b, c], ['alert:b'], 10_000);
+    expect(out.map((i) => i.state)).toEqual(['resolved', 'firing', 'firing']);
+    expect(out[0].endMs).toBe(10_000);
+    const same = [a, b];
+    expect(reconcileFiring(same, ['alert:a', 'alert:b'], 10_000)).toBe(same);
+  });
+});
+
 describe('filterItems and counts', () => {
   const items: FeedItem[] = [
     itemFromEvent(anomaly({ severity: 'critical', scope: { region: 'eu-west' }, timestamp_ms: 3 })),
@@ -95,9 +114,10 @@ describe('filterItems and counts', () => {
     expect(filterItems(items, { ...DEFAULT_FEED_FILTER, ack: 'acked' }, acked)).toHaveLength(1);
     expect(filterItems(items, { ...DEFAULT_FEED_FILTER, text: 'US-EAST' }, {})).toHaveLength(1);
   });
-  test('open counts leave acknowledged items out', () => {
-    expect(openCounts(items, {})).toEqual({ firing: 1, critical: 2 });
-    expect(openCounts(items, { [items[2].id]: 1 })).toEqual({ firing: 0, critical: 1 });
+  test('open counts: firing alerts only (a critical anomaly point is no alarm), acknowledged ones left out', () => {
+    expect(openCounts(items, {})).toEqual({ firing: 1, critical: 1 });
+    expect(openCounts(items, { [items[2].id]: 1 })).toEqual({ firing: 0, critical: 0 });
+    expect(openCounts([...items, itemFromAlert(alertObj({ id: 'p', state: 'pending', severity: 'critical' }))], {})).toEqual({ firing: 1, critical: 1 });
   });
 });
 

@@ -25,6 +25,11 @@ export interface FeedItem {
   score: number;
   seriesCount: number | null;
   detector: string | null;
+  /** Alerts: the regions and titles it names (its group, or its cause). */
+  regions: string[];
+  contents: string[];
+  /** Alerts: viewers affected, when the server says. */
+  viewersAffected: number | null;
 }
 
 export const FEED_CAPS: Record<AlertKind, number> = { anomaly: 300, alert: 150, prediction: 50 };
@@ -33,18 +38,59 @@ export const ANOMALY_HALF_WINDOW_MS = 5_000;
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 export const severityRank = (s: Severity): number => SEVERITY_RANK[s] ?? 0;
 
+/**
+ * The regions and titles an alert names: its group's, and its cause's when
+ * the cause is a region or a title (`{dimension: "region", value: "eu-west"}`).
+ * An alert whose series merely touch a region does not name it.
+ */
+export function alertNames(a: AlertObject): { regions: string[]; contents: string[] } {
+  const regions = new Set<string>();
+  const contents = new Set<string>();
+  if (a.group?.region) regions.add(a.group.region);
+  if (a.group?.content) contents.add(a.group.content);
+  const c = a.cause;
+  if (c && typeof c.value === 'string' && c.value) {
+    if (c.dimension === 'region') regions.add(c.value);
+    if (c.dimension === 'content') contents.add(c.value);
+  }
+  return { regions: [...regions], contents: [...contents] };
+}
+
+/**
+ * Viewers affected by an alert, when the server says: the contract leaves
+ * the field's name open, so the likely spellings are read, each only when
+ * it is a finite number.
+ */
+export function viewersAffected(a: AlertObject): number | null {
+  const o = a as unknown as Record<string, unknown>;
+  const impact = o.impact;
+  const candidates = [
+    o.viewers_affected,
+    o.affected_viewers,
+    typeof impact === 'object' && impact !== null ? (impact as Record<string, unknown>).viewers : impact,
+    typeof impact === 'object' && impact !== null ? (impact as Record<string, unknown>).viewers_affected : undefined,
+    o.viewers,
+  ];
+  for (const v of candidates) if (typeof v === 'number' && Number.isFinite(v)) return v;
+  return null;
+}
+
 function alertTarget(a: AlertObject): { metric: string | null; region: string | null; content: string | null } {
   const series = a.series ?? [];
   const uniq = <T,>(xs: T[]) => [...new Set(xs)];
   const regions = uniq(series.map((s) => s.region ?? null));
   const contents = uniq(series.map((s) => s.content ?? null));
   const metrics = uniq(series.map((s) => s.metric));
+  const named = alertNames(a);
   return {
     metric: a.group?.metric ?? (metrics.length === 1 ? metrics[0] : null),
-    region: a.group?.region ?? (regions.length === 1 ? regions[0] : null),
-    content: a.group?.content ?? (contents.length === 1 ? contents[0] : null),
+    region: a.group?.region ?? (named.regions.length === 1 ? named.regions[0] : null) ?? (regions.length === 1 ? regions[0] : null),
+    content: a.group?.content ?? (named.contents.length === 1 ? named.contents[0] : null) ?? (contents.length === 1 ? contents[0] : null),
   };
 }
+
+/** The wire's `fired` is the alert's `firing`. */
+const normState = (s: string | null | undefined): string | null => (s === 'fired' ? 'firing' : (s ?? null));
 
 /** A feed item from a GET /alerts entry. */
 export function itemFromAlert(a: AlertObject): FeedItem {
@@ -66,6 +112,8 @@ export function itemFromAlert(a: AlertObject): FeedItem {
     score: a.cause?.score != null ? Math.min(1, a.cause.score / 3) : 1,
     seriesCount: a.series_count ?? a.series?.length ?? null,
     detector: a.rule,
+    ...alertNames(a),
+    viewersAffected: viewersAffected(a),
   };
 }
 
@@ -75,7 +123,8 @@ export function itemFromEvent(e: AnomalyAlert): FeedItem {
   const contentId = e.scope?.content_id ?? null;
   if (e.kind === 'alert' && e.alert) {
     const item = itemFromAlert(e.alert);
-    return { ...item, reason: e.reason || item.reason, severity: e.severity ?? item.severity };
+    // The event's state is the transition's; the object is the alert after it.
+    return { ...item, reason: e.reason || item.reason, severity: e.severity ?? item.severity, state: normState(e.state) ?? item.state };
   }
   const base = {
     kind: e.kind,
@@ -90,6 +139,9 @@ export function itemFromEvent(e: AnomalyAlert): FeedItem {
     score: e.score,
     seriesCount: null,
     detector: e.detector ?? null,
+    regions: e.kind === 'alert' && region ? [region] : [],
+    contents: e.kind === 'alert' && contentId ? [contentId] : [],
+    viewersAffected: null,
   };
   if (e.kind === 'prediction') {
     return {
@@ -104,7 +156,7 @@ export function itemFromEvent(e: AnomalyAlert): FeedItem {
     return {
       ...base,
       id: `alert:${e.alert_id ?? `${e.timestamp_ms}:${e.metric}:${region}`}`,
-      state: e.state ?? null,
+      state: normState(e.state),
       startMs: e.timestamp_ms,
       endMs: e.state === 'resolved' ? e.timestamp_ms : null,
     };
@@ -120,7 +172,9 @@ export function itemFromEvent(e: AnomalyAlert): FeedItem {
 
 /**
  * Adds or replaces items (same id: the newer wins, an alert's resolution
- * keeps its start), newest first, each kind capped at `caps`.
+ * keeps its start), newest first, each kind capped at `caps`. Firing alerts
+ * are never dropped for the cap (the server's active alerts bound them): a
+ * long-running incident must not go calm because newer items came in.
  */
 export function upsertItems(list: FeedItem[], incoming: FeedItem[], caps: Record<AlertKind, number> = FEED_CAPS): FeedItem[] {
   const byId = new Map<string, FeedItem>();
@@ -135,7 +189,24 @@ export function upsertItems(list: FeedItem[], incoming: FeedItem[], caps: Record
   }
   const sorted = [...byId.values()].sort((a, b) => b.timestampMs - a.timestampMs || (a.id < b.id ? -1 : 1));
   const counts: Record<AlertKind, number> = { anomaly: 0, alert: 0, prediction: 0 };
-  return sorted.filter((it) => ++counts[it.kind] <= (caps[it.kind] ?? 0));
+  return sorted.filter((it) => (it.kind === 'alert' && it.state === 'firing') || ++counts[it.kind] <= (caps[it.kind] ?? 0));
+}
+
+/**
+ * The feed after a poll of the firing alerts (`GET /alerts?state=firing`)
+ * sent at `sentMs`: an alert the feed still has firing, that changed before
+ * the poll was sent and that the server no longer lists as firing, resolved
+ * without the feed hearing it (a dropped connection, a missed event).
+ */
+export function reconcileFiring(list: FeedItem[], firingIds: string[], sentMs: number): FeedItem[] {
+  const firing = new Set(firingIds);
+  let changed = false;
+  const out = list.map((it) => {
+    if (it.kind !== 'alert' || it.state !== 'firing' || firing.has(it.id) || it.timestampMs >= sentMs) return it;
+    changed = true;
+    return { ...it, state: 'resolved', endMs: it.endMs ?? sentMs };
+  });
+  return changed ? out : list;
 }
 
 export interface FeedFilter {
@@ -163,14 +234,18 @@ export function filterItems(items: FeedItem[], f: FeedFilter, acked: Record<stri
   });
 }
 
-/** Counts for the nav badge: open (unacknowledged) alerts that fire, and open critical items. */
+/**
+ * Counts for the nav badge and the open-alerts tile: open (unacknowledged)
+ * alerts that fire, and how many of them are critical. Anomaly points and
+ * pending alerts are not alarms and are not counted.
+ */
 export function openCounts(items: FeedItem[], acked: Record<string, number>): { firing: number; critical: number } {
   let firing = 0;
   let critical = 0;
   for (const it of items) {
-    if (it.id in acked) continue;
-    if (it.kind === 'alert' && it.state === 'firing') firing++;
-    if (it.severity === 'critical' && (it.kind !== 'alert' || it.state !== 'resolved')) critical++;
+    if (it.id in acked || it.kind !== 'alert' || it.state !== 'firing') continue;
+    firing++;
+    if (it.severity === 'critical') critical++;
   }
   return { firing, critical };
 }

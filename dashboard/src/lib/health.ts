@@ -1,7 +1,9 @@
-// Health colours of KPIs. From the detector's band score when the server
-// sends one (≥ 0.5 is outside the expected range; ≥ 0.8 far outside), and
-// from fixed thresholds for the quality metrics; the worse of the two wins.
-import type { Health } from './types';
+// Health colours. A KPI is amber or red from a firing alert on its metric
+// (lib/alarms.ts) or from the fixed thresholds below, which are real harm
+// (service-wide buffering at 3 % is red whatever was expected); the worse
+// of the two wins. A band score alone (≥ 0.5: outside the expected range)
+// never colours anything: it is context, shown as a quiet marker.
+import type { Band, Health } from './types';
 
 export type Level = 'ok' | 'warn' | 'bad' | 'none';
 
@@ -17,11 +19,9 @@ export const THRESHOLDS: Record<string, [number, number]> = {
 const RANK: Record<Level, number> = { none: 0, ok: 1, warn: 2, bad: 3 };
 export const worse = (a: Level, b: Level): Level => (RANK[a] >= RANK[b] ? a : b);
 
-export function levelFromScore(score: number | undefined | null): Level {
-  if (score == null || !Number.isFinite(score)) return 'none';
-  if (score >= 0.8) return 'bad';
-  if (score >= 0.5) return 'warn';
-  return 'ok';
+/** Whether a band says its figure is outside the expected range (score ≥ 0.5): context, never a colour. */
+export function outsideBand(band: Band | undefined | null): boolean {
+  return !!band && Number.isFinite(band.score) && band.score >= 0.5;
 }
 
 export function levelFromThreshold(metric: string, value: number | undefined | null): Level {
@@ -32,8 +32,10 @@ export function levelFromThreshold(metric: string, value: number | undefined | n
   return 'ok';
 }
 
-export function kpiLevel(metric: string, value: number | undefined | null, score?: number | null): Level {
-  return worse(levelFromThreshold(metric, value), levelFromScore(score));
+/** A KPI's level: its fixed threshold, or the level of the firing alerts on its metric, whichever is worse. */
+export function kpiLevel(metric: string, value: number | undefined | null, alarm: Level = 'ok'): Level {
+  const t = levelFromThreshold(metric, value);
+  return worse(t === 'none' ? 'ok' : t, alarm);
 }
 
 export function levelFromHealth(h: Health | undefined | null): Level {

@@ -1,7 +1,8 @@
 // Where the simulator's CDN regions are (approximate data-centre cities),
-// for the region map, and each region's health from its latest figures.
-import type { RegionSummary } from './types';
-import { kpiLevel, worse, type Level } from './health';
+// for the region map, and which of a region's figures are outside their
+// expected range (context only).
+import { METRICS, type MetricName, type RegionSummary } from './types';
+import { outsideBand } from './health';
 
 export const REGION_GEO: Record<string, { lon: number; lat: number; city: string }> = {
   'us-east': { lon: -77.5, lat: 39, city: 'Virginia' },
@@ -16,22 +17,19 @@ export const REGION_GEO: Record<string, { lon: number; lat: number; city: string
   'ap-southeast': { lon: 103.8, lat: 1.35, city: 'Singapore' },
 };
 
-export const QUALITY_METRICS = ['buffering_ratio', 'latency_ms', 'error_rate', 'startup_time_ms', 'bitrate_kbps'] as const;
+/** Figures of a region's card, in display order. */
+export const REGION_FIGURES = ['buffering_ratio', 'latency_ms', 'startup_time_ms', 'bitrate_kbps', 'error_rate', 'bandwidth_mbps'] as const;
 
-/** The region's level: the worst of its quality metrics (thresholds and band scores) and its utilisation. */
-export function regionLevel(r: RegionSummary): { level: Level; worst: string | null } {
-  let level: Level = 'none';
-  let worst: string | null = null;
-  let worstScore = -1;
-  for (const m of QUALITY_METRICS) {
-    const score = r.bands?.[m]?.score;
-    const l = kpiLevel(m, r[m], score);
-    if (l !== level && worse(l, level) === l) level = l;
-    if ((score ?? -1) > worstScore) {
-      worstScore = score ?? -1;
-      worst = m;
-    }
+/**
+ * The region's figures outside their expected range (band score ≥ 0.5),
+ * furthest first: quiet context for a tooltip or a marker, never a colour
+ * (a region is red only while a firing alert names it: lib/alarms.ts).
+ */
+export function outsideBands(r: RegionSummary): { metric: MetricName; score: number }[] {
+  const out: { metric: MetricName; score: number }[] = [];
+  for (const m of METRICS) {
+    const b = r.bands?.[m];
+    if (outsideBand(b)) out.push({ metric: m, score: b!.score });
   }
-  if (r.utilization != null) level = worse(level, kpiLevel('utilization', r.utilization));
-  return { level, worst: worstScore >= 0.5 ? worst : null };
+  return out.sort((a, b) => b.score - a.score);
 }

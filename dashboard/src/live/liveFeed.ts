@@ -12,14 +12,17 @@ import { liveSeries, LIVE_CAPACITY, type SeriesStore } from '../lib/seriesStore'
 import { tickRows } from '../lib/tickShaping';
 import { backfillQuery, checkSequence, mergeBackfill } from '../lib/gaps';
 import { itemFromAlert, itemFromEvent, type FeedItem } from '../lib/alertFeed';
+import { contentAlarm, healthOfAlarm, isFiring } from '../lib/alarms';
 import { getJson, isAbort } from '../lib/api';
-import type { AlertList, Analytics, AnomalyAlert, ContentChange, ContentList, HealthResponse, HistoryResponse, MetricsUpdate } from '../lib/types';
+import type { AlertList, Analytics, AnomalyAlert, ContentChange, ContentList, ContentRow, HealthResponse, HistoryResponse, MetricsUpdate } from '../lib/types';
 
 const CONTENT_POLL_MS = 3_000;
 const ANALYTICS_POLL_MS = 10_000;
 const HEALTH_POLL_MS = 10_000;
 const ALERT_BATCH_MS = 250;
 const ALERTS_POLL_MS = 10_000;
+const FIRING_URL = '/alerts?state=firing&limit=1000';
+const RECONCILE_MARGIN_MS = 3_000;
 
 export function applyTick(series: SeriesStore, tick: MetricsUpdate, prefix = ''): void {
   for (const [scope, row] of tickRows(tick, prefix)) series.push(scope, tick.timestamp_ms, row);
@@ -151,35 +154,68 @@ export class LiveFeed {
         const batch = this.alertBatch;
         this.alertBatch = [];
         this.store.dispatch(alertsActions.received(batch));
+        this.patchHealth(batch);
       }, ALERT_BATCH_MS);
     }
   }
 
+  /** The titles that alerts in `batch` name: their health from every alert now firing. */
+  private patchHealth(batch: FeedItem[]): void {
+    const changed = batch.filter((it) => it.kind === 'alert' && it.contents.length > 0 && (isFiring(it) || it.state === 'resolved'));
+    if (changed.length === 0) return;
+    const items = this.store.getState().alerts.items;
+    const health: Record<string, { health: ContentRow['health']; reason: string | null; firing: number }> = {};
+    for (const id of new Set(changed.flatMap((it) => it.contents))) {
+      const alarm = contentAlarm(id, items);
+      health[id] = { health: healthOfAlarm(alarm), reason: alarm.alert?.reason ?? null, firing: alarm.count };
+    }
+    const ts = Math.max(...changed.map((it) => it.timestampMs));
+    this.store.dispatch(contentActions.healthFromAlerts({ health, ts, at: Date.now() }));
+  }
+
   async loadAlerts(): Promise<void> {
     try {
-      const [alerts, analytics] = await Promise.all([
+      const sentMs = Date.now();
+      const [alerts, firing, analytics] = await Promise.all([
         getJson<AlertList>('/alerts?limit=150'),
+        getJson<AlertList>(FIRING_URL),
         getJson<Analytics>('/analytics?limit=300'),
       ]);
       const items = [
         ...(alerts.alerts ?? []).map(itemFromAlert),
+        ...(firing.alerts ?? []).map(itemFromAlert),
         ...(analytics.anomalies ?? []).map(itemFromEvent),
         ...(analytics.predictions ?? []).map(itemFromEvent),
       ];
       this.store.dispatch(alertsActions.backfilled(items));
+      this.reconcile(firing, sentMs);
       this.store.dispatch(analyticsActions.fetched({ data: analytics, at: Date.now() }));
     } catch (e) {
       this.store.dispatch(alertsActions.backfillFailed(errMsg(e)));
     }
   }
 
+  /**
+   * The alert lifecycle: the latest alerts (pending ones are not pushed),
+   * and every firing one however old, so a long incident stays loud and one
+   * that resolved while the feed was away goes calm.
+   */
   private async loadAlertList(): Promise<void> {
     try {
-      const res = await getJson<AlertList>('/alerts?limit=150');
-      this.store.dispatch(alertsActions.backfilled((res.alerts ?? []).map(itemFromAlert)));
+      const sentMs = Date.now();
+      const [res, firing] = await Promise.all([getJson<AlertList>('/alerts?limit=150'), getJson<AlertList>(FIRING_URL)]);
+      this.store.dispatch(alertsActions.backfilled([...(res.alerts ?? []), ...(firing.alerts ?? [])].map(itemFromAlert)));
+      this.reconcile(firing, sentMs);
     } catch (e) {
       this.store.dispatch(alertsActions.backfillFailed(errMsg(e)));
     }
+  }
+
+  private reconcile(firing: AlertList, sentMs: number): void {
+    const ids = (firing.alerts ?? []).map((a) => itemFromAlert(a).id);
+    // An alert event reaches clients a moment before the REST view has the
+    // alert: only alerts that changed well before the poll are judged by it.
+    this.store.dispatch(alertsActions.firingListed({ ids, sentMs: sentMs - RECONCILE_MARGIN_MS }));
   }
 
   private async loadContent(): Promise<void> {

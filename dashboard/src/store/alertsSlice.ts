@@ -1,5 +1,5 @@
 import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
-import { DEFAULT_FEED_FILTER, upsertItems, type FeedFilter, type FeedItem } from '../lib/alertFeed';
+import { DEFAULT_FEED_FILTER, reconcileFiring, upsertItems, type FeedFilter, type FeedItem } from '../lib/alertFeed';
 
 export interface AlertsState {
   items: FeedItem[];
@@ -32,6 +32,10 @@ const alertsSlice = createSlice({
       s.items = upsertItems(s.items, a.payload);
       s.loaded = true;
       s.error = null;
+    },
+    /** A poll of the firing alerts (their feed ids), sent at `sentMs`: see `reconcileFiring`. */
+    firingListed(s, a: PayloadAction<{ ids: string[]; sentMs: number }>) {
+      s.items = reconcileFiring(s.items, a.payload.ids, a.payload.sentMs);
     },
     backfillFailed(s, a: PayloadAction<string>) {
       s.error = a.payload;

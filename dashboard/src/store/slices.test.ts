@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import connection, { connectionActions as C, initialConnection } from './connectionSlice';
 import ticks, { ticksActions as T, initialTicks } from './ticksSlice';
 import alerts, { alertsActions as A, initialAlerts, MAX_ACKS } from './alertsSlice';
-import content, { contentActions as K, initialContent } from './contentSlice';
+import content, { contentActions as K, HEALTH_PATCH_MS, initialContent } from './contentSlice';
 import analytics, { analyticsActions as N, initialAnalytics } from './analyticsSlice';
 import ui, { uiActions as U, initialUi } from './uiSlice';
 import { parsePersisted } from './persist';
@@ -87,6 +87,23 @@ describe('contentSlice', () => {
     expect(s.rows.c).toBeUndefined();
     s = content(s, K.listed({ rows: [row('a', { last_seen_ms: 300, status: 'available' })], total: 1, at: 3 }));
     expect(s.rows.a.status).toBe('available');
+  });
+  test('an alert event sets a title\'s health at once; an older poll does not undo it, a newer one has the last word', () => {
+    let s = content(initialContent, K.listed({ rows: [row('a'), row('b')], total: 2, at: 1_000 }));
+    s = content(s, K.healthFromAlerts({ health: { a: { health: 'critical', reason: 'errors high', firing: 1 }, zz: { health: 'degraded', reason: null, firing: 1 } }, ts: 200, at: 1_100 }));
+    expect(s.rows.a).toMatchObject({ health: 'critical', health_reason: 'errors high', firing_alerts: 1 });
+    expect(s.rows.zz).toBeUndefined();
+    // A poll of tick 150 predates the alert.
+    s = content(s, K.listed({ rows: [row('a', { last_seen_ms: 150 }), row('b')], total: 2, at: 1_200 }));
+    expect(s.rows.a.health).toBe('critical');
+    // A poll of tick 250 has seen it: the server says.
+    s = content(s, K.listed({ rows: [row('a', { last_seen_ms: 250, health: 'degraded' }), row('b')], total: 2, at: 1_300 }));
+    expect(s.rows.a.health).toBe('degraded');
+    expect(s.healthAt).toEqual({});
+    // A title that stopped reporting: the patch gives way after a while.
+    s = content(s, K.healthFromAlerts({ health: { b: { health: 'degraded', reason: 'x', firing: 1 } }, ts: 400, at: 2_000 }));
+    s = content(s, K.listed({ rows: [row('a'), row('b', { last_seen_ms: 100 })], total: 2, at: 2_000 + HEALTH_PATCH_MS }));
+    expect(s.rows.b.health).toBe('healthy');
   });
   test('the change log is capped', () => {
     let s = initialContent;

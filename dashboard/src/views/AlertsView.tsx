@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import Box from '@mui/material/Box';
 import Paper from '@mui/material/Paper';
 import TextField from '@mui/material/TextField';
@@ -8,8 +8,18 @@ import Typography from '@mui/material/Typography';
 import Alert from '@mui/material/Alert';
 import { useAppDispatch, useAppSelector } from '../store';
 import { alertsActions } from '../store/alertsSlice';
-import { filterItems, type FeedFilter } from '../lib/alertFeed';
+import { filterItems, type FeedFilter, type FeedItem } from '../lib/alertFeed';
+import { compareAlarms, isFiring } from '../lib/alarms';
 import FeedList from '../components/FeedList';
+
+/** Anomaly points listed before "show all". */
+const POINTS_SHOWN = 50;
+
+/** Firing alerts worst first, then everything else newest first. */
+function alertsFirst(items: FeedItem[]): FeedItem[] {
+  const firing = items.filter(isFiring).sort(compareAlarms);
+  return [...firing, ...items.filter((i) => !isFiring(i))];
+}
 
 export default function AlertsView({ regionFromUrl }: { regionFromUrl: string | null }) {
   const dispatch = useAppDispatch();
@@ -22,6 +32,13 @@ export default function AlertsView({ regionFromUrl }: { regionFromUrl: string | 
   const set = (p: Partial<FeedFilter>) => dispatch(alertsActions.setFilter(p));
   const regions = useMemo(() => [...new Set([...regionIds, ...items.map((i) => i.region).filter((r): r is string => !!r)])].sort(), [regionIds, items]);
   const openShown = shown.filter((i) => !(i.id in acked));
+  // Alerts (and capacity predictions) are the list; anomaly points are
+  // context for them, in a list of their own below.
+  const alerts = useMemo(() => alertsFirst(shown.filter((i) => i.kind !== 'anomaly')), [shown]);
+  const points = useMemo(() => shown.filter((i) => i.kind === 'anomaly'), [shown]);
+  const [allPoints, setAllPoints] = useState(false);
+  const ack = (id: string) => dispatch(alertsActions.acknowledge({ ids: [id], at: Date.now() }));
+  const unack = (id: string) => dispatch(alertsActions.unacknowledge(id));
 
   return (
     <Box>
@@ -63,13 +80,41 @@ export default function AlertsView({ regionFromUrl }: { regionFromUrl: string | 
           Alert history: {error}
         </Alert>
       )}
-      <Paper sx={{ mt: 1.5 }}>
-        {!loaded && items.length === 0 ? (
+      {!loaded && items.length === 0 ? (
+        <Paper sx={{ mt: 1.5 }}>
           <Typography sx={{ p: 2 }}>Loading alerts…</Typography>
-        ) : (
-          <FeedList items={shown} acked={acked} onAck={(id) => dispatch(alertsActions.acknowledge({ ids: [id], at: Date.now() }))} onUnack={(id) => dispatch(alertsActions.unacknowledge(id))} />
-        )}
-      </Paper>
+        </Paper>
+      ) : (
+        <>
+          {filter.kind !== 'anomaly' && (
+            <Paper sx={{ mt: 1.5 }} data-testid="alerts-list" data-count={alerts.length}>
+              <Typography variant="subtitle1" sx={{ fontWeight: 600, px: 1.5, pt: 1 }}>
+                Alerts
+                <Typography component="span" variant="body2" sx={{ opacity: 0.7, ml: 1 }}>
+                  firing first, worst first; then pending, resolved and capacity predictions, newest first
+                </Typography>
+              </Typography>
+              <FeedList items={alerts} acked={acked} onAck={ack} onUnack={unack} emptyText="No alert matches these filters." />
+            </Paper>
+          )}
+          {(filter.kind === 'all' || filter.kind === 'anomaly') && (
+            <Paper variant="outlined" sx={{ mt: 1.5, opacity: 0.9 }} data-testid="anomaly-points" data-count={points.length}>
+              <Box sx={{ display: 'flex', alignItems: 'baseline', gap: 1, px: 1.5, pt: 1, flexWrap: 'wrap' }}>
+                <Typography variant="subtitle2">Anomaly points ({points.length})</Typography>
+                <Typography variant="body2" sx={{ opacity: 0.7 }}>
+                  single points a detector judged material: context for the alerts, not alarms
+                </Typography>
+                {points.length > POINTS_SHOWN && (
+                  <Button size="small" sx={{ ml: 'auto' }} onClick={() => setAllPoints((v) => !v)} data-testid="anomaly-points-toggle">
+                    {allPoints ? `show the latest ${POINTS_SHOWN}` : `show all ${points.length}`}
+                  </Button>
+                )}
+              </Box>
+              <FeedList items={allPoints ? points : points.slice(0, POINTS_SHOWN)} acked={acked} onAck={ack} onUnack={unack} emptyText="No anomaly point matches these filters." />
+            </Paper>
+          )}
+        </>
+      )}
     </Box>
   );
 }

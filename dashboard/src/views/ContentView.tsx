@@ -51,7 +51,7 @@ const TABLE_SX = {
 const ContentTableRow = memo(
   function ContentTableRow({ row: r, fresh }: { row: ContentRow; fresh: boolean }) {
     return (
-      <tr data-testid="content-row" data-id={r.content_id} data-status={r.status} className={fresh ? 'fresh' : undefined}>
+      <tr data-testid="content-row" data-id={r.content_id} data-status={r.status} data-health={r.health} className={fresh ? 'fresh' : undefined}>
         <td>
           <a href={`#/content/${encodeURIComponent(r.content_id)}`} data-testid="content-link">
             {r.title}
@@ -71,7 +71,9 @@ const ContentTableRow = memo(
         <td className="num">{formatMetric('buffering_ratio', r.buffering_ratio)}</td>
         <td className="num">{formatMetric('latency_ms', r.latency_ms)}</td>
         <td title={r.health_reason ?? undefined}>
-          <span className={`health ${r.health}`}>{r.health}</span>
+          <span className={`health ${r.health}`} data-testid="content-health">
+            {r.health}
+          </span>
         </td>
       </tr>
     );

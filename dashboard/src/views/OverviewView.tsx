@@ -7,9 +7,11 @@ import { useTheme } from '@mui/material/styles';
 import { useAppDispatch, useAppSelector } from '../store';
 import { alertsActions } from '../store/alertsSlice';
 import { liveSeries } from '../lib/seriesStore';
-import { filterItems, openCounts } from '../lib/alertFeed';
+import { itemLink, openCounts } from '../lib/alertFeed';
+import { firingAlerts, metricAlarm, needsAttention, regionAlarm } from '../lib/alarms';
 import { formatMetric, METRIC_LABEL } from '../lib/format';
-import { kpiLevel, levelColor, worse, type Level } from '../lib/health';
+import { kpiLevel, levelColor, outsideBand, type Level } from '../lib/health';
+import { outsideBands } from '../lib/regions';
 import { seriesHash, viewHash } from '../lib/route';
 import KpiCard from '../components/KpiCard';
 import FeedList from '../components/FeedList';
@@ -32,19 +34,16 @@ export default function OverviewView() {
   const dispatch = useAppDispatch();
   const theme = useTheme();
   const counts = useMemo(() => openCounts(items, acked), [items, acked]);
-  // Alerts (one per incident group) first, then the strongest single anomalies.
-  const openItems = useMemo(() => {
-    const open = filterItems(items, { minSeverity: 'warning', kind: 'all', region: null, ack: 'open', text: '' }, acked);
-    const alerts = open.filter((i) => i.kind !== 'anomaly' && i.state !== 'resolved');
-    const rest = open.filter((i) => i.kind === 'anomaly');
-    return [...alerts, ...rest].slice(0, 8);
-  }, [items, acked]);
+  const firing = useMemo(() => firingAlerts(items), [items]);
+  // Firing alerts only, worst first: a single anomaly point is no alarm.
+  const attention = useMemo(() => needsAttention(firing, acked), [firing, acked]);
+  const ackedFiring = firing.length - counts.firing;
   const all = liveSeries.scope('all');
 
   if (!tick) return <Loading what="the first live tick" />;
   const value = (m: string): number =>
     m === 'viewers' ? tick.users : m === 'latency_ms' ? tick.latency : m === 'buffering_ratio' ? tick.buffering : m === 'bandwidth_mbps' ? tick.total_bandwidth_mbps : m === 'active_streams' ? tick.active_streams : Number.NaN;
-  const alertLevel: Level = counts.firing > 0 ? 'bad' : counts.critical > 0 ? 'warn' : 'ok';
+  const alertLevel: Level = counts.critical > 0 ? 'bad' : counts.firing > 0 ? 'warn' : 'ok';
 
   return (
     <Box>
@@ -52,16 +51,19 @@ export default function OverviewView() {
         {KPIS.map(({ metric, label }) => {
           const band = tick.bands?.[metric as MetricName];
           const v = value(metric);
+          const alarm = metricAlarm(metric, firing);
+          const expected = band ? `expected ${formatMetric(metric, band.low)}–${formatMetric(metric, band.high)}${outsideBand(band) ? ' · outside' : ''}` : undefined;
           return (
             <KpiCard
               key={metric}
               label={label}
               value={formatMetric(metric, v)}
-              sub={band ? `expected ${formatMetric(metric, band.low)}–${formatMetric(metric, band.high)}` : undefined}
-              level={metric === 'active_streams' ? 'none' : kpiLevel(metric, v, band?.score)}
+              sub={alarm.alert ? `${alarm.count} alert${alarm.count > 1 ? 's' : ''} firing · ${alarm.alert.reason}` : expected}
+              subTitle={alarm.alert?.reason ?? expected}
+              level={metric === 'active_streams' ? 'none' : kpiLevel(metric, v, alarm.level)}
               spark={all?.series(metric)?.toArray() ?? null}
               version={version}
-              href={seriesHash({ metric: metric === 'active_streams' ? 'viewers' : metric })}
+              href={alarm.alert ? itemLink(alarm.alert) : seriesHash({ metric: metric === 'active_streams' ? 'viewers' : metric })}
               testId={`kpi-${metric}`}
             />
           );
@@ -69,7 +71,7 @@ export default function OverviewView() {
         <KpiCard
           label="Open alerts"
           value={String(counts.firing)}
-          sub={`${counts.critical} critical unacknowledged`}
+          sub={`${counts.critical} critical${ackedFiring > 0 ? ` · ${ackedFiring} acknowledged` : ''}`}
           level={alertLevel}
           version={version}
           href={viewHash('alerts')}
@@ -77,16 +79,22 @@ export default function OverviewView() {
         />
       </Box>
       <Box sx={{ display: 'grid', gridTemplateColumns: { xs: '1fr', lg: '3fr 2fr' }, gap: 1.5, mt: 1.5 }}>
-        <Paper sx={{ p: 1.5 }}>
+        <Paper sx={{ p: 1.5 }} data-testid="needs-attention" data-count={attention.length}>
           <Box sx={{ display: 'flex', justifyContent: 'space-between', alignItems: 'baseline' }}>
             <Typography variant="subtitle1" sx={{ fontWeight: 600 }}>
               Needs attention
             </Typography>
             <Link href={viewHash('alerts')} underline="hover">
-              all alerts →
+              all alerts and anomalies →
             </Link>
           </Box>
-          <FeedList items={openItems} acked={acked} compact onAck={(id) => dispatch(alertsActions.acknowledge({ ids: [id], at: Date.now() }))} />
+          {attention.length === 0 ? (
+            <Typography sx={{ p: 2, opacity: 0.7 }} data-testid="needs-attention-empty">
+              No alert is firing{ackedFiring > 0 ? ` that nobody acknowledged (${ackedFiring} acknowledged)` : ''}. Anomaly points are in the alerts view, as context.
+            </Typography>
+          ) : (
+            <FeedList items={attention} acked={acked} compact onAck={(id) => dispatch(alertsActions.acknowledge({ ids: [id], at: Date.now() }))} />
+          )}
         </Paper>
         <Paper sx={{ p: 1.5 }} data-testid="overview-regions">
           <Box sx={{ display: 'flex', justifyContent: 'space-between', alignItems: 'baseline' }}>
@@ -98,19 +106,26 @@ export default function OverviewView() {
             </Link>
           </Box>
           {(tick.regions ?? []).map((r) => {
-            let level: Level = 'none';
-            for (const m of ['buffering_ratio', 'latency_ms', 'error_rate', 'startup_time_ms'] as const) level = worse(level, kpiLevel(m, r[m], r.bands?.[m]?.score));
-            const worst = (['buffering_ratio', 'latency_ms', 'error_rate', 'bitrate_kbps', 'startup_time_ms'] as const).reduce((a, m) => ((r.bands?.[m]?.score ?? 0) > (r.bands?.[a]?.score ?? 0) ? m : a), 'buffering_ratio' as MetricName);
+            const alarm = regionAlarm(r.region, firing);
+            const outside = outsideBands(r);
+            const title = alarm.alert
+              ? `${alarm.alert.severity}: ${alarm.alert.reason}`
+              : outside.length
+                ? `no alert firing; outside the expected range (context): ${outside.map((o) => METRIC_LABEL[o.metric].toLowerCase()).join(', ')}`
+                : 'no alert firing';
             return (
               <Link
                 key={r.region}
-                href={seriesHash({ metric: worst, region: r.region })}
+                href={alarm.alert ? itemLink(alarm.alert) : seriesHash({ metric: 'buffering_ratio', region: r.region })}
                 underline="none"
                 color="inherit"
+                title={title}
                 data-testid={`overview-region-${r.region}`}
+                data-level={alarm.level}
+                data-alert={alarm.alert?.id ?? ''}
                 sx={{ display: 'grid', gridTemplateColumns: '12px 110px 1fr 1fr 1fr', gap: 1, alignItems: 'center', py: 0.4, fontSize: 13, '&:hover': { bgcolor: 'action.hover' } }}
               >
-                <span style={{ width: 10, height: 10, borderRadius: 5, background: levelColor(level, theme.palette.mode) }} />
+                <span style={{ width: 10, height: 10, borderRadius: 5, background: levelColor(alarm.level, theme.palette.mode) }} />
                 <span>{r.region}</span>
                 <span>{formatMetric('viewers', r.viewers)} viewers</span>
                 <span>{METRIC_LABEL.buffering_ratio.toLowerCase()} {formatMetric('buffering_ratio', r.buffering_ratio)}</span>

@@ -19,6 +19,16 @@
 //! showing what normal was, and it gives up on the old level only after
 //! [`RELEARN_MS`] outside it (a change that lasted that long is the new
 //! normal, or an incident everyone already knows about).
+//!
+//! Holding a level suits the quality figures, which only an incident
+//! moves. Viewers, bandwidth and bitrate also move with the catalogue: a
+//! live event that ends takes its audience and its high bitrate with it,
+//! a step of a few per cent that no detector should call an excursion and
+//! the band would then have held for a quarter of an hour. So a band is
+//! never narrower than its metric's practical-significance
+//! [`Floor`](crate::significance::Floor) (viewers and bandwidth 10 %,
+//! bitrate 5 %, buffering and errors half a point, ...), both for what it
+//! flags and for what it learns from.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -233,7 +243,9 @@ impl Baseline {
             self.spread += ((x - self.level).abs() - self.spread) / n;
             return None;
         }
-        let scale = floor_scale(self.spread, self.level);
+        // Never narrower than the floor: a step smaller than what matters
+        // is learned from, not held outside for a quarter of an hour.
+        let scale = floor_scale(self.spread, self.level).max(floor.half_width(self.level) / K);
         let z = (x - self.level) / scale;
         let band = Band::new(self.level - K * scale, self.level + K * scale);
         // Outside the band only when materially so: the figure's floor
@@ -416,6 +428,52 @@ mod tests {
         }
         let last = last.expect("warm again");
         assert!(last.score < 0.5 && last.low < 20.0 && 20.0 < last.high, "{last:?}");
+    }
+
+    /// The dashboard drew the service's viewers and bandwidth red from end
+    /// to end of its live window after `serve --backfill 30m`: with seed 0
+    /// a live event (`live-000009`, 17 000 viewers) ends 29 min 33 s in,
+    /// just before the backfill joins live data, and another 12 min 9 s in.
+    /// Each step took the sums (and the viewer-weighted bitrate) out of a
+    /// ±0.5 % band, which then held the old level for 15 minutes.
+    #[test]
+    fn a_live_event_ending_does_not_hold_the_audience_figures_outside_their_bands() {
+        let ticks = run(SimConfig::default(), 40 * 60);
+        let steps: Vec<usize> =
+            (121..ticks.len()).filter(|&i| ticks[i].total.streams < ticks[i - 1].total.streams).collect();
+        assert!(steps.len() >= 2, "the scenario has titles that stop streaming: {steps:?}");
+        let warm = &ticks[120..];
+        for metric in [Metric::Viewers, Metric::BandwidthMbps, Metric::BitrateKbps] {
+            let outside = warm.iter().filter(|t| t.bands.get(metric).is_some_and(|e| e.score >= 0.5)).count();
+            assert!(outside * 100 <= warm.len(), "{metric:?}: {outside} of {} quiet ticks flagged", warm.len());
+            for &i in &steps {
+                let e = ticks[i].bands.get(metric).unwrap();
+                assert!(e.score < 0.5, "{metric:?} flagged when a title stopped streaming at tick {i}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_floor_keeps_small_steps_inside_and_flags_large_ones() {
+        let smooth = |i: i64| 100_000.0 + (i % 7) as f64 * 10.0;
+        let viewers = Floors::default().get(Metric::Viewers);
+        let domain = Metric::Viewers.domain();
+        let mut b = Baseline::default();
+        for i in 0..200 {
+            b.observe(i * 1_000, smooth(i), viewers, domain);
+        }
+        let e = b.observe(200_000, smooth(200) * 0.97, viewers, domain).unwrap();
+        assert!(e.score < 0.5 && e.low <= 90_100.0 && e.high >= 109_900.0, "a 3 % step is outside: {e:?}");
+        let x = smooth(201) * 0.8;
+        let e = b.observe(201_000, x, viewers, domain).unwrap();
+        assert!(e.score >= 0.5 && !(e.low..=e.high).contains(&x), "a 20 % drop is inside: {e:?}");
+        // Without a floor the same series gets a band of a few deviations.
+        let mut b = Baseline::default();
+        for i in 0..200 {
+            b.observe(i * 1_000, smooth(i), Floor::NONE, domain);
+        }
+        let e = b.observe(200_000, smooth(200) * 0.97, Floor::NONE, domain).unwrap();
+        assert!(e.score > 0.9, "{e:?}");
     }
 
     #[test]
