@@ -73,7 +73,11 @@ impl Detector for Mad {
         }
         let verdict = match (self.window.median(), self.window.robust_sigma()) {
             (Some(median), Some(sigma)) if self.window.len() >= 3 => {
-                judge(point.value, median, sigma.max(self.resolution.floor()), self.threshold)
+                // The window holds `f32`: its median is known to that
+                // precision, and a constant series must not look shifted
+                // by its own rounding.
+                let precision = f64::from(f32::EPSILON) * median.abs();
+                judge(point.value, median, sigma.max(self.resolution.floor()).max(precision), self.threshold)
             }
             _ => Verdict::QUIET,
         };
@@ -90,6 +94,19 @@ impl Detector for Mad {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_constant_that_f32_cannot_hold_is_not_a_shift() {
+        // 1234.5678 is stored as 1234.567749…: without a floor at f32's
+        // precision every point of this flat series scored far above 0.5.
+        let mut d = MadConfig::default().build().unwrap();
+        for i in 0..500 {
+            let v = d.update(Point::new(i, 1234.5678));
+            assert!(v.score < 0.5, "{i}: {v:?}");
+            assert!(v.expected.is_none_or(|b| b.contains(1234.5678)), "{i}: {v:?}");
+        }
+        assert!(d.update(Point::new(500, 1235.0)).score >= 0.5);
+    }
 
     #[test]
     fn outliers_in_the_window_do_not_hide_the_next_one() {
