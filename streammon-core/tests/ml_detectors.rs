@@ -20,6 +20,12 @@ const TICKS: usize = 1800;
 const INCIDENT: &str = "cdn_degradation:eu-west@90m+15m";
 /// Indices of the incident's ticks (the first tick ends at 5 s).
 const INCIDENT_TICKS: std::ops::Range<usize> = 1079..1259;
+/// A clearly anomalous score: for the forest, a point isolated in 30 %
+/// fewer splits than the path at the band's edge (`r = 1/0.7` on the
+/// scale every detector shares, 0.5 on the edge and never 1). These tests
+/// counted scores above 0.8 when that was what such a point scored; the
+/// evidence asked for is the same.
+const CLEAR: f64 = 0.728;
 
 /// One video title in `eu-west`, as metric vectors with their timestamps:
 /// the first on-demand title, default simulator settings but a 5 s step,
@@ -79,27 +85,27 @@ fn same_seed_same_scores() {
 }
 
 #[test]
-fn clean_traffic_rarely_scores_above_0_8() {
+fn clean_traffic_rarely_scores_clearly_anomalous() {
     for mut d in detectors(1) {
         let s = scores(d.as_mut(), clean());
         let judged = s.iter().skip(200).count();
-        let high = s.iter().skip(200).filter(|&&x| x > 0.8).count();
+        let high = s.iter().skip(200).filter(|&&x| x > CLEAR).count();
         let rate = high as f64 / judged as f64;
-        println!("{}: {high} of {judged} clean points above 0.8", d.name());
+        println!("{}: {high} of {judged} clean points above {CLEAR}", d.name());
         assert!(rate < 0.01, "{}: false-positive rate {rate}", d.name());
     }
 }
 
 /// Scores before and during the incident in `data`: means, and how many
-/// incident points scored above 0.8.
+/// incident points scored clearly anomalous.
 fn before_and_during(detector: &mut dyn VectorDetector, data: &[(i64, [f64; 5])]) -> (f64, f64, usize) {
     let s = scores(detector, data);
     let before = &s[INCIDENT_TICKS.start - 300..INCIDENT_TICKS.start];
     let during = &s[INCIDENT_TICKS];
     let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
-    let fired = during.iter().filter(|&&x| x > 0.8).count();
+    let fired = during.iter().filter(|&&x| x > CLEAR).count();
     println!(
-        "{}: mean before {:.3}, during {:.3}, {fired} of {} above 0.8",
+        "{}: mean before {:.3}, during {:.3}, {fired} of {} above {CLEAR}",
         detector.name(),
         mean(before),
         mean(during),
@@ -157,8 +163,8 @@ fn the_univariate_adapters_ignore_scale_and_fire_on_a_level_drop() {
         let onset = &plain[INCIDENT_TICKS.start];
         let band = onset.expected.unwrap();
         assert!(!band.contains(bitrate[INCIDENT_TICKS.start].value), "{}: {band:?}", d.name());
-        let fired = plain[INCIDENT_TICKS].iter().filter(|v| v.score > 0.8).count();
-        println!("{}: onset {:.3}, {fired} incident points above 0.8", d.name(), onset.score);
+        let fired = plain[INCIDENT_TICKS].iter().filter(|v| v.score > CLEAR).count();
+        println!("{}: onset {:.3}, {fired} incident points above {CLEAR}", d.name(), onset.score);
         assert!(fired * 10 >= INCIDENT_TICKS.len() * 8, "{}: {fired} of {}", d.name(), INCIDENT_TICKS.len());
     }
 }
@@ -166,9 +172,7 @@ fn the_univariate_adapters_ignore_scale_and_fire_on_a_level_drop() {
 /// False positives of the univariate adapters on clean traffic: below 1 %
 /// for bitrate and startup time. The simulated latency has isolated
 /// one-tick spikes to 2–2.6 × its median; both detectors flag them (they
-/// are outliers of that series), and a spike stays in the k-means
-/// detector's 4-tick window and the EWMA feature for a few ticks, so
-/// latency gets a looser bound of 3 %.
+/// are outliers of that series), so latency gets a looser bound of 3 %.
 #[test]
 fn the_univariate_adapters_are_quiet_on_clean_traffic() {
     for (metric, column, limit) in [("latency_ms", 0, 0.03), ("bitrate_kbps", 2, 0.01), ("startup_time_ms", 4, 0.01)] {
@@ -181,8 +185,8 @@ fn the_univariate_adapters_are_quiet_on_clean_traffic() {
             let mut out = Vec::new();
             d.update_batch(&points, &mut out);
             let judged = out.len() - 200;
-            let high = out.iter().skip(200).filter(|v| v.score > 0.8).count();
-            println!("{} on {metric}: {high} of {judged} clean points above 0.8", d.name());
+            let high = out.iter().skip(200).filter(|v| v.score > CLEAR).count();
+            println!("{} on {metric}: {high} of {judged} clean points above {CLEAR}", d.name());
             assert!((high as f64) < limit * judged as f64, "{} on {metric}: {high}", d.name());
         }
     }

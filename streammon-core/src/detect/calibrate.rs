@@ -1,6 +1,6 @@
 //! Calibration: from a raw score to how unusual that score is.
 
-use super::score::score_from_tail;
+use super::score::{BELOW_HALF, ratio_of_score, ratio_score, score_from_tail};
 use super::{Detector, Point, Verdict};
 
 /// Weight of a value scored 0.5 or more in the learned tail.
@@ -92,16 +92,55 @@ impl Calibrator {
         }
         let u = surprise.abs();
         let score = if self.seen >= self.min_history { score_from_tail(self.tail(u)) } else { 0.0 };
+        self.learn(u, score >= 0.5);
+        score
+    }
+
+    /// How improbable `surprise` is against history, as `−log10 p` (0
+    /// while the history is short; 4 is one in ten thousand), without the
+    /// floor at one in 10³⁰⁰ of a probability; then learns from it.
+    pub(crate) fn calibrate_log10(&mut self, surprise: f64) -> f64 {
+        if surprise.is_nan() {
+            return 0.0;
+        }
+        let u = surprise.abs();
+        let improbability =
+            if self.seen >= self.min_history { -self.ln_tail(u) / std::f64::consts::LN_10 } else { 0.0 };
+        self.learn(u, improbability >= 4.0);
+        improbability
+    }
+
+    /// Counts `u` in the exceedance rates. What it has just called
+    /// anomalous (`loud`) counts a twentieth: a lasting incident stays
+    /// news for a while, a recurring pattern still becomes normal.
+    fn learn(&mut self, u: f64, loud: bool) {
         self.seen += 1;
-        // What it has just called anomalous counts a twentieth: a lasting
-        // incident stays news for a while, a recurring pattern still
-        // becomes normal.
-        let weight = if score >= 0.5 { ANOMALY_WEIGHT } else { 1.0 };
+        let weight = if loud { ANOMALY_WEIGHT } else { 1.0 };
         let a = weight * self.alpha.max(1.0 / self.seen as f64);
         for (rate, &t) in self.rates.iter_mut().zip(&LADDER) {
             *rate += a * (f64::from(u8::from(u >= t)) - *rate);
         }
-        score
+    }
+
+    /// `ln P(deviation ≥ u)`: [`tail`](Self::tail) computed in logarithms,
+    /// so a deviation far beyond the ladder keeps a finite, ordered value
+    /// instead of a probability that underflows to 0.
+    fn ln_tail(&self, u: f64) -> f64 {
+        if u <= LADDER[0] {
+            return 0.0;
+        }
+        let n = (self.seen as f64).min(1.0 / self.alpha);
+        let support = 0.5 / (n + PRIOR_WEIGHT);
+        let empirical = |k: usize| (n * self.rates[k] + PRIOR_WEIGHT * PRIOR_TAIL[k]) / (n + PRIOR_WEIGHT);
+        let at = |k: usize| empirical(k).max(GAUSS_TAIL[k]).ln();
+        let k = LADDER.iter().rposition(|&t| t <= u).unwrap_or(0);
+        if k + 1 < LADDER.len() && empirical(k + 1) >= support {
+            let frac = (u - LADDER[k]) / (LADDER[k + 1] - LADDER[k]);
+            return at(k) + frac * (at(k + 1) - at(k));
+        }
+        let j = (0..=k).rev().find(|&j| empirical(j) >= support).unwrap_or(0);
+        let exponent = if j > 0 { (at(j - 1) - at(j)) / (LADDER[j] / LADDER[j - 1]).ln() } else { 4.0 };
+        at(j) + exponent.clamp(4.0, 12.0) * (LADDER[j] / u).ln()
     }
 
     /// P(deviation ≥ u). At each rung: the empirical rate shrunk toward a
@@ -137,8 +176,17 @@ impl Calibrator {
 }
 
 /// Wraps any detector and replaces its score by a calibrated one: how
-/// unusual the raw score is given the detector's recent scores. The
-/// expected band is the inner detector's; the reason is kept when the
+/// unusual the raw score is given the detector's recent scores.
+///
+/// The raw score is read back as a deviation (`3.5 r` for a score of
+/// `r` band half-widths, the inverse of the detectors' common mapping),
+/// its improbability `−log10 p` under the series' own tail is computed by
+/// a [`Calibrator`], and scored `−log10(p) / 8` up to one in ten thousand
+/// (0.5) and on the band scale beyond it (`r = −log10(p) / 4`: 0.83 at one
+/// in a hundred million), so the scores of the rarest events keep their
+/// order instead of all reaching 1. The expected band is the inner
+/// detector's; a point the inner detector found within it stays below
+/// 0.5 however rare its deviation, and the reason is kept when the
 /// calibrated score reaches 0.5.
 #[derive(Debug, Clone)]
 pub struct Calibrated<D> {
@@ -154,6 +202,12 @@ impl<D: Detector> Calibrated<D> {
     }
 }
 
+/// The score of an improbability `−log10 p`: `/ 8` up to 4 (0.5), then
+/// [`ratio_score`] of `/ 4`, strictly increasing without a ceiling.
+fn improbability_score(log10: f64) -> f64 {
+    if log10 <= 4.0 { (log10 / 8.0).max(0.0) } else { ratio_score(log10 / 4.0) }
+}
+
 impl<D: Detector> Detector for Calibrated<D> {
     fn name(&self) -> &'static str {
         self.inner.name()
@@ -164,17 +218,11 @@ impl<D: Detector> Detector for Calibrated<D> {
             return Verdict::QUIET;
         }
         let raw = self.inner.update(point);
-        // Back from the verdict to a deviation in standard deviations:
-        // every detector here scores 1 − 2^−(z/k)², so the score gives z
-        // for k = 3.5 — but saturates near 25; the band gives it without
-        // limit (its half-width is k standard deviations). Take the larger.
-        let from_score = 3.5 * (-(1.0 - raw.score.min(1.0 - 1e-15)).log2()).sqrt();
-        let from_band = raw.expected.map_or(0.0, |b| {
-            let half = (b.high - b.low) / 2.0;
-            if half > 0.0 { 3.5 * (point.value - (b.low + b.high) / 2.0).abs() / half } else { 0.0 }
-        });
-        let surprise = from_score.max(from_band);
-        let score = self.calibrator.calibrate(surprise);
+        let surprise = 3.5 * ratio_of_score(raw.score);
+        let mut score = improbability_score(self.calibrator.calibrate_log10(surprise));
+        if raw.score < 0.5 {
+            score = score.min(BELOW_HALF);
+        }
         Verdict::new(score, raw.expected, raw.reason.filter(|_| score >= 0.5))
     }
 
@@ -221,6 +269,39 @@ mod tests {
             let gauss = 2.0 * normal_tail(t);
             assert!((GAUSS_TAIL[k] - gauss).abs() <= 1e-12 * gauss.max(1e-300), "{t}: {} vs {gauss}", GAUSS_TAIL[k]);
         }
+    }
+
+    #[test]
+    fn the_log_tail_is_the_tail_without_underflow() {
+        let mut c = Calibrator::new(500.0, 50);
+        let mut seed = 3;
+        for _ in 0..2_000 {
+            c.calibrate(half_normal(&mut seed));
+        }
+        for u in [0.5, 1.5, 2.5, 3.7, 5.0, 9.0, 20.0, 100.0, 900.0] {
+            let (p, ln) = (c.tail(u), c.ln_tail(u));
+            assert!((p.ln() - ln).abs() < 1e-9 * ln.abs().max(1.0), "{u}: {p} vs {ln}");
+        }
+        let far = [1e4, 1e8, 1e100, 1e300].map(|u| c.ln_tail(u));
+        assert!(far.windows(2).all(|w| w[1] < w[0] && w[1].is_finite()), "{far:?}");
+    }
+
+    #[test]
+    fn calibrated_scores_keep_their_order_and_their_band() {
+        use crate::detect::{Band, Reason, ZScoreConfig};
+        let mut d = Calibrated::new(ZScoreConfig::default().build().unwrap(), 500.0, 50);
+        let mut seed = 4;
+        for i in 0..2_000 {
+            d.update(Point::new(i, half_normal(&mut seed)));
+        }
+        let probe = |d: &Calibrated<_>, x: f64| d.clone().update(Point::new(2_000, x));
+        let (ten, hundred) = (probe(&d, 10.0), probe(&d, 100.0));
+        assert!(ten.score >= 0.5 && hundred.score > ten.score && hundred.score < 1.0, "{ten:?} {hundred:?}");
+        assert_eq!(hundred.reason, Some(Reason::Above));
+        // Within the inner detector's band: below 0.5, without a reason.
+        let band: Band = ten.expected.unwrap();
+        let inside = probe(&d, band.high);
+        assert!(inside.score < 0.5 && inside.reason.is_none(), "{inside:?}");
     }
 
     #[test]

@@ -3,10 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::check::{check_fraction, check_threshold};
-use super::score::{floor_scale, score};
+use super::score::{Resolution, consistent, floor_scale, ratio_score};
 use super::{Band, Detector, Point, Reason, Verdict};
 use crate::error::{Error, Result};
 use crate::stats::Ewma;
+
+/// Deviations, in baseline standard deviations, beyond which a value is
+/// clipped before the baseline learns from it.
+const LEARN_CLIP: f64 = 3.0;
 
 /// Configuration of [`Cusum`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,31 +46,48 @@ impl CusumConfig {
         }
         check_threshold("cusum.threshold", self.threshold)?;
         check_fraction("cusum.baseline_alpha", self.baseline_alpha)?;
-        Ok(Cusum { config: self.clone(), baseline: Ewma::new(self.baseline_alpha), high: 0.0, low: 0.0, held: None })
+        Ok(Cusum {
+            config: self.clone(),
+            baseline: Ewma::new(self.baseline_alpha),
+            high: 0.0,
+            low: 0.0,
+            resolution: Resolution::new(),
+        })
     }
 }
 
 /// Page's two-sided cumulative sum (1954) on points standardised against
-/// a slow baseline: accumulates evidence of a sustained level shift and
-/// signals when it exceeds the decision interval, then re-anchors its
-/// baseline on the new level and holds the signal (up to 60 points) while
-/// values stay more than 4σ from the old level. Catches level shifts
-/// early with few false alarms; blind to isolated spikes by design, and
-/// too keen on near-deterministic series, where any drift of the mean is
-/// a shift. O(1) per point, under 100 bytes.
+/// a slow baseline: `S⁺ ← max(0, S⁺ + z − k)`, `S⁻ ← max(0, S⁻ − z − k)`,
+/// a signal when either exceeds the decision interval `h`.
+///
+/// - **Score.** `S/h` on the band scale: 0.5 where a sum reaches `h`. A
+///   shift of `d` standard deviations adds `d − k` a point, so a small
+///   lasting shift signals after a few points and a large one at once,
+///   scored by its size.
+/// - **After a signal** the sums restart from zero (Page's restart): a
+///   shift that lasts signals again as soon as it has added up once more,
+///   while the points after a spike start afresh.
+/// - **Learning.** The baseline mean and variance learn from values
+///   clipped to ±3σ (a Huber-type robust baseline), so a spike moves it
+///   by little and a lasting shift is learned step by step (each clipped
+///   deviation widens the variance until the new level is within reach).
+///   σ is never below the series' resolution (`q/√12`).
+/// - **Band.** The values that would not make a sum reach `h` given the
+///   sums so far: `[mean − σ(h + k − S⁻), mean + σ(h + k − S⁺)]`. It
+///   contains the baseline, is widest right after a restart and narrows
+///   while evidence of a shift builds up.
+///
+/// Catches level shifts early, and spikes of more than `h + k` standard
+/// deviations; too keen on near-deterministic series, where any drift of
+/// the mean is a shift. O(1) per point, under 150 bytes.
 #[derive(Debug, Clone)]
 pub struct Cusum {
     config: CusumConfig,
     baseline: Ewma,
     high: f64,
     low: f64,
-    /// After a signal: the level before the shift, its noise, and how many
-    /// more points the signal is held while values stay away from it.
-    held: Option<(f64, f64, u32)>,
+    resolution: Resolution,
 }
-
-/// Points a signal is held at most while the shift persists.
-const HOLD: u32 = 60;
 
 impl Detector for Cusum {
     fn name(&self) -> &'static str {
@@ -79,41 +100,31 @@ impl Detector for Cusum {
             return Verdict::QUIET;
         }
         if self.baseline.count() < 2 {
+            self.resolution.observe(x);
             self.baseline.push(x);
             return Verdict::QUIET;
         }
-        let (mean, sd) = (self.baseline.mean(), floor_scale(self.baseline.std_dev(), self.baseline.mean()));
-        // Clip so a single wild point cannot fill the sum alone.
-        let z = ((x - mean) / sd).clamp(-4.0, 4.0);
-        self.high = (self.high + z - self.config.drift).max(0.0);
-        self.low = (self.low - z - self.config.drift).max(0.0);
-        let h = self.config.threshold;
+        let (mean, sd) = (self.baseline.mean(), self.baseline.std_dev());
+        let sigma = floor_scale(sd.max(self.resolution.floor()), mean);
+        let (k, h) = (self.config.drift, self.config.threshold);
+        let band = Band::new(mean - sigma * (h + k - self.low), mean + sigma * (h + k - self.high));
+        let z = (x - mean) / sigma;
+        self.high = (self.high + z - k).max(0.0);
+        self.low = (self.low - z - k).max(0.0);
         let sum = self.high.max(self.low);
-        let s = score(sum, h);
-        let band = Band::new(mean - 3.0 * sd, mean + 3.0 * sd);
-        let mut s = s;
-        // Hold the signal while values stay far from the old level, so a
-        // shift reads as a shift for as long as it lasts, not one point.
-        if let Some((old, old_sd, left)) = self.held {
-            let away = ((x - old) / old_sd).abs();
-            if left > 0 && away >= 4.0 {
-                s = s.max(score(away, 4.0));
-                self.held = Some((old, old_sd, left - 1));
-            } else {
-                self.held = None;
-            }
-        }
-        let reason = (s >= 0.5).then_some(Reason::LevelShift);
+        let verdict = consistent(x, ratio_score(sum / h), band, Reason::LevelShift);
         if sum > h {
-            self.held = Some((mean, sd, HOLD));
-            // Re-anchor on the new level, keeping the noise estimate.
-            self.baseline.recentre(x);
             self.high = 0.0;
             self.low = 0.0;
-        } else {
-            self.baseline.push(x);
         }
-        Verdict::new(s, Some(band), reason)
+        let learned = if self.baseline.count() >= 8 && sd > 0.0 {
+            x.clamp(mean - LEARN_CLIP * sd, mean + LEARN_CLIP * sd)
+        } else {
+            x
+        };
+        self.baseline.push(learned);
+        self.resolution.observe(x);
+        verdict
     }
 
     fn state_bytes(&self) -> usize {

@@ -1,22 +1,33 @@
 //! A univariate [`Detector`] made of a [`VectorDetector`]; the details are
 //! documented on [`LagEmbedding`].
 
-use crate::detect::{Band, Detector, IsolationForest, IsolationForestConfig, KMeans, KMeansConfig, Point};
+use super::score::{BELOW_HALF, consistent};
+use crate::detect::{Band, Detector, IsolationForest, IsolationForestConfig, KMeans, KMeansConfig, Point, Reason};
 use crate::detect::{VectorDetector, Verdict};
 use crate::error::{Error, Result};
 
-/// Smoothing of the EWMA the third feature deviates from.
-const EWMA_ALPHA: f64 = 0.2;
+/// Points in the window whose median the first feature deviates from.
+const LONG: usize = 512;
+/// Points in the window whose median the third feature deviates from.
+const SHORT: usize = 8;
+/// Recent steps whose median size is the typical step.
+const STEPS: usize = 64;
+/// Typical steps a jump back toward the level must exceed to be a recovery.
+const JUMP: f64 = 2.0;
 
 /// A univariate detector over a [`VectorDetector`] of
 /// [`LagEmbedding::FEATURES`] dimensions: each point is embedded as a
 /// small vector of its recent behaviour.
 ///
-/// The three features of a point `v` are its level (`v` minus the first
-/// value seen, so large offsets keep `f32` precision), its first difference
-/// `v − previous`, and its deviation from a short EWMA of the values before
-/// it (α = 0.2). A jump shows in all three, a slow climb in the level, a
-/// burst of noise in the difference.
+/// The three features of a point `v` are its deviation from the median
+/// of the last 256 values (its level against the recent normal), its
+/// first difference `v − previous`, and its deviation from the median of
+/// the last 8 values. A spike shows in all three, a level shift in the
+/// first and, at its onset, the other two, a burst of noise in the
+/// difference. Medians, not averages: a spike does not move them, so the
+/// points after it embed as they did before it, and a series that is
+/// mostly one value (a count that is mostly zero) embeds exactly at 0
+/// between its events instead of at the tail of a decaying average.
 ///
 /// The features are not standardised here: both learned detectors already
 /// are insensitive to each feature's scale (Isolation Forest splits are
@@ -28,8 +39,18 @@ const EWMA_ALPHA: f64 = 0.2;
 ///
 /// The inner detector's expected band, for whichever feature it found most
 /// unusual, is mapped back to the value's scale: a level band by adding
-/// back the first value, a difference band by adding the previous value,
-/// a deviation band by adding the EWMA.
+/// back the long median, a difference band by adding the previous value,
+/// a deviation band by adding the short median. The verdict keeps to it:
+/// a point whose value is within that band scores below 0.5. A jump back
+/// toward the long median (a step more than twice the median step of the
+/// last 64) is a recovery, not news: it scores below 0.5 too
+/// (without this, the point after every spike would be flagged for its
+/// large step down), while the ordinary ups and downs of a level that
+/// stays shifted are judged as usual.
+///
+/// For k-means the embedding is used one vector at a time (`window` 1):
+/// the vector already holds the point's recent steps, and a window of
+/// several would smear one spike over as many points.
 ///
 /// ```
 /// use streammon_core::detect::{IsolationForestConfig, LagEmbedding};
@@ -42,10 +63,49 @@ const EWMA_ALPHA: f64 = 0.2;
 #[derive(Debug, Clone)]
 pub struct LagEmbedding<V> {
     inner: V,
-    /// First value seen: the origin of the level feature.
-    origin: Option<f64>,
-    previous: f64,
-    ewma: f64,
+    long: Median,
+    short: Median,
+    /// Sizes of recent steps, `|v − previous|`.
+    steps: Median,
+    previous: Option<f64>,
+}
+
+/// The median of the last `n` values, kept in `f64`: a value equal to the
+/// median deviates from it by exactly 0 at any scale (an `f32` window's
+/// rounding would put a cloud of tiny deviations there, which the
+/// forest's range rule reads differently at different scales).
+#[derive(Debug, Clone)]
+struct Median {
+    ring: Box<[f64]>,
+    sorted: Vec<f64>,
+    head: usize,
+}
+
+impl Median {
+    fn new(n: usize) -> Self {
+        Self { ring: vec![0.0; n].into_boxed_slice(), sorted: Vec::with_capacity(n), head: 0 }
+    }
+
+    fn push(&mut self, x: f64) {
+        if self.sorted.len() == self.ring.len() {
+            let old = self.ring[self.head];
+            let at = self.sorted.partition_point(|&v| v < old);
+            self.sorted.remove(at);
+        }
+        self.ring[self.head] = x;
+        self.head = (self.head + 1) % self.ring.len();
+        let at = self.sorted.partition_point(|&v| v < x);
+        self.sorted.insert(at, x);
+    }
+
+    fn median(&self) -> Option<f64> {
+        let n = self.sorted.len();
+        (n > 0).then(|| (self.sorted[(n - 1) / 2] + self.sorted[n / 2]) / 2.0)
+    }
+
+    fn state_bytes(&self) -> usize {
+        size_of::<Self>() + (self.ring.len() + self.sorted.capacity()) * size_of::<f64>()
+    }
 }
 
 impl<V: VectorDetector> LagEmbedding<V> {
@@ -64,7 +124,13 @@ impl<V: VectorDetector> LagEmbedding<V> {
                 format!("the inner detector takes {} dimensions, not {}", inner.dimensions(), Self::FEATURES),
             ));
         }
-        Ok(Self { inner, origin: None, previous: 0.0, ewma: 0.0 })
+        Ok(Self {
+            inner,
+            long: Median::new(LONG),
+            short: Median::new(SHORT),
+            steps: Median::new(STEPS),
+            previous: None,
+        })
     }
 
     /// The wrapped detector.
@@ -86,12 +152,13 @@ impl LagEmbedding<IsolationForest> {
 
 impl LagEmbedding<KMeans> {
     /// A [`KMeans`] detector for one series, built from `config` with its
-    /// `dimensions` set to [`FEATURES`](Self::FEATURES).
+    /// `dimensions` set to [`FEATURES`](Self::FEATURES) and its `window`
+    /// to 1 (see the type docs).
     ///
     /// # Errors
     /// As [`KMeansConfig::build`].
     pub fn kmeans(config: &KMeansConfig) -> Result<Self> {
-        Self::new(KMeansConfig { dimensions: Self::FEATURES, ..config.clone() }.build()?)
+        Self::new(KMeansConfig { dimensions: Self::FEATURES, window: 1, ..config.clone() }.build()?)
     }
 }
 
@@ -107,28 +174,46 @@ impl<V: VectorDetector> Detector for LagEmbedding<V> {
         if !v.is_finite() {
             return Verdict::QUIET;
         }
-        let Some(origin) = self.origin else {
-            self.origin = Some(v);
-            self.previous = v;
-            self.ewma = v;
+        let (Some(previous), Some(long), Some(short)) = (self.previous, self.long.median(), self.short.median()) else {
+            self.previous = Some(v);
+            self.long.push(v);
+            self.short.push(v);
             return Verdict::QUIET;
         };
-        let features = [v - origin, v - self.previous, v - self.ewma];
+        let features = [v - long, v - previous, v - short];
         let (verdict, feature) = self.inner.update(point.timestamp_ms, &features);
         let shift = match feature {
-            Some(0) => Some(origin),
-            Some(1) => Some(self.previous),
-            Some(2) => Some(self.ewma),
+            Some(0) => Some(long),
+            Some(1) => Some(previous),
+            Some(2) => Some(short),
             _ => None,
         };
         let expected = verdict.expected.zip(shift).map(|(b, s)| Band::new(b.low + s, b.high + s));
-        self.previous = v;
-        self.ewma += EWMA_ALPHA * (v - self.ewma);
-        Verdict::new(verdict.score, expected, verdict.reason)
+        self.previous = Some(v);
+        self.long.push(v);
+        self.short.push(v);
+        // A jump back toward the level is a recovery, not news: the step
+        // down after a spike. The ups and downs of a level that stays
+        // shifted are ordinary steps, and are judged.
+        let step = (v - previous).abs();
+        let typical = self.steps.median().unwrap_or(0.0);
+        let recovery = (v - long).abs() < (previous - long).abs() && step > JUMP * typical;
+        self.steps.push(step);
+        let score = if recovery { verdict.score.min(BELOW_HALF) } else { verdict.score };
+        match expected {
+            // A point is flagged only when the feature that explains it is
+            // beyond its band: the value is then outside the band shown.
+            Some(band) => consistent(v, score, band, verdict.reason.unwrap_or(Reason::UnusualPattern)),
+            None => Verdict { score: score.min(BELOW_HALF), expected: None, reason: None },
+        }
     }
 
     fn state_bytes(&self) -> usize {
-        size_of::<Self>() - size_of::<V>() + self.inner.state_bytes()
+        size_of::<Self>() - size_of::<V>() - 3 * size_of::<Median>()
+            + self.inner.state_bytes()
+            + self.long.state_bytes()
+            + self.short.state_bytes()
+            + self.steps.state_bytes()
     }
 }
 

@@ -3,11 +3,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::check::{check_fraction, check_threshold};
-use super::score::learnable;
-use super::score::{floor_scale, score};
+use super::score::{Resolution, consistent, floor_scale, ratio_score};
 use super::{Band, Detector, Point, Reason, Verdict};
 use crate::error::Result;
 use crate::stats::Ewma;
+
+/// Deviations, in baseline standard deviations, beyond which a value is
+/// clipped before the baseline and the chart's memory take it in.
+const CLIP: f64 = 3.0;
+/// Largest lag-1 autocorrelation the limits allow for: beyond it the
+/// series is a random walk for this chart, and its limits would have no
+/// bound.
+const MAX_RHO: f64 = 0.95;
 
 /// Configuration of [`EwmaChart`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,27 +50,63 @@ impl EwmaConfig {
             lambda: self.lambda,
             threshold: self.threshold,
             baseline: Ewma::new(self.baseline_alpha),
+            lag: Ewma::new(self.baseline_alpha),
+            previous_deviation: None,
             chart: None,
-            spread: Ewma::new(self.baseline_alpha),
+            resolution: Resolution::new(),
         })
     }
 }
 
 /// An EWMA control chart (Roberts 1959): the exponentially weighted mean
-/// of recent points, each clipped to ±3σ of the baseline (a Huber-type
-/// robust chart), against control limits around a slow baseline; the
-/// limits widen to the statistic's own in-control spread when the series
-/// is autocorrelated. Catches
-/// small sustained shifts that a point-wise z-score misses; slow to flag a
-/// single spike (by design). O(1) per point, under 100 bytes.
+/// of recent points, `c ← c + λ(x − c)`, against control limits around a
+/// slow baseline.
+///
+/// - **Limits.** `mean ± L·se`, where `se` is the chart's standard error:
+///   `σ·√(λ/(2−λ))` for independent points, times
+///   `√((1+ρ(1−λ))/(1−ρ(1−λ)))` for a series whose lag-1 autocorrelation
+///   is `ρ` (the exact variance of an EWMA of an AR(1) process), so a
+///   series that wanders slowly gets limits as wide as its wandering and
+///   a noisy one keeps the textbook limits.
+/// - **Robustness.** Each point is judged at its full size (the chart
+///   with it, `c + λ(x − c)`), so a spike scores in proportion to its
+///   size; but the chart and the baseline mean, variance and
+///   autocorrelation take it in clipped to ±3σ (Huber), so a spike
+///   neither keeps the chart out of its limits for the points after it
+///   nor hides the next one. A lasting change still moves the chart at
+///   once and widens the variance step by step until it is learned. σ is
+///   never below the series' resolution (`q/√12`).
+/// - **Verdict.** The band is the control limits, drawn around the
+///   baseline. A point is flagged when the chart is out of its limits and
+///   the point itself is beyond them on the same side; the score is set
+///   by the smaller of the two excursions.
+///
+/// Catches small sustained shifts that a point-wise z-score misses (a
+/// 1.2σ shift within about ten points at λ = 0.2, L = 3) and large spikes
+/// in proportion to their size. O(1) per point, under 200 bytes.
 #[derive(Debug, Clone)]
 pub struct EwmaChart {
     lambda: f64,
     threshold: f64,
     baseline: Ewma,
+    /// Products of consecutive deviations from the baseline: their mean
+    /// over the baseline's variance is the lag-1 autocorrelation.
+    lag: Ewma,
+    previous_deviation: Option<f64>,
     chart: Option<f64>,
-    /// In-control spread of the chart statistic around the baseline.
-    spread: Ewma,
+    resolution: Resolution,
+}
+
+impl EwmaChart {
+    /// Lag-1 autocorrelation of the series around its baseline, within
+    /// [0, 0.95]; 0 until ten products have been seen.
+    fn rho(&self) -> f64 {
+        let var = self.baseline.variance();
+        if self.lag.count() < 10 || var <= 0.0 {
+            return 0.0;
+        }
+        (self.lag.mean() / var).clamp(0.0, MAX_RHO)
+    }
 }
 
 impl Detector for EwmaChart {
@@ -76,38 +119,36 @@ impl Detector for EwmaChart {
         if !x.is_finite() {
             return Verdict::QUIET;
         }
-        // Huber-type robust chart: each point moves the statistic by at most
-        // 3σ of the baseline, so one heavy-tail spike cannot trip it while a
-        // sustained shift still does.
-        let (m, sd) = (self.baseline.mean(), self.baseline.std_dev());
-        let input = if self.baseline.count() >= 8 && sd > 0.0 && sd.is_finite() && m.is_finite() {
-            x.clamp(m - 3.0 * sd, m + 3.0 * sd)
-        } else {
-            x
-        };
-        let chart = self.chart.map_or(input, |c| c + self.lambda * (input - c));
-        self.chart = Some(chart);
+        let (mean, sd) = (self.baseline.mean(), self.baseline.std_dev());
+        let sigma = floor_scale(sd.max(self.resolution.floor()), mean);
+        // The chart judges this point at its full size, but remembers it
+        // clipped to ±3σ: a spike counts when it happens, not in the
+        // points after it.
+        let chart = self.chart.map_or(x, |c| c + self.lambda * (x - c));
+        let remembered = if self.baseline.count() >= 8 { x.clamp(mean - CLIP * sigma, mean + CLIP * sigma) } else { x };
+        self.chart = Some(self.chart.map_or(remembered, |c| c + self.lambda * (remembered - c)));
         let verdict = if self.baseline.count() >= 2 {
-            let (mean, sd) = (self.baseline.mean(), floor_scale(self.baseline.std_dev(), self.baseline.mean()));
-            // The textbook standard error assumes independent points; on an
-            // autocorrelated series the chart swings wider, so use its own
-            // in-control spread when that is larger.
-            let theory = sd * (self.lambda / (2.0 - self.lambda)).sqrt();
-            let se = if self.spread.count() >= 30 { theory.max(self.spread.std_dev()) } else { theory };
-            let z = (chart - mean) / se;
-            if z.abs() < self.threshold {
-                self.spread.push(chart - mean);
-            }
-            let s = score(z, self.threshold);
-            // The band is drawn for the raw point, so charts show it.
-            let band = Band::new(mean - self.threshold * sd, mean + self.threshold * sd);
-            let reason = (s >= 0.5).then_some(if z > 0.0 { Reason::Above } else { Reason::Below });
-            Verdict::new(s, Some(band), reason)
+            let (l, rho) = (self.lambda, self.rho());
+            let inflation = (1.0 + rho * (1.0 - l)) / (1.0 - rho * (1.0 - l));
+            let se = sigma * (l / (2.0 - l) * inflation).sqrt();
+            let (z_chart, z_point) = ((chart - mean) / se, (x - mean) / se);
+            let excursion = if z_chart * z_point > 0.0 { z_chart.abs().min(z_point.abs()) } else { 0.0 };
+            let band = Band::new(mean - self.threshold * se, mean + self.threshold * se);
+            let reason = if z_point > 0.0 { Reason::Above } else { Reason::Below };
+            consistent(x, ratio_score(excursion / self.threshold), band, reason)
         } else {
             Verdict::QUIET
         };
-        let (mean, sd) = (self.baseline.mean(), self.baseline.std_dev());
-        self.baseline.push(learnable(x, mean, sd, self.baseline.count() as usize));
+        // Learn from the value clipped to ±3σ of the baseline.
+        let learned =
+            if self.baseline.count() >= 8 && sd > 0.0 { x.clamp(mean - CLIP * sd, mean + CLIP * sd) } else { x };
+        let deviation = learned - mean;
+        if let Some(previous) = self.previous_deviation {
+            self.lag.push(deviation * previous);
+        }
+        self.previous_deviation = Some(deviation);
+        self.baseline.push(learned);
+        self.resolution.observe(x);
         verdict
     }
 
@@ -146,5 +187,35 @@ mod tests {
         assert_eq!(z_hits, 0);
         let err = EwmaConfig { lambda: 0.0, ..EwmaConfig::default() }.build().unwrap_err();
         assert!(err.to_string().contains("ewma.lambda"));
+    }
+
+    #[test]
+    fn a_spike_is_flagged_by_its_size_and_its_aftermath_is_not() {
+        let mut d = EwmaConfig::default().build().unwrap();
+        for i in 0..500 {
+            d.update(Point::new(i, 10.0 + noise(i)));
+        }
+        let small = d.clone().update(Point::new(500, 10.0 + 10.0 * 0.29)).score;
+        let large = d.clone().update(Point::new(500, 10.0 + 100.0 * 0.29)).score;
+        assert!(small >= 0.5 && large > small, "{small} {large}");
+        d.update(Point::new(500, 10.0 + 100.0 * 0.29));
+        // The chart remembers the spike clipped to 3σ: the points after
+        // it are judged as before it.
+        for i in 501..560 {
+            let v = d.update(Point::new(i, 10.0 + noise(i)));
+            assert!(v.score < 0.5, "{i}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn a_slow_wander_widens_the_limits() {
+        // A smooth random-walk-like series: consecutive values close.
+        let wander = |i: i64| (i as f64 / 50.0).sin() * 5.0 + 0.2 * noise(i);
+        let mut d = EwmaConfig::default().build().unwrap();
+        let alarms = (0..3_000).filter(|&i| d.update(Point::new(i, wander(i))).score >= 0.5).count();
+        assert!(d.rho() > 0.8, "{}", d.rho());
+        // Without the autocorrelation, limits for independent points flag
+        // about half of it.
+        assert!(alarms < 30, "{alarms} of 3000 points of a smooth wander flagged");
     }
 }

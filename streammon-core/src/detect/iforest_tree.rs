@@ -36,8 +36,8 @@ pub(crate) fn average_path_length(n: usize) -> f64 {
 }
 
 /// One split: points with `x[feature] >= threshold` go right; a point with
-/// `x[feature]` outside `[low, high]` counts as isolated here (see
-/// [`Forest::new`]).
+/// `x[feature]` outside the node's training range `[low, high]` may be
+/// isolated here (see [`Forest::new`]).
 #[derive(Debug, Clone, Copy)]
 struct Split {
     threshold: f32,
@@ -49,16 +49,23 @@ struct Split {
 /// Sends every point left and isolates none.
 const PADDING: Split = Split { threshold: f32::INFINITY, low: f32::NEG_INFINITY, high: f32::INFINITY, feature: 0 };
 
+/// Excess beyond a range that counts as infinitely far: keeps a value
+/// that overflowed `f32` from turning the isolation odds into NaN.
+const FAR: f32 = 1e30;
+
 /// Where a point is on its way down one tree.
 #[derive(Debug, Clone, Copy)]
 struct Walk {
     node: usize,
-    /// Depth at which it was isolated beyond a node's range, or `u32::MAX`.
-    isolated: u32,
+    /// Probability that it has not been isolated beyond a node's range yet.
+    alive: f32,
+    /// Expected path length of the isolations so far, weighted by their
+    /// probability.
+    path: f32,
 }
 
 impl Walk {
-    const ROOT: Walk = Walk { node: 0, isolated: u32::MAX };
+    const ROOT: Walk = Walk { node: 0, alive: 1.0, path: 0.0 };
 }
 
 /// Trees, flat; see the [module docs](self).
@@ -83,12 +90,17 @@ impl Forest {
     /// Allocates everything it will ever need.
     ///
     /// With `beyond_range`, a point whose split feature lies outside the
-    /// node's training range by more than that range's width counts as
-    /// isolated at that node (path length: its depth + 1). Liu et al.'s
-    /// trees draw thresholds only within the training range, so a value
-    /// far beyond it follows the most extreme training points down and
-    /// scores no higher than they do, however far it is; this lets it
-    /// isolate as soon as a split on that feature is met.
+    /// node's training range `[lo, hi]` by `e` is isolated at that node
+    /// (path length: its depth + 1) with probability `e / (e + hi − lo)`:
+    /// the chance that the node's cut, drawn uniformly over the range
+    /// stretched to include the point (as it would have been had the point
+    /// been among the training rows), falls between it and the rest; with
+    /// the remaining probability it goes on down. Liu et al.'s trees draw
+    /// thresholds only within the training range, so a value far beyond it
+    /// follows the most extreme training points down and scores no higher
+    /// than they do, however far it is; with this, its expected path
+    /// shortens steadily with its distance, so a point ten times farther
+    /// out scores higher, never the same.
     pub(crate) fn new(trees: usize, sample_size: usize, dims: usize, window: usize, beyond_range: bool) -> Self {
         let height = (usize::BITS - (sample_size.max(2) - 1).leading_zeros()) as usize;
         let internal = (1 << height) - 1;
@@ -161,8 +173,7 @@ impl Forest {
             // so both sides keep at least one point.
             threshold = hi;
         }
-        let (low, high) =
-            if self.beyond_range { (lo - (hi - lo), hi + (hi - lo)) } else { (f32::NEG_INFINITY, f32::INFINITY) };
+        let (low, high) = if self.beyond_range { (lo, hi) } else { (f32::NEG_INFINITY, f32::INFINITY) };
         self.splits[tree * self.internal + node] = Split { threshold, low, high, feature: feature as u8 };
         // Partition, branch-free Lomuto: left of `mid` go left (x < threshold).
         let mut mid = 0;
@@ -296,23 +307,28 @@ impl Forest {
 }
 
 /// One step down a tree, from a split at `depth − 1` to its left or
-/// right child, noting whether the point lies beyond the split's range.
+/// right child, weighing the chance that the point is isolated here,
+/// beyond the split's training range.
 #[inline(always)]
 fn step(splits: &[Split], w: Walk, depth: u32, x: &[f32; 64]) -> Walk {
     let s = splits[w.node];
     let v = x[usize::from(s.feature) & 63];
-    let beyond = (v < s.low) | (v > s.high);
+    // Padding and splits without the range rule have an infinite range:
+    // no excess, odds 0.
+    let excess = (s.low - v).max(v - s.high).clamp(0.0, FAR);
+    let odds = excess / (excess + (s.high - s.low));
     Walk {
         node: 2 * w.node + 1 + usize::from(v >= s.threshold),
-        isolated: w.isolated.min(if beyond { depth } else { u32::MAX }),
+        alive: w.alive * (1.0 - odds),
+        path: w.path + w.alive * odds * depth as f32,
     }
 }
 
-/// A walk's path length: the depth it was isolated at beyond a range, or
-/// else its leaf's value (never smaller than any depth on the way there).
+/// A walk's expected path length: the isolations beyond a range on the
+/// way, by their probability, and its leaf's value for the rest.
 #[inline(always)]
 fn finish(w: Walk, leaves: &[f32], internal: usize) -> f32 {
-    (w.isolated as f32).min(leaves[w.node - internal])
+    w.path + w.alive * leaves[w.node - internal]
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ use crate::detect::{Band, Reason};
 /// Scale factor that turns a median absolute deviation into a consistent
 /// estimate of a normal distribution's standard deviation.
 const MAD_TO_SIGMA: f64 = 1.482_602_218_505_602;
+/// The same for a mean absolute deviation (√(π/2)).
+const MEAN_ABS_TO_SIGMA: f64 = 1.253_314_137_315_500_3;
 
 /// A ring buffer of the last `capacity` vectors of `dims` values, stored as
 /// `f32` row after row. Never grows after construction.
@@ -73,20 +75,36 @@ impl RobustScale {
     }
 
     /// Recomputes median and σ̂ = 1.4826·MAD of every feature over the
-    /// window. A feature with no spread gets a tiny σ̂ relative to its
-    /// level, so any departure from it stands out.
+    /// window. When more than half the window holds one value (MAD = 0, as
+    /// in a count that is mostly zero), σ̂ is 1.2533 × the mean absolute
+    /// deviation from the median instead, which still sees the other
+    /// values. σ̂ is never below the feature's resolution (`q/√12` for the
+    /// smallest gap `q` between two of its values: counts do not vary by
+    /// less than one). A feature with no spread at all gets a tiny σ̂
+    /// relative to its level, so any departure from it stands out.
     pub(crate) fn refit(&mut self, window: &Window) {
         for f in 0..self.median.len() {
             self.scratch.clear();
             self.scratch.extend((0..window.len()).map(|i| window.row(i)[f]));
+            // The feature's resolution: the smallest gap between two of its
+            // values (a count cannot vary by less than one).
+            self.scratch.sort_unstable_by(f32::total_cmp);
+            let step = self.scratch.windows(2).map(|w| w[1] - w[0]).filter(|&g| g > 0.0).fold(f32::INFINITY, f32::min);
+            let resolution = if step.is_finite() { f64::from(step) / 12f64.sqrt() } else { 0.0 };
             let med = f64::from(median(&mut self.scratch));
             for v in &mut self.scratch {
                 *v = (f64::from(*v) - med).abs() as f32;
             }
             let mad = f64::from(median(&mut self.scratch));
-            let floor = 1e-6 * med.abs().max(1e-3);
+            let spread = if mad > 0.0 {
+                MAD_TO_SIGMA * mad
+            } else {
+                let n = self.scratch.len().max(1) as f64;
+                MEAN_ABS_TO_SIGMA * self.scratch.iter().map(|&d| f64::from(d)).sum::<f64>() / n
+            };
+            let floor = (1e-6 * med.abs().max(1e-3)).max(resolution);
             self.median[f] = med;
-            self.sigma[f] = (MAD_TO_SIGMA * mad).max(floor);
+            self.sigma[f] = spread.max(floor);
         }
     }
 
@@ -150,32 +168,54 @@ fn median(values: &mut [f32]) -> f32 {
 
 /// Keeps anomalous points out of the training window, so a long incident
 /// does not teach the model that the incident is normal, while a lasting
-/// change of regime is learned after `max_run` consecutive exclusions.
+/// change of regime is learned: once at least half of the last
+/// `max_run` points (an exponentially weighted share) have been kept out,
+/// the model is out of date, and every point is admitted until the share
+/// falls back. A noisy new regime, where some points score low and most
+/// high, is learned too, which a count of consecutive exclusions would
+/// miss (each low point resets it).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Gate {
     threshold: f64,
     max_run: usize,
-    run: usize,
+    /// Exponentially weighted share of recent points scored above
+    /// `threshold`.
+    share: f64,
+    /// Whether short runs of high points are admitted (see
+    /// [`Gate::admitting_isolated`]).
+    isolated: bool,
+    /// Current run of high points.
+    run: u32,
 }
+
+/// Longest run of high points [`Gate::admitting_isolated`] still admits:
+/// a spike lasts a few points, an incident longer.
+const SHORT_RUN: u32 = 5;
 
 impl Gate {
     /// A gate excluding points scored above `threshold` (1.0 or more
-    /// disables it) for at most `max_run` points in a row.
+    /// disables it) while fewer than half of the last `max_run` were.
     pub(crate) fn new(threshold: f64, max_run: usize) -> Self {
-        Self { threshold, max_run, run: 0 }
+        Self { threshold, max_run, share: 0.0, isolated: false, run: 0 }
+    }
+
+    /// The same gate, but the first five high points of a run are
+    /// admitted: only longer runs are kept out. For a model that does not
+    /// measure from a few outliers anyway (k-means' small clusters), so
+    /// that a series whose normal traffic has a heavy tail, spikes and
+    /// all, is learned with its tail, while an incident, a long run of
+    /// high points, is still kept out.
+    pub(crate) fn admitting_isolated(self) -> Self {
+        Self { isolated: true, ..self }
     }
 
     /// Whether a point with this score should join the training window.
     pub(crate) fn admit(&mut self, score: f64) -> bool {
-        if score <= self.threshold {
-            self.run = 0;
-            true
-        } else if self.run >= self.max_run {
-            true
-        } else {
-            self.run += 1;
-            false
-        }
+        let high = score > self.threshold;
+        self.share += (f64::from(u8::from(high)) - self.share) / self.max_run.max(1) as f64;
+        self.run = if high { self.run.saturating_add(1) } else { 0 };
+        let isolated = self.isolated && self.run <= SHORT_RUN;
+        !high || isolated || self.share >= 0.5
     }
 }
 
@@ -237,21 +277,37 @@ mod tests {
     }
 
     #[test]
-    fn gate_admits_a_regime_after_max_run() {
-        let mut g = Gate::new(0.8, 2);
+    fn gate_admits_a_regime_once_half_the_recent_points_were_kept_out() {
+        let mut g = Gate::new(0.8, 100);
         assert!(g.admit(0.1));
-        assert!(!g.admit(0.9));
-        assert!(!g.admit(0.9));
-        assert!(g.admit(0.9));
-        assert!(g.admit(0.9));
-        assert!(g.admit(0.1));
-        assert!(!g.admit(0.9));
+        // A lasting change: kept out until about ln 2 × 100 points in.
+        let kept_out = (0..200).take_while(|_| !g.admit(0.9)).count();
+        assert!((60..=75).contains(&kept_out), "{kept_out}");
+        // A noisy regime, one low point in three: learned as well.
+        let mut g = Gate::new(0.8, 100);
+        let admitted_high = (0..600).filter(|i| i % 3 != 0 && g.admit(0.9)).count();
+        assert!(admitted_high > 300, "{admitted_high}");
+        // Rare outliers stay out.
+        let mut g = Gate::new(0.8, 100);
+        assert!((0..1000).all(|i| g.admit(if i % 20 == 0 { 0.9 } else { 0.1 }) == (i % 20 != 0)));
     }
 
     #[test]
-    fn median_and_quantile() {
+    fn median_of_odd_and_even_lengths() {
         assert_eq!(median(&mut [3.0, 1.0, 2.0, 4.0]), 2.5);
-        assert_eq!(quantile(&mut [5.0, 1.0, 3.0, 2.0, 4.0], 0.0), 1.0);
-        assert_eq!(quantile(&mut [5.0, 1.0, 3.0, 2.0, 4.0], 1.0), 5.0);
+        assert_eq!(median(&mut [5.0, 1.0, 3.0, 2.0, 4.0]), 3.0);
+    }
+
+    #[test]
+    fn a_count_keeps_its_resolution_and_a_mostly_flat_one_its_other_values() {
+        // Mostly zero with a few ones: MAD 0, so the mean absolute
+        // deviation; a count in steps of 1 never gets σ̂ below 1/√12.
+        let mut w = Window::new(1, 100);
+        for i in 0..100 {
+            w.push(&[if i % 20 == 0 { 1.0 } else { 0.0 }]);
+        }
+        let mut s = RobustScale::new(1, 100);
+        s.refit(&w);
+        assert!((s.sigma(0) - 1.0 / 12f64.sqrt()).abs() < 1e-6, "{}", s.sigma(0));
     }
 }

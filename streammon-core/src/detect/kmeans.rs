@@ -5,9 +5,10 @@ use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
-use super::iforest_window::{Gate, RobustScale, Window, quantile, to_f32};
+use super::iforest_window::{Gate, RobustScale, Window, to_f32};
 use super::isolation_forest::{MAX_DIMENSIONS, check_common};
 use super::kmeans_lloyd::Lloyd;
+use super::score::ratio_score;
 use crate::detect::{VectorDetector, Verdict};
 use crate::error::{Error, Result};
 
@@ -29,14 +30,16 @@ pub struct KMeansConfig {
     /// bitrate, errors, startup time).
     pub dimensions: usize,
     /// Consecutive vectors flattened into one feature, 1 to 32, with
-    /// `dimensions × window` at most 256. Defaults to 4.
+    /// `dimensions × window` at most 256. Defaults to 4. (The univariate
+    /// adapter, [`LagEmbedding::kmeans`](crate::detect::LagEmbedding::kmeans),
+    /// uses 1: its embedded vector already holds the point's recent steps.)
     pub window: usize,
     /// Clusters, 1 to 64. Defaults to 8.
     pub k: usize,
     /// Recent vectors kept to train on, `min_samples` to 65 536. Defaults
-    /// to 512.
+    /// to 256.
     pub buffer: usize,
-    /// Points between two refits, at least 1. Defaults to 256.
+    /// Points between two refits, at least 1. Defaults to 128.
     pub retrain_every: usize,
     /// Most Lloyd iterations per fit, 1 to 1000. Defaults to 20.
     pub max_iter: usize,
@@ -47,11 +50,15 @@ pub struct KMeansConfig {
     /// Half-width of the expected band in robust standard deviations
     /// (1.4826 · MAD), above 0. Defaults to 3.
     pub band_k: f64,
-    /// Points scoring above this stay out of the buffer, within (0, 1];
-    /// 1 admits everything. Defaults to 0.8.
+    /// Points scoring above this stay out of the buffer once more than
+    /// five in a row do (a spike's few points are let in: they form a
+    /// small cluster, which the score does not measure from; an
+    /// incident's are kept out), within (0, 1]; 1 admits everything.
+    /// Defaults to 0.8.
     pub exclude_above: f64,
-    /// Most points in a row kept out of the buffer before a lasting change
-    /// is learned. Defaults to 3600 (an hour of 1 s ticks).
+    /// Points over which the share of points kept out is weighed: once
+    /// half of about that many recent points were kept out, the change is
+    /// lasting and is learned. Defaults to 256 (the buffer).
     pub max_excluded_run: usize,
     /// Seed of the k-means++ draws. Defaults to 0.
     pub seed: u64,
@@ -63,13 +70,13 @@ impl Default for KMeansConfig {
             dimensions: 5,
             window: 4,
             k: 8,
-            buffer: 512,
-            retrain_every: 256,
+            buffer: 256,
+            retrain_every: 128,
             max_iter: 20,
             min_samples: 64,
             band_k: 3.0,
             exclude_above: 0.8,
-            max_excluded_run: 3600,
+            max_excluded_run: 256,
             seed: 0,
         }
     }
@@ -139,12 +146,17 @@ impl KMeansConfig {
 /// Lloyd iterations (bounded time).
 ///
 /// # Score
-/// `dist` is the Euclidean distance from the point's feature to the nearest
-/// centroid; `D₉₉` is the 99th percentile of the training windows' own
-/// distances. The score is `0.5 · dist / D₉₉` up to `D₉₉`, and beyond it
-/// `0.5 + 0.5 · min(1, (dist − D₉₉) / D₉₉)`: half of the excess over the
-/// training 99th percentile, relative to it, so 0.8 is 60 % farther than
-/// that percentile and 1.0 twice as far.
+/// `dist` is the Euclidean distance, in robust standard deviations, from
+/// the point's feature to the nearest centroid of a *large* cluster: the
+/// biggest clusters that together hold 90 % of the training windows (He,
+/// Xu and Deng's CBLOF, 2003). A few outliers in the buffer form small
+/// clusters of their own; a point near them is still as far from normal
+/// as they are. The score is [`ratio_score`] of `dist / (band_k · √dimensions)`:
+/// 0.5 for a window as far from its cluster as one vector with every
+/// metric `band_k` robust standard deviations off, 0.83 at twice that,
+/// never 1. The scale is fixed, not calibrated on the series' own
+/// distances, so a series whose every window is ordinary scores low and
+/// scores from different series mean the same.
 ///
 /// Points scored above `exclude_above` stay out of the buffer for up to
 /// `max_excluded_run` points in a row, as for the
@@ -162,14 +174,11 @@ pub struct KMeans {
     gate: Gate,
     /// Training matrix scratch: one flattened window per row.
     matrix: Vec<f32>,
-    /// Calibration scratch: training distances.
-    distances: Vec<f32>,
     /// The current vector and feature.
     x: Vec<f32>,
     feature: Vec<f32>,
     trained: bool,
     since_train: usize,
-    d99: f32,
 }
 
 impl KMeans {
@@ -181,14 +190,12 @@ impl KMeans {
             recent: Window::new(d, w),
             scale: RobustScale::new(d, b),
             lloyd: Lloyd::new(config.k, d * w, b),
-            gate: Gate::new(config.exclude_above, config.max_excluded_run),
+            gate: Gate::new(config.exclude_above, config.max_excluded_run).admitting_isolated(),
             matrix: Vec::with_capacity(b * d * w),
-            distances: Vec::with_capacity(b),
             x: vec![0.0; d],
             feature: vec![0.0; d * w],
             trained: false,
             since_train: 0,
-            d99: 1.0,
             config,
         }
     }
@@ -224,9 +231,6 @@ impl KMeans {
             Self::flatten(&self.scale, (i..i + w).map(|j| self.buffer.row(j)), out);
         }
         self.lloyd.fit(&self.matrix, self.config.max_iter, &mut self.rng);
-        self.distances.clear();
-        self.distances.extend(self.matrix.chunks_exact(d * w).map(|r| self.lloyd.nearest(r).1.sqrt()));
-        self.d99 = quantile(&mut self.distances, 0.99).max(1e-6);
         self.trained = true;
         self.since_train = 0;
     }
@@ -251,9 +255,8 @@ impl VectorDetector for KMeans {
         let w = self.config.window;
         let result = if self.trained && self.recent.len() == w {
             Self::flatten(&self.scale, (0..w).map(|j| self.recent.row(j)), &mut self.feature);
-            let dist = self.lloyd.nearest(&self.feature).1.sqrt();
-            let ratio = f64::from(dist / self.d99);
-            let score = if ratio <= 1.0 { 0.5 * ratio } else { 0.5 + 0.5 * (ratio - 1.0).min(1.0) };
+            let dist = f64::from(self.lloyd.nearest_large(&self.feature).sqrt());
+            let score = ratio_score(dist / (self.config.band_k * (self.config.dimensions as f64).sqrt()));
             let (f, band, reason) = self.scale.explain(values, self.config.band_k);
             (Verdict::new(score, Some(band), (score >= 0.5).then_some(reason)), Some(f))
         } else {
@@ -282,7 +285,6 @@ impl VectorDetector for KMeans {
             + self.scale.heap_bytes()
             + self.lloyd.heap_bytes()
             + self.matrix.capacity() * size_of::<f32>()
-            + self.distances.capacity() * size_of::<f32>()
             + (self.x.capacity() + self.feature.capacity()) * size_of::<f32>()
     }
 }

@@ -11,6 +11,9 @@
 use rand::RngExt;
 use rand_pcg::Pcg64Mcg;
 
+/// Share of the rows the large clusters hold together (CBLOF's α).
+const LARGE_SHARE: f64 = 0.9;
+
 /// Centroids and the scratch to fit them.
 #[derive(Debug, Clone)]
 pub(crate) struct Lloyd {
@@ -21,6 +24,8 @@ pub(crate) struct Lloyd {
     counts: Vec<u32>,
     assignment: Vec<u32>,
     weights: Vec<f32>,
+    /// Whether each cluster is one of the large ones (see [`Lloyd::nearest_large`]).
+    large: Vec<bool>,
 }
 
 impl Lloyd {
@@ -34,6 +39,7 @@ impl Lloyd {
             counts: vec![0; k],
             assignment: Vec::with_capacity(rows),
             weights: Vec::with_capacity(rows),
+            large: vec![true; k],
         }
     }
 
@@ -102,7 +108,47 @@ impl Lloyd {
                 }
             }
         }
+        self.counts.fill(0);
+        for i in 0..n {
+            let c = self.nearest(row(i)).0;
+            self.counts[c] += 1;
+        }
+        self.mark_large(n);
         (0..n).map(|i| f64::from(self.nearest(row(i)).1)).sum()
+    }
+
+    /// Marks the large clusters (He, Xu and Deng's CBLOF, 2003): the
+    /// biggest, taken in order of size, that together hold 90 % of the
+    /// rows. The rest are small clusters, the kind a handful of outliers
+    /// form among themselves.
+    fn mark_large(&mut self, n: usize) {
+        let mut order = [0usize; 64];
+        let order = &mut order[..self.k];
+        for (c, o) in order.iter_mut().enumerate() {
+            *o = c;
+        }
+        order.sort_unstable_by_key(|&c| (std::cmp::Reverse(self.counts[c]), c));
+        self.large.fill(false);
+        let mut covered = 0;
+        for &c in order.iter() {
+            if covered as f64 >= LARGE_SHARE * n as f64 {
+                break;
+            }
+            self.large[c] = true;
+            covered += self.counts[c] as usize;
+        }
+    }
+
+    /// The squared distance from `x` to the nearest large cluster's
+    /// centroid: a point among a few outliers that formed a cluster of
+    /// their own is still as far from normal as they are.
+    pub(crate) fn nearest_large(&self, x: &[f32]) -> f32 {
+        self.centroids
+            .chunks_exact(self.dims)
+            .zip(&self.large)
+            .filter(|&(_, &large)| large)
+            .map(|(m, _)| sq_dist(x, m))
+            .fold(f32::INFINITY, f32::min)
     }
 
     /// The nearest centroid to `x` and the squared distance to it.
@@ -124,6 +170,7 @@ impl Lloyd {
             + self.counts.capacity() * size_of::<u32>()
             + self.assignment.capacity() * size_of::<u32>()
             + self.weights.capacity() * size_of::<f32>()
+            + self.large.capacity()
     }
 }
 

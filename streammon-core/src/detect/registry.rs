@@ -101,30 +101,40 @@ impl DetectorConfig {
     }
 
     /// Validates and builds the detector. Detectors other than `auto`
-    /// (which warms up by itself) stay quiet for their first 30 points.
+    /// (which warms up by itself) and the learned ones (quiet until their
+    /// first model) stay quiet for their first 30 points.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the field.
     pub fn build(&self) -> Result<Box<dyn Detector>> {
-        let w = DEFAULT_WARMUP;
-        Ok(match self {
-            Self::Auto(c) => Box::new(c.build()?),
-            Self::Zscore(c) => Box::new(Warmup::new(c.build()?, w)),
-            Self::Ewma(c) => Box::new(Warmup::new(c.build()?, w)),
-            Self::Mad(c) => Box::new(Warmup::new(c.build()?, w)),
-            Self::Seasonal(c) => Box::new(Warmup::new(c.build()?, w)),
-            Self::Cusum(c) => Box::new(Warmup::new(c.build()?, w)),
+        self.build_with(|raw| raw)
+    }
+
+    /// Builds the bare detector, puts `wrap` around it, and the warm-up
+    /// around that: a wrapper that learns from scores (calibration) sees
+    /// them from the first point on.
+    fn build_with(&self, wrap: impl FnOnce(Box<dyn Detector>) -> Box<dyn Detector>) -> Result<Box<dyn Detector>> {
+        let (raw, warms_up): (Box<dyn Detector>, bool) = match self {
+            Self::Auto(c) => (Box::new(c.build()?), false),
+            Self::Zscore(c) => (Box::new(c.build()?), true),
+            Self::Ewma(c) => (Box::new(c.build()?), true),
+            Self::Mad(c) => (Box::new(c.build()?), true),
+            Self::Seasonal(c) => (Box::new(c.build()?), true),
+            Self::Cusum(c) => (Box::new(c.build()?), true),
             // Quiet until their first model is trained.
-            Self::IsolationForest(c) => Box::new(LagEmbedding::isolation_forest(c)?),
-            Self::Kmeans(c) => Box::new(LagEmbedding::kmeans(c)?),
-        })
+            Self::IsolationForest(c) => (Box::new(LagEmbedding::isolation_forest(c)?), false),
+            Self::Kmeans(c) => (Box::new(LagEmbedding::kmeans(c)?), false),
+        };
+        let wrapped = wrap(raw);
+        Ok(if warms_up { Box::new(Warmup::new(wrapped, DEFAULT_WARMUP)) } else { wrapped })
     }
 
     /// Builds the detector with the options every pipeline needs: points
     /// speaking for fewer than `gate.min_weight` viewers are never flagged,
     /// with `gate.calibrate` the score is calibrated against the
-    /// detector's own history ([`Calibrated`]), and with `gate.persistence`
-    /// only runs of alarms are flagged ([`Persistence`]).
+    /// detector's own history ([`Calibrated`], inside the warm-up, so it
+    /// learns from the detector's first scores), and with
+    /// `gate.persistence` only runs of alarms are flagged ([`Persistence`]).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the field.
@@ -132,11 +142,10 @@ impl DetectorConfig {
         if !(gate.min_weight.is_finite() && gate.min_weight >= 0.0) {
             return Err(Error::config("min_viewers", format!("{} must be at least 0", gate.min_weight)));
         }
-        let inner = self.build()?;
-        let inner: Box<dyn Detector> = if gate.calibrate && self.needs_calibration() {
-            Box::new(Calibrated::new(inner, 500.0, 50))
+        let inner = if gate.calibrate && self.needs_calibration() {
+            self.build_with(|raw| Box::new(Calibrated::new(raw, 500.0, 50)))?
         } else {
-            inner
+            self.build()?
         };
         let inner: Box<dyn Detector> =
             if gate.persistence > 1 { Box::new(Persistence::new(inner, gate.persistence)) } else { inner };

@@ -3,8 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::check::{check_fraction, check_threshold};
-use super::score::learnable;
-use super::score::{floor_scale, judge};
+use super::score::{Resolution, floor_scale, judge, learnable};
 use super::{Detector, Point, Verdict};
 use crate::error::{Error, Result};
 use crate::stats::Ewma;
@@ -63,6 +62,9 @@ impl SeasonalConfig {
             visits: vec![0; self.buckets].into_boxed_slice(),
             seasonal_resid: Ewma::new(self.level_alpha),
             plain_resid: Ewma::new(self.level_alpha),
+            seasonal_abs: Ewma::new(self.level_alpha),
+            plain_abs: Ewma::new(self.level_alpha),
+            resolution: Resolution::new(),
             first_ms: None,
         })
     }
@@ -73,10 +75,15 @@ impl SeasonalConfig {
 /// indexed by the timestamp, so any sampling interval and missing points
 /// work. The profile is used only once a full season has been seen and
 /// it explains the data (its residuals vary less than those around the
-/// level alone); until then the detector judges against the level. Catches
-/// values that are normal for the day but not for the hour (traffic at
-/// 04:00 like at 21:00) and dips hidden by a daily swing. O(1) per point;
-/// `buckets` × 5 bytes.
+/// level alone); until then the detector judges against the level. The
+/// band's half-width is `threshold` residual scales, the scale being
+/// 1.2533 × the mean absolute residual (the standard deviation for
+/// Gaussian residuals): one spike raises it by a tenth of what it adds to
+/// the variance, so the points after it are judged as before, and it is
+/// never below the series' resolution (`q/√12`). Catches values that are
+/// normal for the day but not for the hour (traffic at 04:00 like at
+/// 21:00) and dips hidden by a daily swing. O(1) per point; `buckets` × 5
+/// bytes.
 #[derive(Debug, Clone)]
 pub struct Seasonal {
     period_ms: i64,
@@ -88,8 +95,16 @@ pub struct Seasonal {
     visits: Box<[u8]>,
     seasonal_resid: Ewma,
     plain_resid: Ewma,
+    /// Mean absolute residuals, the scale the band is drawn with.
+    seasonal_abs: Ewma,
+    plain_abs: Ewma,
+    resolution: Resolution,
     first_ms: Option<i64>,
 }
+
+/// The mean absolute deviation of Gaussian data times this is its
+/// standard deviation (√(π/2)).
+const MEAN_ABS_TO_SIGMA: f64 = 1.2533;
 
 impl Seasonal {
     fn bucket(&self, timestamp_ms: i64) -> usize {
@@ -119,6 +134,7 @@ impl Detector for Seasonal {
         self.first_ms.get_or_insert(t);
         let b = self.bucket(t);
         if self.level.count() == 0 {
+            self.resolution.observe(x);
             self.level.push(x);
             return Verdict::QUIET;
         }
@@ -127,8 +143,9 @@ impl Detector for Seasonal {
         let seasonal = if offset.is_nan() { level } else { level + offset };
         let verdict = if self.level.count() >= 3 {
             let (centre, resid) =
-                if self.is_seasonal(t) { (seasonal, &self.seasonal_resid) } else { (level, &self.plain_resid) };
-            judge(x, centre, floor_scale(resid.std_dev(), centre), self.threshold)
+                if self.is_seasonal(t) { (seasonal, &self.seasonal_abs) } else { (level, &self.plain_abs) };
+            let scale = (MEAN_ABS_TO_SIGMA * resid.mean()).max(self.resolution.floor());
+            judge(x, centre, floor_scale(scale, centre), self.threshold)
         } else {
             Verdict::QUIET
         };
@@ -137,8 +154,11 @@ impl Detector for Seasonal {
         let active = if self.is_seasonal(t) { &self.seasonal_resid } else { &self.plain_resid };
         let x =
             learnable(x, if self.is_seasonal(t) { seasonal } else { level }, active.std_dev(), active.count() as usize);
+        self.resolution.observe(point.value);
         self.seasonal_resid.push(x - seasonal);
         self.plain_resid.push(x - level);
+        self.seasonal_abs.push((x - seasonal).abs());
+        self.plain_abs.push((x - level).abs());
         let deseasonalised = if offset.is_nan() { x } else { x - offset };
         self.level.push(deseasonalised);
         // Each bucket averages its first visits plainly (weight 1/n) before
@@ -179,7 +199,11 @@ mod tests {
         // The trough's value at the peak hour: normal for the day, not for the hour.
         let peak = 288 * 3 + 72;
         assert!(d.update(Point::new(peak * five_min, daily(peak) + 0.2)).score < 0.5);
-        assert!(d.update(Point::new((peak + 1) * five_min, 50.0)).score > 0.9);
+        // More than 1.82 band half-widths out (what scored 0.9 before scores
+        // kept their order above 1).
+        let v = d.update(Point::new((peak + 1) * five_min, 50.0));
+        assert!(v.score > crate::detect::score::ratio_score(1.82), "{v:?}");
+        assert_eq!(v.reason, Some(crate::Reason::Below));
     }
 
     #[test]

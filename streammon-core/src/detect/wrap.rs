@@ -113,7 +113,8 @@ impl<D: Detector> Detector for Persistence<D> {
 /// Several detectors judging the same series; the loudest wins. The
 /// expected band is the first member's (members are listed in order of
 /// how well their band describes the series), or the loudest member's
-/// while the first has none yet. Calibrate the members
+/// while the first has none yet or when the loudest flags the point (its
+/// band is the one the point is outside). Calibrate the members
 /// ([`Calibrated`](super::Calibrated)) so their scores compare.
 #[derive(Debug)]
 pub struct Ensemble {
@@ -136,7 +137,7 @@ impl Detector for Ensemble {
         let mut verdicts = self.members.iter_mut().map(|m| m.update(point));
         let Some(first) = verdicts.next() else { return Verdict::QUIET };
         let best = verdicts.fold(first, |best, v| if v.score > best.score { v } else { best });
-        Verdict { expected: first.expected.or(best.expected), ..best }
+        if best.score >= 0.5 { best } else { Verdict { expected: first.expected.or(best.expected), ..best } }
     }
 
     fn state_bytes(&self) -> usize {
@@ -171,12 +172,16 @@ mod tests {
         for i in 0..200 {
             let p = Point::new(i, (i % 7) as f64);
             let (v, m) = (e.update(p), mad.update(p));
-            if m.expected.is_some() {
+            if v.score >= 0.5 {
+                assert!(!v.expected.unwrap().contains(p.value), "{i}: {v:?}");
+            } else if m.expected.is_some() {
                 assert_eq!(v.expected, m.expected);
             }
             assert!(v.score >= m.score);
         }
-        assert!(e.update(Point::new(200, 1e3)).score > 0.99);
+        let v = e.update(Point::new(200, 1e3));
+        assert!(v.score > crate::detect::score::ratio_score(2.58), "{v:?}");
+        assert!(!v.expected.unwrap().contains(1e3), "the loudest member's band, which it is outside");
         assert_eq!(Ensemble::new(Vec::new()).update(Point::new(0, 1.0)), Verdict::QUIET);
     }
 
