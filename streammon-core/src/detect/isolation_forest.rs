@@ -170,7 +170,7 @@ pub(crate) fn check_common(prefix: &str, band_k: f64, exclude_above: f64) -> Res
 ///   points, which pull `E₉₉` down, a point isolated that fast is still
 ///   unusual.
 ///
-/// The score is [`ratio_score`] of `E_edge / E`: 0.5 at the edge, 0.73
+/// The score is the non-saturating ratio score of `E_edge / E`: 0.5 at the edge, 0.73
 /// for a point isolated in 30 % fewer splits, 0.83 in half as many, and
 /// never 1, so the most isolated points keep their order.
 ///
@@ -222,7 +222,7 @@ impl IsolationForest {
             window: Window::new(d, config.window),
             scale: RobustScale::new(d, config.window),
             forest: Forest::new(config.trees, config.sample_size, d, config.window, config.beyond_range),
-            gate: Gate::new(config.exclude_above, config.max_excluded_run),
+            gate: Gate::new(config.exclude_above, config.max_excluded_run).keeping_out_excursions(),
             x: Box::new([0.0; 64]),
             batch_x: Vec::with_capacity(BATCH_CHUNK),
             batch_sums: Vec::with_capacity(BATCH_CHUNK),

@@ -151,7 +151,7 @@ impl KMeansConfig {
 /// biggest clusters that together hold 90 % of the training windows (He,
 /// Xu and Deng's CBLOF, 2003). A few outliers in the buffer form small
 /// clusters of their own; a point near them is still as far from normal
-/// as they are. The score is [`ratio_score`] of `dist / (band_k · √dimensions)`:
+/// as they are. The score is the non-saturating ratio score of `dist / (band_k · √dimensions)`:
 /// 0.5 for a window as far from its cluster as one vector with every
 /// metric `band_k` robust standard deviations off, 0.83 at twice that,
 /// never 1. The scale is fixed, not calibrated on the series' own
