@@ -31,7 +31,7 @@
 //! title and stream seen in the last `series_idle`, a few dozen bytes per
 //! metric.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::rule::{Direction, ImpactCondition, ImpactScope};
 use super::state::{Phase, SeriesState, ewma_alpha};
@@ -205,16 +205,15 @@ impl Spread {
     }
 }
 
-/// One stream's baselines.
-#[derive(Debug, Clone)]
-struct StreamState {
-    levels: Vec<Level>,
-    seen_ms: i64,
-}
-
 /// One scope's state under one rule.
 #[derive(Debug, Clone)]
 struct ScopeState {
+    key: ScopeKey,
+    /// A stream's baselines, one per metric (empty for a region or a
+    /// title).
+    levels: Vec<Level>,
+    /// A stream's title and region scopes.
+    parents: (u32, u32),
     spreads: Vec<Spread>,
     /// Audience the scope usually has: who a drop hurts.
     audience: Level,
@@ -238,8 +237,12 @@ struct ScopeState {
 }
 
 impl ScopeState {
-    fn new(metrics: usize) -> Self {
+    fn new(key: ScopeKey, metrics: usize) -> Self {
+        let levels = if matches!(key, ScopeKey::Stream(..)) { vec![Level::default(); metrics] } else { Vec::new() };
         Self {
+            key,
+            levels,
+            parents: (u32::MAX, u32::MAX),
             spreads: vec![Spread::default(); metrics],
             audience: Level::default(),
             phase: SeriesState::default(),
@@ -263,6 +266,11 @@ struct Obs {
     region: RegionId,
     slot: u32,
     viewers: f64,
+    /// Its stream, title and region scopes (indices into the slab), once
+    /// resolved.
+    stream: u32,
+    title: u32,
+    region_scope: u32,
 }
 
 /// A scope pending or firing after a tick: what its alert shows.
@@ -289,10 +297,51 @@ pub(super) struct ImpactRun {
     /// baseline expected (NaN while it warms up).
     values: Vec<f64>,
     expected: Vec<f64>,
-    streams: HashMap<(ContentId, RegionId), StreamState>,
-    scopes: HashMap<ScopeKey, ScopeState>,
+    /// Every scope (stream, title, region) seen in the last `series_idle`
+    /// or still alerting: a slab, with each scope's index by key, and the
+    /// free entries. A stream's baselines live in its scope's entry.
+    scopes: Vec<Option<ScopeState>>,
+    index: HashMap<ScopeKey, u32>,
+    free: Vec<u32>,
+    /// The scopes of the stream in each of the engine's slots, as last
+    /// resolved: checked against the sample, so a slot taken by another
+    /// stream resolves again.
+    by_slot: Vec<[u32; 3]>,
     /// Titles that went on air, not judged until then.
     grace: HashMap<ContentId, i64>,
+}
+
+/// The figure of metric `k` (of `m`) over `rows` (indices into this
+/// tick's samples), leaving out rows `skip` selects and rows whose stream
+/// baseline is still warming up: a viewer-weighted mean (a sum for viewers
+/// and counts) of the values and of what their streams' baselines
+/// expected, so titles coming and going do not move it.
+fn figure(
+    obs: &[Obs],
+    values: &[f64],
+    expected: &[f64],
+    (metric, k, m): (Metric, usize, usize),
+    rows: &[usize],
+    skip: impl Fn(usize) -> bool,
+) -> (Figure, usize) {
+    let (mut x, mut p, mut w_sum, mut used) = (0.0, 0.0, 0.0, 0usize);
+    let sum = additive(metric);
+    for &i in rows {
+        let (value, expected) = (values[i * m + k], expected[i * m + k]);
+        if !value.is_finite() || !expected.is_finite() || skip(i) {
+            continue;
+        }
+        used += 1;
+        let w = if sum { 1.0 } else { obs[i].viewers };
+        x += w * value;
+        p += w * expected;
+        w_sum += w;
+    }
+    if used == 0 || w_sum <= 0.0 {
+        return (Figure::NONE, used);
+    }
+    let norm = if sum { 1.0 } else { w_sum };
+    (Figure { value: x / norm, baseline: p / norm }, used)
 }
 
 /// A scope's figure and baseline for one metric over some of its rows.
@@ -310,6 +359,37 @@ impl Figure {
     }
 }
 
+/// An impact rule's condition and floors: what counts as moved.
+#[derive(Debug, Clone, Copy)]
+struct Judge<'a> {
+    cond: &'a ImpactCondition,
+    floors: &'a [Floor],
+}
+
+impl Judge<'_> {
+    /// How far metric `k`'s figure must move, the harmful way, to count,
+    /// in a scope of `kind`.
+    fn threshold(&self, k: usize, spread: &Spread, baseline: f64, kind: ImpactScope) -> f64 {
+        let sensitivity = self.cond.sensitivity * if kind == ImpactScope::Stream { STREAM_STRICTER } else { 1.0 };
+        (sensitivity * MAD_TO_SIGMA * spread.mad).max(self.floors[k].half_width(baseline))
+    }
+
+    /// Whether `f` moved the harmful way by `share` of its threshold (and,
+    /// at full share, by its floor) in a scope of `kind`.
+    fn moved(&self, k: usize, spread: &Spread, f: Figure, share: f64, kind: ImpactScope) -> bool {
+        let (_, direction) = self.cond.metrics[k];
+        let harm = match direction {
+            Direction::Up => f.deviation(),
+            Direction::Down => -f.deviation(),
+        };
+        spread.warm()
+            && harm.is_finite()
+            && harm > 0.0
+            && harm >= share * self.threshold(k, spread, f.baseline, kind)
+            && (share < 1.0 || self.floors[k].clears(f.baseline, f.value))
+    }
+}
+
 impl ImpactRun {
     pub(super) fn new(cond: ImpactCondition, floors: &Floors, half_life_ms: f64) -> Self {
         let floors = Self::floors_of(&cond, floors);
@@ -320,8 +400,10 @@ impl ImpactRun {
             obs: Vec::new(),
             values: Vec::new(),
             expected: Vec::new(),
-            streams: HashMap::new(),
-            scopes: HashMap::new(),
+            scopes: Vec::new(),
+            index: HashMap::new(),
+            free: Vec::new(),
+            by_slot: Vec::new(),
             grace: HashMap::new(),
         }
     }
@@ -356,6 +438,9 @@ impl ImpactRun {
             region: s.region.clone(),
             slot,
             viewers: f64::from(s.viewers),
+            stream: u32::MAX,
+            title: u32::MAX,
+            region_scope: u32::MAX,
         });
         for &(m, _) in &self.cond.metrics {
             self.values.push(s.get(m).unwrap_or(f64::NAN));
@@ -364,72 +449,117 @@ impl ImpactRun {
 
     /// Forgets every stream and scope of a title that stopped streaming.
     pub(super) fn forget_content(&mut self, content: &ContentId) {
-        self.streams.retain(|(c, _), _| c != content);
         self.grace.remove(content);
-        self.scopes.retain(|k, _| match k {
-            ScopeKey::Content(c) | ScopeKey::Stream(c, _) => c != content,
-            ScopeKey::Region(_) => true,
-        });
+        let gone: Vec<u32> = self
+            .index
+            .iter()
+            .filter(|(k, _)| matches!(k, ScopeKey::Content(c) | ScopeKey::Stream(c, _) if c == content))
+            .map(|(_, &id)| id)
+            .collect();
+        for id in gone {
+            self.release(id);
+        }
     }
 
     /// Bytes of state held, roughly.
     pub(super) fn state_bytes(&self) -> usize {
         let m = self.cond.metrics.len();
-        self.scopes.capacity() * (size_of::<(ScopeKey, ScopeState)>() + 1)
-            + self.scopes.len() * m * (size_of::<Spread>() + 2 * size_of::<f64>() + 3)
-            + self.streams.capacity() * (size_of::<((ContentId, RegionId), StreamState)>() + 1)
-            + self.streams.len() * m * size_of::<Level>()
+        let per_scope = |st: &ScopeState| {
+            st.levels.capacity() * size_of::<Level>()
+                + st.spreads.capacity() * size_of::<Spread>()
+                + (st.values.capacity() + st.baselines.capacity()) * size_of::<f64>()
+                + st.rows.capacity() * size_of::<usize>()
+                + 3 * m
+        };
+        self.scopes.capacity() * size_of::<Option<ScopeState>>()
+            + self.scopes.iter().flatten().map(per_scope).sum::<usize>()
+            + self.index.capacity() * (size_of::<(ScopeKey, u32)>() + 1)
+            + self.by_slot.capacity() * size_of::<[u32; 3]>()
             + self.obs.capacity() * size_of::<Obs>()
             + (self.values.capacity() + self.expected.capacity()) * size_of::<f64>()
     }
 
-    /// The figure of metric `k` over `rows` (indices into this tick's
-    /// samples), leaving out rows `skip` selects and rows whose stream
-    /// baseline is still warming up: a viewer-weighted mean (a sum for
-    /// viewers and counts) of the values and of what their streams'
-    /// baselines expected, so titles coming and going do not move it.
-    fn figure(&self, k: usize, rows: &[usize], skip: &dyn Fn(usize) -> bool) -> (Figure, usize) {
-        let m = self.cond.metrics.len();
-        let (metric, _) = self.cond.metrics[k];
-        let (mut x, mut p, mut w_sum, mut used) = (0.0, 0.0, 0.0, 0usize);
-        for &i in rows {
-            let (value, expected) = (self.values[i * m + k], self.expected[i * m + k]);
-            if skip(i) || !value.is_finite() || !expected.is_finite() {
-                continue;
+    /// The scope of `key`, created if new.
+    fn intern(&mut self, key: ScopeKey) -> u32 {
+        if let Some(&id) = self.index.get(&key) {
+            return id;
+        }
+        let st = ScopeState::new(key.clone(), self.cond.metrics.len());
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.scopes[id as usize] = Some(st);
+                id
             }
-            used += 1;
-            let w = if additive(metric) { 1.0 } else { self.obs[i].viewers };
-            x += w * value;
-            p += w * expected;
-            w_sum += w;
-        }
-        if used == 0 || w_sum <= 0.0 {
-            return (Figure::NONE, used);
-        }
-        let norm = if additive(metric) { 1.0 } else { w_sum };
-        (Figure { value: x / norm, baseline: p / norm }, used)
-    }
-
-    /// How far metric `k`'s figure must move, the harmful way, to count,
-    /// in a scope of `kind`.
-    fn threshold(&self, k: usize, spread: &Spread, baseline: f64, kind: ImpactScope) -> f64 {
-        let sensitivity = self.cond.sensitivity * if kind == ImpactScope::Stream { STREAM_STRICTER } else { 1.0 };
-        (sensitivity * MAD_TO_SIGMA * spread.mad).max(self.floors[k].half_width(baseline))
-    }
-
-    /// Whether `f` moved the harmful way by `share` of its threshold (and,
-    /// at full share, by its floor) in a scope of `kind`.
-    fn moved(&self, k: usize, spread: &Spread, f: Figure, share: f64, kind: ImpactScope) -> bool {
-        let (_, direction) = self.cond.metrics[k];
-        let harm = match direction {
-            Direction::Up => f.deviation(),
-            Direction::Down => -f.deviation(),
+            None => {
+                self.scopes.push(Some(st));
+                (self.scopes.len() - 1) as u32
+            }
         };
-        spread.warm()
-            && harm.is_finite()
-            && harm > 0.0
-            && harm >= share * self.threshold(k, spread, f.baseline, kind)
-            && (share < 1.0 || self.floors[k].clears(f.baseline, f.value))
+        self.index.insert(key, id);
+        id
+    }
+
+    /// Forgets scope `id`.
+    fn release(&mut self, id: u32) {
+        if let Some(st) = self.scopes[id as usize].take() {
+            self.index.remove(&st.key);
+            self.free.push(id);
+        }
+    }
+
+    fn scope(&self, id: u32) -> &ScopeState {
+        self.scopes[id as usize].as_ref().expect("a live scope")
+    }
+
+    fn scope_mut(&mut self, id: u32) -> &mut ScopeState {
+        self.scopes[id as usize].as_mut().expect("a live scope")
+    }
+
+    /// Whether scope `id` is the stream (`c`, `r`), its title or its
+    /// region, as `which` (0, 1, 2) says.
+    fn is_scope_of(&self, id: u32, which: usize, c: &ContentId, r: &RegionId) -> bool {
+        let Some(Some(st)) = self.scopes.get(id as usize) else { return false };
+        match (&st.key, which) {
+            (ScopeKey::Stream(sc, sr), 0) => sc == c && sr == r,
+            (ScopeKey::Content(sc), 1) => sc == c,
+            (ScopeKey::Region(sr), 2) => sr == r,
+            _ => false,
+        }
+    }
+
+    /// Resolves each sample's stream, title and region scopes, from the
+    /// slot cache when it still holds.
+    fn resolve(&mut self) {
+        for i in 0..self.obs.len() {
+            let (slot, c, r) = {
+                let o = &self.obs[i];
+                (o.slot as usize, o.content.clone(), o.region.clone())
+            };
+            if self.by_slot.len() <= slot {
+                self.by_slot.resize(slot + 1, [u32::MAX; 3]);
+            }
+            let mut ids = self.by_slot[slot];
+            if !(0..3).all(|w| self.is_scope_of(ids[w], w, &c, &r)) {
+                ids = [
+                    self.intern(ScopeKey::Stream(c.clone(), r.clone())),
+                    self.intern(ScopeKey::Content(c)),
+                    self.intern(ScopeKey::Region(r)),
+                ];
+                self.by_slot[slot] = ids;
+            }
+            self.scope_mut(ids[0]).parents = (ids[1], ids[2]);
+            let o = &mut self.obs[i];
+            (o.stream, o.title, o.region_scope) = (ids[0], ids[1], ids[2]);
+        }
+    }
+
+    /// The rule's thresholds, borrowed apart from its state.
+    fn judge(&self) -> Judge<'_> {
+        Judge { cond: &self.cond, floors: &self.floors }
+    }
+
+    fn moved(&self, k: usize, spread: &Spread, f: Figure, share: f64, kind: ImpactScope) -> bool {
+        self.judge().moved(k, spread, f, share, kind)
     }
 
     /// Judges every scope at `now` and advances their lifecycles; appends
@@ -444,43 +574,32 @@ impl ImpactRun {
     ) {
         let m = self.cond.metrics.len();
         let half_life = self.half_life_ms;
+        self.resolve();
 
-        // What each stream's baseline expected now.
+        // What each stream's baseline expected now, and the rows of each
+        // scope this tick.
         self.expected.clear();
-        for o in &self.obs {
-            let st = self
-                .streams
-                .entry((o.content.clone(), o.region.clone()))
-                .or_insert_with(|| StreamState { levels: vec![Level::default(); m], seen_ms: now });
-            st.seen_ms = now;
-            for level in &st.levels {
-                self.expected.push(if level.warm(now) { level.predict(now) } else { f64::NAN });
+        let mut touched: Vec<u32> = Vec::new();
+        for i in 0..self.obs.len() {
+            let ids = [self.obs[i].stream, self.obs[i].title, self.obs[i].region_scope];
+            for id in ids {
+                let st = self.scopes[id as usize].as_mut().expect("resolved");
+                if st.seen_ms != now {
+                    st.seen_ms = now;
+                    st.rows.clear();
+                    touched.push(id);
+                }
+                st.rows.push(i);
             }
+            let st = self.scopes[ids[0] as usize].as_ref().expect("resolved");
+            self.expected.extend(st.levels.iter().map(|l| if l.warm(now) { l.predict(now) } else { f64::NAN }));
         }
-
-        // The rows of each scope.
-        let judged = |s: ImpactScope| self.cond.scopes.contains(&s);
-        let mut regions: BTreeMap<RegionId, Vec<usize>> = BTreeMap::new();
-        let mut titles: BTreeMap<ContentId, Vec<usize>> = BTreeMap::new();
-        for (i, o) in self.obs.iter().enumerate() {
-            regions.entry(o.region.clone()).or_default().push(i);
-            titles.entry(o.content.clone()).or_default().push(i);
-        }
-        let mut scopes: Vec<(ScopeKey, Vec<usize>)> = Vec::new();
-        if judged(ImpactScope::Region) {
-            scopes.extend(regions.into_iter().map(|(r, v)| (ScopeKey::Region(r), v)));
-        }
-        if judged(ImpactScope::Content) {
-            scopes.extend(titles.into_iter().map(|(c, v)| (ScopeKey::Content(c), v)));
-        }
-        if judged(ImpactScope::Stream) {
-            scopes.extend(
-                self.obs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, o)| (ScopeKey::Stream(o.content.clone(), o.region.clone()), vec![i])),
-            );
-        }
+        let judged = |id: u32, scopes: &[Option<ScopeState>], cond: &ImpactCondition| {
+            scopes[id as usize].as_ref().is_some_and(|st| cond.scopes.contains(&st.key.kind()))
+        };
+        // The scopes judged this tick.
+        let mut keys: Vec<u32> = touched.iter().copied().filter(|&id| judged(id, &self.scopes, &self.cond)).collect();
+        keys.sort_unstable();
 
         // A title still learning what is usual for it counts in no
         // region's figures either: a fault of its own could not be told
@@ -489,150 +608,151 @@ impl ImpactRun {
         // told from it.
         let titles_judged = self.cond.scopes.contains(&ImpactScope::Content);
         let regions_judged = self.cond.scopes.contains(&ImpactScope::Region);
-        let unknown = |key: ScopeKey, judged: bool, k: usize| {
-            judged && self.scopes.get(&key).is_none_or(|t| !t.spreads[k].warm())
-        };
         let (mut young, mut young_region) =
             (Vec::with_capacity(self.obs.len() * m), Vec::with_capacity(self.obs.len() * m));
         for o in &self.obs {
+            let (title, region) = (self.scope(o.title), self.scope(o.region_scope));
             for k in 0..m {
-                young.push(unknown(ScopeKey::Content(o.content.clone()), titles_judged, k));
-                young_region.push(unknown(ScopeKey::Region(o.region.clone()), regions_judged, k));
+                young.push(titles_judged && !title.spreads[k].warm());
+                young_region.push(regions_judged && !region.spreads[k].warm());
             }
         }
 
         // 1. Each scope's figures, and which metrics moved.
-        let none = |_: usize| false;
         self.grace.retain(|_, until| *until > now);
-        for (key, rows) in scopes {
-            let grace = match &key {
+        let judge = Judge { cond: &self.cond, floors: &self.floors };
+        for &id in &keys {
+            let st = self.scopes[id as usize].as_mut().expect("judged");
+            let grace = match &st.key {
                 ScopeKey::Content(c) | ScopeKey::Stream(c, _) => self.grace.contains_key(c),
                 ScopeKey::Region(_) => false,
             };
-            let mut st = self.scopes.remove(&key).unwrap_or_else(|| ScopeState::new(m));
-            st.seen_ms = now;
-            st.viewers = rows.iter().map(|&i| self.obs[i].viewers).sum();
+            st.viewers = st.rows.iter().map(|&i| self.obs[i].viewers).sum();
             let audience = st.audience.predict(now).max(st.viewers);
+            let region = matches!(st.key, ScopeKey::Region(_));
+            let kind = st.key.kind();
             for k in 0..m {
-                let is_young = |i: usize| young[i * m + k];
-                let skip: &dyn Fn(usize) -> bool = if matches!(key, ScopeKey::Region(_)) { &is_young } else { &none };
-                let (f, _) = self.figure(k, &rows, skip);
+                let metric = judge.cond.metrics[k].0;
+                let skip = |i: usize| region && young[i * m + k];
+                let (f, _) = figure(&self.obs, &self.values, &self.expected, (metric, k, m), &st.rows, skip);
                 st.values[k] = f.value;
                 st.baselines[k] = f.baseline;
                 st.raw[k] = !grace
-                    && audience >= f64::from(self.cond.min_viewers)
-                    && self.moved(k, &st.spreads[k], f, 1.0, key.kind());
+                    && audience >= f64::from(judge.cond.min_viewers)
+                    && judge.moved(k, &st.spreads[k], f, 1.0, kind);
             }
-            st.rows = rows;
-            self.scopes.insert(key, st);
         }
 
         // 2. Explaining away, per metric: a title without the regions in
         // condition, a region without the titles in condition; a stream
         // when neither its region nor its title is kept.
-        let mut keys: Vec<ScopeKey> =
-            self.scopes.iter().filter(|(_, s)| s.seen_ms == now).map(|(k, _)| k.clone()).collect();
-        keys.sort_unstable();
         // A scope counts as in condition for explaining others while it
         // moved (`raw`), or while its alert holds it within three quarters
         // of its threshold; then, pass after pass, only while it is not
         // itself explained away (every region moves when one big title
         // fails: those regions must not then explain away a title hurt by
         // a region that really failed).
-        let mut cond: HashMap<ScopeKey, Vec<bool>> = keys
-            .iter()
-            .filter(|k| !matches!(k, ScopeKey::Stream(..)))
-            .map(|key| {
-                let s = &self.scopes[key];
-                let hot = (0..m)
-                    .map(|k| {
-                        let f = Figure { value: s.values[k], baseline: s.baselines[k] };
-                        s.raw[k] || (s.phase.phase != Phase::Quiet && self.moved(k, &s.spreads[k], f, HOLD, key.kind()))
-                    })
-                    .collect();
-                (key.clone(), hot)
-            })
-            .collect();
-        let mut kept: HashMap<ScopeKey, Vec<bool>> = HashMap::new();
+        let n = self.scopes.len();
+        let stream = |id: u32, scopes: &[Option<ScopeState>]| {
+            matches!(scopes[id as usize].as_ref().map(|s| &s.key), Some(ScopeKey::Stream(..)))
+        };
+        let wide: Vec<u32> = keys.iter().copied().filter(|&id| !stream(id, &self.scopes)).collect();
+        let mut hot = vec![false; n * m];
+        for &id in &wide {
+            let s = self.scope(id);
+            for k in 0..m {
+                let f = Figure { value: s.values[k], baseline: s.baselines[k] };
+                hot[id as usize * m + k] =
+                    s.raw[k] || (s.phase.phase != Phase::Quiet && self.moved(k, &s.spreads[k], f, HOLD, s.key.kind()));
+            }
+        }
+        let mut cond = hot.clone();
+        let mut kept = vec![false; n * m];
         for _pass in 0..3 {
-            kept.clear();
-            let in_cond = |key: &ScopeKey, k: usize| cond.get(key).is_some_and(|v| v[k]);
-            for key in &keys {
-                let st = &self.scopes[key];
-                let mut keep = st.raw.clone();
-                if !matches!(key, ScopeKey::Stream(..)) {
-                    for k in (0..m).filter(|&k| st.raw[k]) {
-                        let region = matches!(key, ScopeKey::Region(_));
-                        let other = |i: usize| {
-                            let o = &self.obs[i];
-                            if region {
-                                young[i * m + k] || in_cond(&ScopeKey::Content(o.content.clone()), k)
-                            } else {
-                                young_region[i * m + k] || in_cond(&ScopeKey::Region(o.region.clone()), k)
-                            }
-                        };
-                        let is_young = |i: usize| region && young[i * m + k];
-                        let (f, used) = self.figure(k, &st.rows, &other);
-                        let (_, all) = self.figure(k, &st.rows, &is_young);
-                        // A title none of whose regions is known yet cannot
-                        // be told from them.
-                        let unknown = !region && st.rows.iter().any(|&i| young_region[i * m + k]);
-                        if (used == 0 && unknown)
-                            || (used > 0 && used < all && !self.moved(k, &st.spreads[k], f, 1.0, key.kind()))
-                        {
-                            keep[k] = false;
+            kept.fill(false);
+            for &id in &keys {
+                let st = self.scope(id);
+                let base = id as usize * m;
+                kept[base..base + m].copy_from_slice(&st.raw);
+                if matches!(st.key, ScopeKey::Stream(..)) {
+                    continue;
+                }
+                let region = matches!(st.key, ScopeKey::Region(_));
+                for k in (0..m).filter(|&k| st.raw[k]) {
+                    let metric = self.cond.metrics[k].0;
+                    let other = |i: usize| {
+                        let o = &self.obs[i];
+                        if region {
+                            young[i * m + k] || cond[o.title as usize * m + k]
+                        } else {
+                            young_region[i * m + k] || cond[o.region_scope as usize * m + k]
                         }
+                    };
+                    let is_young = |i: usize| region && young[i * m + k];
+                    let spec = (metric, k, m);
+                    let (f, used) = figure(&self.obs, &self.values, &self.expected, spec, &st.rows, other);
+                    let (_, all) = figure(&self.obs, &self.values, &self.expected, spec, &st.rows, is_young);
+                    // A title none of whose regions is known yet cannot
+                    // be told from them.
+                    let unknown = !region && st.rows.iter().any(|&i| young_region[i * m + k]);
+                    if (used == 0 && unknown)
+                        || (used > 0 && used < all && !self.moved(k, &st.spreads[k], f, 1.0, st.key.kind()))
+                    {
+                        kept[base + k] = false;
                     }
                 }
-                kept.insert(key.clone(), keep);
             }
-            let next: HashMap<ScopeKey, Vec<bool>> = cond
-                .iter()
-                .map(|(key, hot)| {
-                    let st = &self.scopes[key];
-                    let keep = &kept[key];
-                    (key.clone(), (0..m).map(|k| keep[k] || (hot[k] && !st.raw[k])).collect())
-                })
-                .collect();
-            if next == cond {
+            let mut changed = false;
+            for &id in &wide {
+                let st = self.scope(id);
+                let base = id as usize * m;
+                for k in 0..m {
+                    let next = kept[base + k] || (hot[base + k] && !st.raw[k]);
+                    changed |= next != cond[base + k];
+                    cond[base + k] = next;
+                }
+            }
+            if !changed {
                 break;
             }
-            cond = next;
         }
-        for key in &keys {
-            let ScopeKey::Stream(c, r) = key else { continue };
+        for &id in &keys {
+            let st = self.scope(id);
+            if !matches!(st.key, ScopeKey::Stream(..)) {
+                continue;
+            }
             // Explained by its region or its title in condition, or whose
             // alert is on or ended moments ago: an incident draining away is
             // not a new one.
-            let aftermath = |scope: &ScopeKey| {
-                self.scopes
-                    .get(scope)
-                    .is_some_and(|s| s.phase.phase != Phase::Quiet || now - s.quiet_since < AFTERMATH_MS)
+            let (title, region) = st.parents;
+            let aftermath = |scope: u32| {
+                let s = self.scope(scope);
+                s.phase.phase != Phase::Quiet || now - s.quiet_since < AFTERMATH_MS
             };
-            let (region, title) = (ScopeKey::Region(r.clone()), ScopeKey::Content(c.clone()));
-            let settling = aftermath(&region) || aftermath(&title);
-            let by = |scope: &ScopeKey, k: usize| kept.get(scope).is_some_and(|v| v[k]);
-            let explained: Vec<bool> = (0..m).map(|k| settling || by(&region, k) || by(&title, k)).collect();
-            let row = self.scopes[key].rows.first().copied();
-            let keep = kept.get_mut(key).expect("every judged scope has an entry");
+            let settling = aftermath(region) || aftermath(title);
+            let row = st.rows.first().copied();
+            let base = id as usize * m;
             for k in 0..m {
+                let explained = settling || kept[region as usize * m + k] || kept[title as usize * m + k];
                 let unknown = row.is_none_or(|i| young[i * m + k] || young_region[i * m + k]);
-                keep[k] &= !explained[k] && !unknown;
+                kept[base + k] &= !explained && !unknown;
             }
         }
 
         // 3. Lifecycles, and the scopes' spreads.
-        for key in &keys {
-            let keep = &kept[key];
-            let mut st = self.scopes.remove(key).expect("listed above");
-            st.kept.clone_from(keep);
+        let judge = Judge { cond: &self.cond, floors: &self.floors };
+        for &id in &keys {
+            let st = self.scopes[id as usize].as_mut().expect("judged");
+            let base = id as usize * m;
+            st.kept.copy_from_slice(&kept[base..base + m]);
             let firing = st.phase.phase == Phase::Firing;
-            for (k, &kept) in keep.iter().enumerate() {
+            for k in 0..m {
                 let f = Figure { value: st.values[k], baseline: st.baselines[k] };
-                let explained = st.raw[k] && !kept;
-                st.holding[k] = kept || (firing && !explained && self.moved(k, &st.spreads[k], f, HOLD, key.kind()));
+                let explained = st.raw[k] && !st.kept[k];
+                st.holding[k] =
+                    st.kept[k] || (firing && !explained && judge.moved(k, &st.spreads[k], f, HOLD, st.key.kind()));
             }
-            let violated = keep.iter().any(|&b| b);
+            let violated = st.kept.iter().any(|&b| b);
             let cleared = !st.holding.iter().any(|&b| b);
             let was = st.phase.phase;
             st.phase.step(now, violated, cleared, for_ms, resolve_ms);
@@ -641,37 +761,30 @@ impl ImpactRun {
             }
             if st.phase.phase == Phase::Quiet {
                 for k in (0..m).filter(|&k| !st.raw[k]) {
-                    let clip = self.floors[k].half_width(st.baselines[k]);
+                    let clip = judge.floors[k].half_width(st.baselines[k]);
                     st.spreads[k].learn(now, st.values[k] - st.baselines[k], half_life, clip);
                 }
                 st.audience.learn(now, st.viewers, half_life, true);
             }
-            self.scopes.insert(key.clone(), st);
         }
 
         // 4. Each stream learns from its sample while every scope it is in
         // is quiet for that metric; one in condition for `relearn_after`
-        // starts again from where it is.
-        let quiet = |key: &ScopeKey, k: usize| {
-            self.scopes.get(key).is_none_or(|s| s.seen_ms != now || (s.phase.phase == Phase::Quiet && !s.raw[k]))
-        };
-        let mut learn: Vec<bool> = Vec::with_capacity(self.obs.len() * m);
-        for o in &self.obs {
-            let (c, r) = (&o.content, &o.region);
-            for k in 0..m {
-                learn.push(
-                    quiet(&ScopeKey::Stream(c.clone(), r.clone()), k)
-                        && quiet(&ScopeKey::Region(r.clone()), k)
-                        && quiet(&ScopeKey::Content(c.clone()), k),
-                );
+        // starts again from where it is. (Scopes not judged stay quiet.)
+        let mut learn = vec![false; m];
+        for i in 0..self.obs.len() {
+            let ids = [self.obs[i].stream, self.obs[i].title, self.obs[i].region_scope];
+            for (k, learn) in learn.iter_mut().enumerate() {
+                *learn = ids.iter().all(|&id| {
+                    let s = self.scope(id);
+                    s.phase.phase == Phase::Quiet && !s.raw[k]
+                });
             }
-        }
-        for (i, o) in self.obs.iter().enumerate() {
-            let Some(st) = self.streams.get_mut(&(o.content.clone(), o.region.clone())) else { continue };
+            let st = self.scopes[ids[0] as usize].as_mut().expect("resolved");
             for (k, level) in st.levels.iter_mut().enumerate() {
                 let x = self.values[i * m + k];
                 let trend = additive(self.cond.metrics[k].0);
-                if learn[i * m + k] {
+                if learn[k] {
                     level.raw_since = None;
                     level.learn(now, x, half_life, trend);
                 } else {
@@ -685,23 +798,30 @@ impl ImpactRun {
             }
         }
 
-        // 5. Scopes and streams not seen this tick: scopes clear, and both
-        // are forgotten once quiet for `idle_ms`.
-        self.scopes.retain(|_, st| {
+        // 5. Scopes not seen this tick clear, and are forgotten once quiet
+        // for `idle_ms`.
+        let mut gone = Vec::new();
+        for (id, slot) in self.scopes.iter_mut().enumerate() {
+            let Some(st) = slot.as_mut() else { continue };
             if st.seen_ms != now {
-                st.phase.step(now, false, true, for_ms, resolve_ms);
+                if self.cond.scopes.contains(&st.key.kind()) {
+                    st.phase.step(now, false, true, for_ms, resolve_ms);
+                }
                 st.rows.clear();
             }
-            st.phase.phase != Phase::Quiet || now - st.seen_ms <= idle_ms
-        });
-        self.streams.retain(|_, st| now - st.seen_ms <= idle_ms);
+            if st.phase.phase == Phase::Quiet && now - st.seen_ms > idle_ms {
+                gone.push(id as u32);
+            }
+        }
+        for id in gone {
+            self.release(id);
+        }
 
         // 6. What the alerts show.
-        let mut active: Vec<&ScopeKey> =
-            self.scopes.iter().filter(|(_, s)| s.phase.phase != Phase::Quiet).map(|(k, _)| k).collect();
-        active.sort_unstable();
-        for key in active {
-            let st = &self.scopes[key];
+        let mut active: Vec<&ScopeState> =
+            self.scopes.iter().flatten().filter(|s| s.phase.phase != Phase::Quiet).collect();
+        active.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        for st in active {
             let mut shifts: Vec<(f64, MetricShift)> = Vec::new();
             for (k, &(metric, direction)) in self.cond.metrics.iter().enumerate() {
                 if !(st.holding[k] || st.kept[k]) || st.seen_ms != now {
@@ -728,7 +848,7 @@ impl ImpactRun {
             let mut rows = st.rows.clone();
             rows.sort_by(|&a, &b| self.obs[b].viewers.total_cmp(&self.obs[a].viewers));
             out.push(ImpactGroup {
-                key: key.clone(),
+                key: st.key.clone(),
                 since: st.phase.since,
                 firing: st.phase.phase == Phase::Firing,
                 shifts: shifts.into_iter().map(|(_, s)| s).collect(),
