@@ -11,16 +11,12 @@ use crate::error::CliError;
 
 /// Runs `streammon eval` on the simulator.
 pub(super) fn run(args: &EvalArgs) -> Result<(), CliError> {
-    let mut config = EvalConfig {
-        duration: args.duration,
-        threshold: args.threshold,
-        persistence: args.persistence,
-        ..EvalConfig::default()
-    };
+    let mut config = EvalConfig { threshold: args.threshold, persistence: args.persistence, ..EvalConfig::default() };
+    config.duration = args.duration.unwrap_or(config.duration);
     config.sim.seed = args.seed;
     config.sim.step = args.step;
-    config.sim.titles = args.titles;
-    config.sim.incidents.rate_per_hour = args.incident_rate;
+    config.sim.titles = args.titles.unwrap_or(config.sim.titles);
+    config.sim.incidents.rate_per_hour = args.incident_rate.unwrap_or(config.sim.incidents.rate_per_hour);
     let detectors =
         args.detector_names().iter().map(|n| DetectorConfig::from_name(n)).collect::<Result<Vec<_>, _>>()?;
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
@@ -45,14 +41,14 @@ pub(super) fn run(args: &EvalArgs) -> Result<(), CliError> {
         writeln!(out).map_err(io)?;
         return Ok(());
     }
-    let hours = args.duration.as_millis() as f64 / 3_600_000.0;
+    let hours = config.duration.as_millis() as f64 / 3_600_000.0;
     writeln!(
         out,
         "seed {}, {} simulated ({hours:.1} h) at {} steps, {} titles, {} incidents, threshold {}, persistence {}",
         args.seed,
-        args.duration,
+        config.duration,
         args.step,
-        args.titles,
+        config.sim.titles,
         scores.first().map_or(0, |s| s.incidents),
         args.threshold,
         args.persistence

@@ -165,13 +165,13 @@ enum StoreChoice {
 /// The optional configuration file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-struct ServeFile {
+pub(crate) struct ServeFile {
     /// The simulator. Defaults to `SimConfig::default()` with random
     /// incidents.
-    simulator: Option<SimConfig>,
+    pub(crate) simulator: Option<SimConfig>,
     /// Detectors, alert rules and forecasts. Defaults to
     /// `PipelineConfig::default()`.
-    pipeline: PipelineConfig,
+    pub(crate) pipeline: PipelineConfig,
     /// In-memory storage bounds. Defaults to 15 minutes of history.
     memory: Option<MemoryConfig>,
     /// The CMCD collector: session timeout, sampling, region mapping.

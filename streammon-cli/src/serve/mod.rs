@@ -17,7 +17,7 @@ use streammon_core::{Frame, Sample, Simulator, Store};
 use streammon_http::{AppState, CmcdIngest, Hub, Ingest, Publisher, Telemetry};
 use tokio::sync::{mpsc, watch};
 
-pub(crate) use self::config::ServeArgs;
+pub(crate) use self::config::{ServeArgs, ServeFile};
 use self::config::{Settings, StoreSettings};
 use crate::error::CliError;
 

@@ -190,6 +190,9 @@ pub struct AlertEngine {
     pub(super) impact_warning: f64,
     pub(super) impact_critical: f64,
     pub(super) min_impact: f64,
+    /// The streams (table slots) of each impact alert's scope this tick,
+    /// most viewers first: the titles it stands for.
+    pub(super) impact_streams: HashMap<(usize, GroupKey), Vec<u32>>,
     dropped: u64,
     last_sweep: i64,
 }
@@ -232,6 +235,7 @@ impl AlertEngine {
             impact_warning: config.impact_warning,
             impact_critical: config.impact_critical,
             min_impact: config.min_impact,
+            impact_streams: HashMap::new(),
             dropped: 0,
             last_sweep: i64::MIN,
         })
@@ -362,10 +366,14 @@ impl AlertEngine {
     /// ```
     /// use streammon_core::{AlertConfig, AlertEngine, SimConfig, Simulator};
     /// let mut config = SimConfig { seed: 2, ..SimConfig::default() };
-    /// config.incidents.scripted.push("cdn_degradation:eu-west@2m+20m*1".parse()?);
+    /// // After the impact rules' five minutes of learning.
+    /// config.incidents.scripted.push("cdn_degradation:eu-west@7m+20m*1".parse()?);
     /// let mut engine = AlertEngine::new(&AlertConfig::default())?;
     /// let mut events = Vec::new();
-    /// for frame in Simulator::new(config)?.take(600) {
+    /// for frame in Simulator::new(config)?.take(720) {
+    ///     for c in &frame.changes {
+    ///         engine.observe_change(c);
+    ///     }
     ///     for s in &frame.samples {
     ///         engine.observe_sample(s);
     ///     }
@@ -398,8 +406,19 @@ impl AlertEngine {
         let out: Vec<(&Alert, Vec<&ContentId>)> = self
             .alerts
             .iter()
-            .map(|((r, key), alert)| match &key.content {
+            .map(|(id @ (r, key), alert)| match &key.content {
                 Some(content) => (alert, vec![content]),
+                None if self.rules[*r].impact.is_some() => {
+                    let titles: BTreeSet<&ContentId> = self
+                        .impact_streams
+                        .get(id)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|&slot| self.table.get(slot))
+                        .map(|s| &s.content)
+                        .collect();
+                    (alert, titles.into_iter().collect())
+                }
                 None => {
                     let group = (*r, key.region.as_ref(), key.metric);
                     (alert, groups.get(&group).map(|t| t.iter().copied().collect()).unwrap_or_default())

@@ -255,7 +255,9 @@ impl AlertEngine {
         let resolved = self.close_gone(now, |r| impact_rules[r], |key| keyed.get(key).map(|g| g.firing));
         let mut fired = Vec::new();
         let total = self.table.len().max(1) as f64;
+        self.impact_streams.clear();
         for (key, g) in keyed {
+            self.impact_streams.insert(key.clone(), g.streams.clone());
             if !self.alerts.contains_key(&key) {
                 let alert = self.open(key.0, key.1.clone(), g.since);
                 self.alerts.insert(key.clone(), alert);

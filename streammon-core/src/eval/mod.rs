@@ -11,6 +11,7 @@
 //! time from an incident's start to its first true event, and false
 //! events per simulated hour.
 
+pub mod judgment;
 pub mod windowed;
 
 use std::collections::HashMap;

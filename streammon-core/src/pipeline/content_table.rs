@@ -1,12 +1,14 @@
 //! The table of titles behind `GET /content`: status from the source's
-//! changes, figures from the latest tick, health from alerts and anomalies.
+//! changes, figures from the latest tick, health from the alerts that fire
+//! for a title (never from single anomalies: a point is context, not an
+//! alarm).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use super::summary::{Quality, TickSummary};
-use crate::alert::{Alert, AlertState, Severity};
+use crate::alert::{Alert, AlertState, CauseDimension, Severity};
 use crate::content::{ContentChange, ContentStatus, ContentType, Genre};
 use crate::detect::Anomaly;
 use crate::id::ContentId;
@@ -16,18 +18,14 @@ use crate::id::ContentId;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
-    /// No alert firing and no recent anomaly.
+    /// No alert fires for it.
     #[default]
     Healthy,
-    /// An alert is firing for it, or a detector flagged it in the last
-    /// two minutes.
+    /// An `info` or `warning` alert fires for it.
     Degraded,
-    /// A critical alert is firing for it.
+    /// A critical alert fires for it.
     Critical,
 }
-
-/// How long an anomaly keeps a title `degraded`, milliseconds.
-pub(crate) const RECENT_ANOMALY_MS: i64 = 2 * 60 * 1_000;
 /// How long a title that stopped streaming stays in the table, milliseconds.
 const KEEP_STOPPED_MS: i64 = 10 * 60 * 1_000;
 
@@ -60,13 +58,14 @@ pub struct ContentRow {
     pub rendition: Option<crate::content::RenditionId>,
     /// At a glance.
     pub health: Health,
-    /// Why it is not healthy: the summary of the worst alert, or the last
-    /// anomaly's series.
+    /// Why it is not healthy: the summary of its worst firing alert.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_reason: Option<String>,
-    /// Alerts firing that name this title.
+    /// Firing alerts that name this title: grouped by it, or naming it
+    /// as their cause.
     pub firing_alerts: u32,
-    /// Its latest anomaly, epoch ms.
+    /// Its latest material anomaly, epoch ms (context only: it does not
+    /// change `health`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_anomaly_ms: Option<i64>,
 }
@@ -119,11 +118,14 @@ impl ContentTable {
         row.status_since_ms = change.timestamp_ms;
     }
 
+    /// Folds in a tick: its figures, its anomalies (as context), and the
+    /// active alerts, of which the firing ones that name a title (grouped
+    /// by it, or naming it as their cause) set its health.
     pub(crate) fn apply_tick<'a>(
         &mut self,
         tick: &TickSummary,
         anomalies: &[Anomaly],
-        active: impl Iterator<Item = (&'a Alert, Vec<&'a ContentId>)>,
+        active: impl Iterator<Item = &'a Alert>,
     ) {
         let now = tick.timestamp_ms;
         self.last_interval_ms = tick.interval_ms;
@@ -139,17 +141,16 @@ impl ContentTable {
         for anomaly in anomalies {
             if let Some(row) = self.rows.get_mut(&anomaly.series.content) {
                 row.last_anomaly_ms = Some(anomaly.timestamp_ms);
-                if row.health_reason.is_none() || row.firing_alerts == 0 {
-                    row.health_reason =
-                        Some(format!("{} anomalous in {}", anomaly.series.metric, anomaly.series.region));
-                }
             }
         }
-        // Worst firing alert per title, over every title an alert stands
-        // for (not only the series it samples).
-        let mut worst: HashMap<&ContentId, (Severity, u32, &str)> = HashMap::new();
-        for (alert, titles) in active.filter(|(a, _)| a.state == AlertState::Firing) {
-            for content in titles {
+        // Worst firing alert per title it names.
+        let mut worst: HashMap<&str, (Severity, u32, &str)> = HashMap::new();
+        for alert in active.filter(|a| a.state == AlertState::Firing) {
+            let by_cause =
+                alert.cause.as_ref().filter(|c| c.dimension == CauseDimension::Content).map(|c| c.value.as_str());
+            let by_group = alert.group.content.as_ref().map(|c| c.as_str());
+            let named = by_group.into_iter().chain(by_cause.filter(|c| Some(*c) != by_group));
+            for content in named {
                 let entry = worst.entry(content).or_insert((alert.severity, 0, alert.summary.as_str()));
                 entry.1 += 1;
                 if alert.severity > entry.0 {
@@ -161,12 +162,9 @@ impl ContentTable {
             if row.last_seen_ms < now {
                 row.quality = Quality { viewers: 0, streams: 0, ..row.quality };
             }
-            let (health, reason, firing) = match worst.get(&row.content_id) {
+            let (health, reason, firing) = match worst.get(row.content_id.as_str()) {
                 Some(&(Severity::Critical, n, summary)) => (Health::Critical, Some(summary.to_owned()), n),
                 Some(&(_, n, summary)) => (Health::Degraded, Some(summary.to_owned()), n),
-                None if row.last_anomaly_ms.is_some_and(|t| now - t <= RECENT_ANOMALY_MS) => {
-                    (Health::Degraded, row.health_reason.take(), 0)
-                }
                 None => (Health::Healthy, None, 0),
             };
             row.health = health;
@@ -184,13 +182,39 @@ impl ContentTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::{Cause, GroupKey};
     use crate::detect::Band;
     use crate::sample::Metric;
     use crate::series::SeriesKey;
     use crate::simulator::{SimConfig, Simulator};
 
+    fn alert(state: AlertState, severity: Severity, group: GroupKey, cause: Option<Cause>) -> Alert {
+        Alert {
+            id: "alrt-000001".into(),
+            rule: "viewers_hurt".into(),
+            severity,
+            state,
+            started_ms: 0,
+            fired_ms: (state == AlertState::Firing).then_some(0),
+            resolved_ms: None,
+            group,
+            series_count: 1,
+            series: Vec::new(),
+            value: Some(0.04),
+            baseline: Some(0.005),
+            cause,
+            impact: None,
+            metrics: Vec::new(),
+            summary: "buffering 4.0 % (baseline 0.5 %)".into(),
+        }
+    }
+
+    fn cause(dimension: CauseDimension, value: &str) -> Cause {
+        Cause { dimension, value: value.into(), support: 3, coverage: 1.0, base_share: 0.1, lift: 10.0, score: 2.3 }
+    }
+
     #[test]
-    fn rows_follow_changes_ticks_and_anomalies() {
+    fn rows_follow_changes_and_ticks_and_anomalies_alone_never_degrade() {
         let mut sim = Simulator::new(SimConfig::default()).unwrap();
         let mut table = ContentTable::default();
         let frame = sim.next_frame();
@@ -215,22 +239,59 @@ mod tests {
         assert!(tick.contents.iter().all(|c| table.rows.contains_key(&c.content_id)));
         assert_eq!(table.rows().count(), 48);
         let row = table.rows.get(&first).unwrap();
-        assert_eq!(row.health, Health::Degraded);
-        assert_eq!(row.health_reason.as_deref(), Some("buffering_ratio anomalous in eu-west"));
+        assert_eq!(row.health, Health::Healthy, "a single anomaly is context, not an alarm");
+        assert_eq!(row.health_reason, None);
+        assert_eq!(row.last_anomaly_ms, Some(frame.timestamp_ms));
         assert_ne!(row.title, row.content_id.to_string(), "the simulator names its titles");
 
-        // Quiet for longer than RECENT_ANOMALY_MS: healthy again.
-        let later = TickSummary { timestamp_ms: frame.timestamp_ms + RECENT_ANOMALY_MS + 1, ..tick.clone() };
-        table.apply_tick(&later, &[], std::iter::empty());
-        assert_eq!(table.rows.get(&first).unwrap().health, Health::Healthy);
-
         // A title that stops reporting shows zero viewers, then goes.
-        let empty = TickSummary::build(later.timestamp_ms + 1_000, 1_000, &[], |_| None);
+        let empty = TickSummary::build(tick.timestamp_ms + 1_000, 1_000, &[], |_| None);
         table.apply_tick(&empty, &[], std::iter::empty());
         assert_eq!(table.rows.get(&first).unwrap().quality.viewers, 0);
-        let gone = TickSummary::build(later.timestamp_ms + KEEP_STOPPED_MS + 2_000, 1_000, &[], |_| None);
+        let gone = TickSummary::build(tick.timestamp_ms + KEEP_STOPPED_MS + 2_000, 1_000, &[], |_| None);
         table.apply_tick(&gone, &[], std::iter::empty());
         assert!(!table.rows.contains_key(&first));
         assert!(table.rows().all(|r| r.status == ContentStatus::Scheduled), "announced events stay");
+    }
+
+    #[test]
+    fn health_follows_the_firing_alerts_that_name_a_title() {
+        let mut sim = Simulator::new(SimConfig::default()).unwrap();
+        let mut table = ContentTable::default();
+        let frame = sim.next_frame();
+        let tick = TickSummary::build(frame.timestamp_ms, 1_000, &frame.samples, |_| None);
+        let (a, b) = (tick.contents[0].content_id.clone(), tick.contents[1].content_id.clone());
+        let health = |t: &ContentTable, id: &ContentId| {
+            let row = t.rows.get(id).unwrap();
+            (row.health, row.firing_alerts)
+        };
+
+        // Pending alerts and alerts naming only a region leave titles alone.
+        let by_title = GroupKey { content: Some(a.clone()), ..GroupKey::default() };
+        let by_region = GroupKey { region: Some("eu-west".into()), ..GroupKey::default() };
+        let pending = alert(AlertState::Pending, Severity::Critical, by_title.clone(), None);
+        let regional = alert(AlertState::Firing, Severity::Critical, by_region.clone(), None);
+        table.apply_tick(&tick, &[], [&pending, &regional].into_iter());
+        assert!(table.rows().all(|r| r.health == Health::Healthy));
+
+        // Grouped by the title: its severity sets the colour.
+        let warning = alert(AlertState::Firing, Severity::Warning, by_title.clone(), None);
+        table.apply_tick(&tick, &[], std::iter::once(&warning));
+        assert_eq!(health(&table, &a), (Health::Degraded, 1));
+        assert_eq!(table.rows.get(&a).unwrap().health_reason.as_deref(), Some(warning.summary.as_str()));
+        assert_eq!(health(&table, &b), (Health::Healthy, 0));
+
+        // Named as the cause of a regional alert; the worst alert wins.
+        let caused =
+            alert(AlertState::Firing, Severity::Critical, by_region, Some(cause(CauseDimension::Content, b.as_str())));
+        let also_a =
+            alert(AlertState::Firing, Severity::Critical, by_title, Some(cause(CauseDimension::Content, a.as_str())));
+        table.apply_tick(&tick, &[], [&warning, &caused, &also_a].into_iter());
+        assert_eq!(health(&table, &a), (Health::Critical, 2), "an alert counts once per title");
+        assert_eq!(health(&table, &b), (Health::Critical, 1));
+
+        // Resolved (no longer active): healthy at once.
+        table.apply_tick(&tick, &[], std::iter::empty());
+        assert!(table.rows().all(|r| r.health == Health::Healthy && r.health_reason.is_none()));
     }
 }

@@ -82,8 +82,8 @@ pub struct PipelineConfig {
     /// alert engine still sees all of them. Defaults to 25.
     pub max_anomalies_per_tick: usize,
     /// How long a series must stay anomalous, without a break, before its
-    /// points are reported: one tick's blip on one stream is noise.
-    /// Defaults to `10s`.
+    /// points are reported: a blip on one stream is noise. As long as the
+    /// alert rules' `for_duration`. Defaults to `20s`.
     pub min_anomaly_duration: Span,
     /// Smallest viewer impact (viewers × degradation, as for alerts) of an
     /// anomaly reported: the feed carries points that hurt viewers, not a
@@ -107,7 +107,7 @@ impl Default for PipelineConfig {
             alerts: AlertConfig::default(),
             forecast: ForecastSettings::default(),
             max_anomalies_per_tick: 25,
-            min_anomaly_duration: Span::from_secs(10),
+            min_anomaly_duration: Span::from_secs(20),
             min_anomaly_impact: 10.0,
         }
     }
@@ -334,10 +334,9 @@ impl Pipeline {
         out.anomalies.clear();
         out.anomalies.extend(self.scratch.drain(..).take(self.max_anomalies));
 
-        let titles: Vec<_> = self.alerts.alert_titles().collect();
-        self.table.apply_tick(&out.summary, &out.anomalies, titles.iter().map(|(a, t)| (*a, t.clone())));
+        self.table.apply_tick(&out.summary, &out.anomalies, self.alerts.active());
         self.alert_titles.clear();
-        self.alert_titles.extend(titles.into_iter().map(|(_, t)| t.into_iter().cloned().collect()));
+        self.alert_titles.extend(self.alerts.alert_titles().map(|(_, t)| t.into_iter().cloned().collect()));
         self.forecasts.observe(&out.summary, &self.capacity, &mut out.forecasts, &mut out.audience);
 
         self.stats.ticks += 1;
