@@ -15,23 +15,41 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::detect::{Anomaly, Detector, DetectorConfig, Gate, Point};
+use crate::detect::{Anomaly, Band, Detector, DetectorConfig, Gate, Point, Reason};
 use crate::error::{Error, Result};
 use crate::id::{ContentId, RegionId};
 use crate::sample::{Metric, Sample};
 use crate::series::SeriesKey;
-use crate::significance::{Floors, judge};
+use crate::significance::{Floor, Floors, judge};
 
 /// Makes the detector of a series the monitor sees for the first time.
 pub type DetectorFactory = Box<dyn Fn(&SeriesKey) -> Box<dyn Detector> + Send>;
+
+/// How many floors off the run's baseline a point the detector did not
+/// flag must be to keep its series' run going: clearly material, not just
+/// over the line. A strong incident holds (a CDN degradation moves
+/// buffering by six floors, latency by three), while correlated noise that
+/// brushed past the band once does not.
+const HOLD_FLOORS: f64 = 2.0;
+
+/// A series' run of anomalous points: when it started, the baseline its
+/// first point moved from, and which way.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    since_ms: i64,
+    baseline: f64,
+    up: bool,
+    /// Whether a point of it was reported.
+    reported: bool,
+}
 
 /// The detectors of one (title, region) stream, one slot per followed
 /// metric (a slot stays empty while the stream lacks that metric).
 struct Stream {
     detectors: Vec<Option<Box<dyn Detector>>>,
-    /// Per metric, since when its points have been anomalous without a
-    /// break.
-    since: Vec<Option<i64>>,
+    /// Per metric, the run it is in: since when, from which baseline, and
+    /// whether above it (see [`Monitor::with_min_duration`]).
+    since: Vec<Option<Run>>,
     last_seen_ms: i64,
 }
 
@@ -133,9 +151,40 @@ impl Monitor {
     /// Reports a point only once its series has been anomalous without a
     /// break for `ms` (default 0: every anomalous point). Time, not a count
     /// of points, so it means the same at any sampling interval.
+    ///
+    /// A run starts at a point that is unusual and material; it lasts
+    /// while each later point is either that again, or still materially
+    /// off the baseline the run started from, the same way, by at least
+    /// twice its metric's floor. Once the run has lasted `ms`, its flagged points are
+    /// reported, and if the detector does not flag the point that makes it
+    /// long enough, that point is reported once, judged against the run's
+    /// baseline and floor. So a detector that reports an excursion when it
+    /// starts and when it worsens, not on every point (as `auto` does),
+    /// still has its lasting excursions reported, at any sampling interval.
     pub fn with_min_duration(mut self, ms: i64) -> Self {
         self.min_duration_ms = ms.max(0);
         self
+    }
+
+    /// A point of a run long enough to report that its detector did not
+    /// flag again: judged against the run's baseline and its metric's
+    /// floor (the expected range is the floor around that baseline, which
+    /// the value is beyond).
+    fn held(sample: &Sample, metric: Metric, value: f64, run: Run, floor: Floor, detector: &str) -> Anomaly {
+        let (lo, hi) = metric.domain();
+        let w = floor.half_width(run.baseline);
+        let band = Band::new((run.baseline - w).clamp(lo, hi), (run.baseline + w).clamp(lo, hi));
+        Anomaly {
+            timestamp_ms: sample.timestamp_ms,
+            series: SeriesKey::of(sample, metric),
+            value,
+            expected: Some(band),
+            baseline: Some(run.baseline),
+            score: floor.score(run.baseline, value),
+            reason: Some(if value > run.baseline { Reason::Above } else { Reason::Below }),
+            detector: detector.to_owned(),
+            viewers: sample.viewers,
+        }
     }
 
     /// Sets how long an unseen series is kept (default 15 minutes).
@@ -171,16 +220,43 @@ impl Monitor {
                 }
             };
             let verdict = detector.update(Point::new(t, value).with_weight(f64::from(sample.viewers)));
+            let floor = self.floors.get(metric);
+            // Still off the run's baseline, the same way, by the floor.
+            let holds = |run: &Run| {
+                let w = floor.half_width(run.baseline);
+                let d = value - run.baseline;
+                d.is_finite() && d.abs() >= HOLD_FLOORS * w && (d > 0.0) == run.up
+            };
+            let (verdict, baseline) = if verdict.score < self.threshold {
+                (verdict, None)
+            } else {
+                judge(verdict, value, floor, metric.domain())
+            };
             if verdict.score < self.threshold {
-                *since = None;
+                // Not flagged now (a detector that reports an excursion when
+                // it starts and when it worsens); still part of the run while
+                // it holds, and reported as such once the run is long enough.
+                match since {
+                    Some(run) if holds(run) => {
+                        if !run.reported && t - run.since_ms >= self.min_duration_ms && self.min_duration_ms > 0 {
+                            run.reported = true;
+                            out.push(Self::held(sample, metric, value, *run, floor, detector.name()));
+                        }
+                    }
+                    _ => *since = None,
+                }
                 continue;
             }
-            let (verdict, baseline) = judge(verdict, value, self.floors.get(metric), metric.domain());
-            if verdict.score < self.threshold {
-                *since = None;
-                continue;
-            }
-            if t - *since.get_or_insert(t) >= self.min_duration_ms {
+            let start = baseline.map(|b| Run { since_ms: t, baseline: b, up: value > b, reported: false });
+            let mut run = match (*since, start) {
+                (Some(run), Some(now)) if run.up == now.up => run,
+                (Some(run), None) => run,
+                (_, now) => now.unwrap_or(Run { since_ms: t, baseline: value, up: true, reported: false }),
+            };
+            let due = t - run.since_ms >= self.min_duration_ms;
+            run.reported |= due;
+            *since = Some(run);
+            if due {
                 out.push(Anomaly {
                     timestamp_ms: t,
                     series: SeriesKey::of(sample, metric),
@@ -262,6 +338,51 @@ mod tests {
         assert!(anomalies.iter().all(|a| a.score >= 0.5 && a.detector == "auto"));
         // Titles retire every hour or so; the monitor keeps only live ones.
         assert!(max_series <= 12 * 10 * 2, "{max_series}");
+    }
+
+    /// A CDN degradation at several sampling intervals, with the server's
+    /// 20 s minimum duration: `auto` flags an excursion when it starts and
+    /// when it worsens, so at 200 ms a run of flagged points alone would
+    /// never last 20 s. The run holds while the series stays off its
+    /// baseline by the floor; a healthy stretch stays silent.
+    #[test]
+    fn a_lasting_incident_is_reported_after_the_minimum_duration_at_any_step() {
+        for step_ms in [200u64, 1_000, 10_000] {
+            let mut config = SimConfig { titles: 6, step: Span::from_millis(step_ms), ..SimConfig::default() };
+            config.incidents.scripted = vec!["cdn_degradation:eu-west@30m+10m".parse().unwrap()];
+            let mut monitor = Monitor::new(
+                &DetectorConfig::default(),
+                &Gate { min_weight: 20.0, ..Gate::default() },
+                vec![Metric::BufferingRatio, Metric::LatencyMs, Metric::ErrorRate],
+            )
+            .unwrap()
+            .with_floors(Floors::default())
+            .with_min_duration(20_000);
+            let start = crate::simulator::DEFAULT_START_MS;
+            let (onset, end) = (start + 30 * 60_000, start + 40 * 60_000);
+            let mut anomalies = Vec::new();
+            let ticks = (45 * 60_000 / step_ms) as usize;
+            for frame in Simulator::new(config).unwrap().take(ticks) {
+                monitor.observe_all(&frame.samples, &mut anomalies);
+            }
+            let in_incident: Vec<&Anomaly> = anomalies
+                .iter()
+                .filter(|a| a.series.region == "eu-west" && (onset..end + 60_000).contains(&a.timestamp_ms))
+                .collect();
+            let first = in_incident.iter().map(|a| a.timestamp_ms).min();
+            assert!(
+                first.is_some_and(|t| t - onset >= 20_000 && t - onset <= 40_000),
+                "step {step_ms}: first {first:?}"
+            );
+            assert!(in_incident.iter().all(|a| a.score >= 0.5 && a.expected.is_some_and(|b| !b.contains(a.value))));
+            // Before the incident, nothing in its region (us-east, at its
+            // evening peak, really does buffer more for a while here).
+            let early = anomalies
+                .iter()
+                .filter(|a| a.series.region == "eu-west" && (start + 10 * 60_000..onset).contains(&a.timestamp_ms))
+                .count();
+            assert_eq!(early, 0, "step {step_ms}: {early} anomalies in eu-west before its incident");
+        }
     }
 
     #[test]
