@@ -7,7 +7,7 @@
 //! retired titles and ended events do not hold memory.
 //!
 //! Every verdict is [judged](crate::significance::judge) against its
-//! metric's practical-significance [`Floor`](crate::significance::Floor)
+//! metric's practical-significance [`Floor`]
 //! and domain before it counts: an anomaly is a point that is both
 //! unusual for its series and materially different from what was
 //! expected, and its expected range stays within what the metric can be.
