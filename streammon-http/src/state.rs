@@ -263,6 +263,13 @@ impl AppState {
         self.0.failure.get().map(String::as_str)
     }
 
+    /// Whether samples are refused because the server is stopping: its
+    /// queue is closed, or its pipeline failed (before the queue's
+    /// receiver is gone).
+    pub(crate) fn stopping(&self) -> bool {
+        self.failure().is_some() || self.ingest().is_closed()
+    }
+
     /// Uptime.
     pub fn uptime(&self) -> Duration {
         self.0.started.elapsed()

@@ -347,6 +347,13 @@ async fn a_failed_pipeline_turns_health_503_naming_it_with_retry_after() {
     let body = reply.json();
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["problems"], json!(["pipeline failed: the pipeline panicked: boom"]));
+    // Samples are refused from the moment it failed, though its queue is
+    // still open: nobody would process them.
+    let one = serde_json::to_string(&fed().await.sample).unwrap();
+    let reply = post_metrics(&state, one).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.brief());
+    assert_error_body(&reply, 503, "stopping");
+    assert!(reply.header(header::RETRY_AFTER).is_some());
 }
 
 // -------------------------------------------------------------- GET /content

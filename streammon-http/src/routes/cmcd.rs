@@ -79,6 +79,9 @@ fn answer(out: Outcome) -> ApiResult<Response> {
 /// Checks the token and the rate, parses nothing: the common door.
 fn admit(state: &AppState, headers: &HeaderMap, query: Option<&str>, peer: &Peer, n: usize) -> ApiResult<()> {
     let cmcd = ingest(state)?;
+    if state.failure().is_some() {
+        return Err(ApiError::Stopping("the server's pipeline failed; it takes no more reports: retry shortly".into()));
+    }
     let source = cmcd.authenticate(headers, query, peer_ip(peer))?;
     if n > cmcd.settings().max_reports {
         return Err(ApiError::bad(

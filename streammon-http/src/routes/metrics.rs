@@ -328,8 +328,8 @@ pub(crate) async fn post_metrics(
         ApiError::bad(if field.is_empty() { "body".to_owned() } else { field }, message)
     })?;
     let n = samples.len();
-    if !state.ingest().offer(samples) {
-        if state.ingest().is_closed() {
+    if state.stopping() || !state.ingest().offer(samples) {
+        if state.stopping() {
             telemetry.samples_rejected.with_label_values(&["stopping"]).inc_by(n as u64);
             return Err(ApiError::Stopping("the server is stopping and takes no more samples; retry shortly".into()));
         }
