@@ -102,6 +102,7 @@ async fn open_store(settings: &StoreSettings) -> Result<Arc<dyn Store>, CliError
 }
 
 async fn serve(settings: Settings) -> Result<(), CliError> {
+    let mut shutdown = Shutdown::listen();
     let store = open_store(&settings.store).await?;
     let telemetry = Arc::new(Telemetry::new());
     let (ingest, ingest_rx) = Ingest::channel(INGEST_QUEUE);
@@ -143,11 +144,22 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let publisher = Publisher::new(state.clone(), Some(hub.clone()));
     let backfill = settings.backfill;
     let source = Source { simulator, cmcd, step_ms };
+    // A pipeline panic turns /health 503 from the panic hook, at once:
+    // printing the panic's backtrace (RUST_BACKTRACE) can take a second
+    // before the thread unwinds and its end is seen below.
+    let default_hook = std::panic::take_hook();
+    let hook_state = state.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(PIPELINE_THREAD) {
+            hook_state.fail(format!("the pipeline panicked: {}", panic_message(info.payload())));
+        }
+        default_hook(info);
+    }));
     let mut pipeline_done = {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         let (rt, state, stop) = (tokio::runtime::Handle::current(), state.clone(), stop_rx.clone());
         std::thread::Builder::new()
-            .name("streammon-pipeline".into())
+            .name(PIPELINE_THREAD.into())
             .spawn(move || {
                 let _in_runtime = rt.enter();
                 let mut ingest_rx = ingest_rx;
@@ -190,7 +202,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     // Until a signal, or the pipeline's end: it only ends on its own when
     // it fails (it panicked).
     let failure = tokio::select! {
-        () = shutdown_signal() => None,
+        () = shutdown.recv() => None,
         end = &mut pipeline_done => Some(match end {
             Ok(PipelineEnd::Failed(reason)) => reason,
             Ok(PipelineEnd::Drained(_)) => "the pipeline stopped on its own".to_owned(),
@@ -271,6 +283,9 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
 /// balancer's probe to see why.
 const FAILED_GRACE: Duration = Duration::from_secs(1);
 
+/// The name of the pipeline's thread.
+const PIPELINE_THREAD: &str = "streammon-pipeline";
+
 /// The exit code when the pipeline fails: `EX_SOFTWARE` of `sysexits.h`.
 pub(crate) const PIPELINE_FAILED_EXIT: i32 = 70;
 
@@ -345,24 +360,50 @@ fn take_batches(ingest: &mut mpsc::Receiver<Vec<Sample>>, samples: &mut Vec<Samp
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, listened for from the moment this is made: a
+/// signal that comes while the server starts stops it gracefully rather
+/// than killing it (the default action), so that nothing it accepted is
+/// lost.
+struct Shutdown {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Shutdown {
+    /// Installs the handlers. Inside the runtime.
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self { term: signal(SignalKind::terminate()).ok(), int: signal(SignalKind::interrupt()).ok() }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Waits for SIGINT or SIGTERM.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn one(signal: Option<&mut tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = one(self.term.as_mut()) => {},
+                () = one(self.int.as_mut()) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
