@@ -664,6 +664,37 @@ async fn alerts_name_the_incident_region() {
 // --------------------------------------------------- /openapi.json and /docs
 
 #[tokio::test]
+async fn every_documented_503_and_429_documents_retry_after() {
+    let doc = get_ok("/openapi.json").await;
+    let mut with_503 = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            for status in ["429", "503"] {
+                let Some(response) = op["responses"].get(status) else { continue };
+                assert!(
+                    response["headers"]["Retry-After"].is_object(),
+                    "{method} {path} {status} does not document Retry-After: {response}"
+                );
+                if status == "503" {
+                    with_503.push(format!("{method} {path}"));
+                }
+            }
+        }
+    }
+    for op in [
+        "get /",
+        "get /health",
+        "get /metrics",
+        "post /metrics",
+        "get /analytics/breakdown",
+        "get /analytics/distribution",
+        "post /cmcd",
+    ] {
+        assert!(with_503.iter().any(|o| o == op), "{op} does not document its 503: {with_503:?}");
+    }
+}
+
+#[tokio::test]
 async fn openapi_documents_every_route() {
     let doc = get_ok("/openapi.json").await;
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);

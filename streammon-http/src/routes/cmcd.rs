@@ -135,7 +135,8 @@ fn json_reports(body: &[u8]) -> ApiResult<Vec<Report<'static>>> {
         (status = 410, description = "Stop sending this session's reports", body = crate::error::ErrorBody),
         (status = 413, description = "Body over the size limit", body = crate::error::ErrorBody),
         (status = 415, description = "Not a CMCD or JSON body", body = crate::error::ErrorBody),
-        (status = 429, description = "Over the rate limit or the session limit; see Retry-After", body = crate::error::ErrorBody),
+        (status = 429, description = "Over the rate limit or the session limit; see Retry-After", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying"))),
         (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn post_cmcd(
@@ -220,7 +221,8 @@ pub fn ingest_request(
         (status = 204, description = "Taken"),
         (status = 400, description = "No CMCD, or a malformed value", body = crate::error::ErrorBody),
         (status = 410, description = "Stop sending this session's reports", body = crate::error::ErrorBody),
-        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody),
+        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying"))),
         (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn get_cmcd(
@@ -243,7 +245,8 @@ pub(crate) async fn get_cmcd(
         (status = 204, description = "Taken"),
         (status = 400, description = "A malformed value", body = crate::error::ErrorBody),
         (status = 410, description = "Stop sending this session's reports", body = crate::error::ErrorBody),
-        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody),
+        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying"))),
         (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn post_response(
@@ -287,7 +290,8 @@ fn log_line(line: &str) -> Option<(&str, Option<IpAddr>)> {
     responses(
         (status = 204, description = "Taken"),
         (status = 400, description = "A malformed value: `field` names the line and key", body = crate::error::ErrorBody),
-        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody),
+        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying"))),
         (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn post_logs(
