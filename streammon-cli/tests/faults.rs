@@ -60,22 +60,41 @@ fn sigterm_stores_every_sample_accepted_before_it() {
     assert!(log.contains("client_samples=1000"), "the drain is logged with its count:\n{log}");
 }
 
-/// The CMCD reports taken before SIGTERM are rolled up in a last tick and
-/// stored, not left in the collector.
+/// The CMCD reports taken before SIGINT (as SIGTERM) are rolled up in a
+/// last tick and stored, not left in the collector.
 #[test]
-fn sigterm_stores_the_cmcd_reports_taken_before_it() {
+fn sigint_stores_the_cmcd_reports_taken_before_it() {
     let redis = Redis::start();
     let mut server = start_on(&redis, &["--source", "cmcd", "--backfill", "0s", "--step", "30s"], &[]);
     for _ in 0..3 {
         let reply = server.get("/cmcd?CMCD=br%3D900%2Cot%3Dv%2Csid%3D%22p2%22%2Ccid%3D%22clip-drain%22");
         assert_eq!(reply.status, 204, "{}", reply.body);
     }
-    server.sigterm();
+    server.signal("INT");
     let status = server.wait_exit(Duration::from_secs(30));
     let log = server.log();
     assert_eq!(status.code(), Some(0), "{log}");
     let streams = redis.cli(&["ZRANGE", "streammon:streams", "0", "-1"]);
     assert!(streams.contains("clip-drain:"), "the session's title was stored: {streams:?}\n{log}");
+}
+
+/// What cannot be stored at shutdown is counted and logged, and the exit
+/// code says so: Redis stalled, the flush gives up after 10 s.
+#[test]
+fn writes_not_stored_at_shutdown_are_logged_and_exit_1() {
+    let redis = Redis::start();
+    let mut server = start_on(&redis, &["--backfill", "0s", "--step", "30s"], &[]);
+    let body: Vec<String> = (0..50).map(|i| sample("lost-probe", "eu-west", now_ms() - 1_000 - i)).collect();
+    assert_eq!(server.request("POST", "/metrics", Some(&format!("[{}]", body.join(",")))).status, 202);
+    redis.stall();
+    server.sigterm();
+    let status = server.wait_exit(Duration::from_secs(40));
+    let log = server.log();
+    assert_eq!(status.code(), Some(1), "{log}");
+    let counted = log.lines().find(|l| l.contains("storage flush timed out after 10 s: writes lost"));
+    assert!(counted.is_some_and(|l| l.contains("lost=") && !l.contains("lost=0")), "counted and logged: {log}");
+    assert!(log.contains("client_samples=50"), "{log}");
+    assert!(log.contains("not every accepted write was stored"), "{log}");
 }
 
 /// A panic on the pipeline thread was noticed only at shutdown: the

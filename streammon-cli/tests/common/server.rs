@@ -118,8 +118,13 @@ impl Server {
 
     /// Sends SIGTERM.
     pub(crate) fn sigterm(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends the signal `name` (`TERM`, `INT`).
+    pub(crate) fn signal(&self, name: &str) {
         let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("kill");
     }
 
     /// Waits for the process to exit, at most `limit`; its status and the
