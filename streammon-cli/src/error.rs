@@ -23,15 +23,21 @@ pub(crate) enum CliError {
     /// A value the core refused.
     #[error(transparent)]
     Core(#[from] streammon_core::Error),
+    /// The server's pipeline failed (it panicked) while serving: exit code
+    /// 70, so that a supervisor restarts it.
+    #[error("{0}")]
+    PipelineFailed(String),
 }
 
 impl CliError {
     /// Exit code: 2 for what the user can fix in the command or its input
-    /// files, 1 for failures while running.
+    /// files, 1 for failures while running, 70 (`EX_SOFTWARE`) when the
+    /// server's pipeline failed.
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Self::Usage { .. } | Self::Input { .. } | Self::Core(_) => 2,
             Self::Io { .. } | Self::Server(_) => 1,
+            Self::PipelineFailed(_) => crate::serve::PIPELINE_FAILED_EXIT,
         }
     }
 

@@ -65,7 +65,9 @@ enum Command {
     /// REDIS_URL or REDIS_HOST; REDIS_PORT, REDIS_PASSWORD, REDIS_DB and
     /// REDIS_PREFIX are read too). Logs go to standard error; set RUST_LOG
     /// (e.g. `streammon=debug`) for more or less. SIGINT or SIGTERM stops it
-    /// gracefully, flushing storage.
+    /// gracefully: every sample already accepted goes through a last tick
+    /// into storage. Exit codes: 0 after a clean stop, 1 when writes could
+    /// not be stored, 70 when the pipeline failed (panicked).
     Serve(serve::ServeArgs),
 }
 

@@ -38,5 +38,5 @@ pub use simulator::{
     ContentMix, Frame, Incident, IncidentConfig, IncidentKind, IncidentScope, IncidentScript, SimConfig, Simulator,
     TargetKind,
 };
-pub use store::{MemoryStore, Store, StoreError, StoreHealth};
+pub use store::{MemoryStore, Store, StoreCounters, StoreError, StoreHealth};
 pub use time::Span;

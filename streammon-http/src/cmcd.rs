@@ -72,6 +72,9 @@ const MAX_SOURCES: usize = 50_000;
 #[derive(Debug)]
 pub struct CmcdIngest {
     collector: Mutex<Collector>,
+    /// Set by [`close_and_tick`](CmcdIngest::close_and_tick) under the collector's lock:
+    /// reports are refused from then on.
+    closed: std::sync::atomic::AtomicBool,
     settings: CmcdSettings,
     buckets: Mutex<HashMap<Source, Bucket>>,
     counters: Counters,
@@ -83,6 +86,9 @@ pub(crate) struct Outcome {
     pub(crate) accepted: usize,
     pub(crate) stopped: usize,
     pub(crate) busy: usize,
+    /// Reports refused because the collector is closed (the server is
+    /// stopping).
+    pub(crate) stopping: usize,
 }
 
 impl CmcdIngest {
@@ -96,7 +102,29 @@ impl CmcdIngest {
             invalid: c("invalid"),
             limited: c("limited"),
         };
-        Self { collector: Mutex::new(collector), settings, buckets: Mutex::new(HashMap::new()), counters }
+        Self {
+            collector: Mutex::new(collector),
+            closed: std::sync::atomic::AtomicBool::new(false),
+            settings,
+            buckets: Mutex::new(HashMap::new()),
+            counters,
+        }
+    }
+
+    /// Stops taking reports, then ends the collector's last tick (see
+    /// [`tick`](Self::tick)) under the same lock: every report taken
+    /// before is in its samples, and every report after is refused (503).
+    /// What a stopping server calls once.
+    pub fn close_and_tick(
+        &self,
+        now_ms: i64,
+        interval_ms: u32,
+        samples: &mut Vec<Sample>,
+        changes: &mut Vec<ContentChange>,
+    ) {
+        let mut collector = self.lock();
+        self.closed.store(true, std::sync::atomic::Ordering::Release);
+        collector.tick(now_ms, interval_ms, samples, changes);
     }
 
     /// Counts reports refused as malformed before they reached the
@@ -213,6 +241,10 @@ impl CmcdIngest {
         }
         {
             let mut collector = self.lock();
+            if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+                out.stopping = reports.len();
+                return Ok(out);
+            }
             let region = region(collector.region_map());
             for (i, r) in reports.iter().enumerate() {
                 match collector.observe(r, &region, now_ms) {

@@ -64,10 +64,22 @@ pub enum ApiError {
     /// The body's media type is not one this endpoint reads: 415.
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// Storage failed: 503. The detail is logged, not sent.
+    /// Storage failed: 503, with `Retry-After`. The detail is logged, not
+    /// sent.
     #[error("storage unavailable")]
     Unavailable(String),
+    /// The server is stopping (or its pipeline failed) and takes nothing
+    /// more: 503, with `Retry-After`. Its replacement will.
+    #[error("{0}")]
+    Stopping(String),
 }
+
+/// Seconds a client is told to wait after a 503 for storage: Redis
+/// reconnects within a second or two.
+pub(crate) const RETRY_STORAGE_S: u32 = 5;
+/// Seconds a client is told to wait after a 503 from a server that is
+/// stopping: a supervisor restarts it in about that time.
+pub(crate) const RETRY_STOPPING_S: u32 = 2;
 
 impl ApiError {
     /// A 400 naming `field`.
@@ -95,7 +107,17 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Gone(_) => StatusCode::GONE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Stopping(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The `Retry-After` header's seconds: every 429 and 503 has one.
+    fn retry_after_s(&self) -> Option<u32> {
+        match self {
+            Self::TooBusy { retry_after_s, .. } => Some(*retry_after_s),
+            Self::Unavailable(_) => Some(RETRY_STORAGE_S),
+            Self::Stopping(_) => Some(RETRY_STOPPING_S),
+            _ => None,
         }
     }
 
@@ -112,6 +134,7 @@ impl ApiError {
             Self::Gone(_) => ("gone", None),
             Self::UnsupportedMediaType(_) => ("unsupported_media_type", Some("content-type".to_owned())),
             Self::Unavailable(_) => ("unavailable", None),
+            Self::Stopping(_) => ("stopping", None),
         };
         ErrorBody { status: status.as_u16(), error, message: self.to_string(), field }
     }
@@ -132,10 +155,8 @@ impl IntoResponse for ApiError {
             tracing::warn!(target: "streammon::http", %detail, "storage query failed");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
-        if let Self::TooBusy { retry_after_s, .. } = &self {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_s));
+        if let Some(seconds) = self.retry_after_s() {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
         }
         response
     }
@@ -143,3 +164,26 @@ impl IntoResponse for ApiError {
 
 /// Result of a handler.
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_503_and_429_carries_retry_after() {
+        let errors = [
+            ApiError::Unavailable("redis: connection refused".into()),
+            ApiError::Stopping("the server is stopping".into()),
+            ApiError::TooBusy { message: "busy".into(), retry_after_s: 3 },
+        ];
+        for e in errors {
+            let status = e.status();
+            let response = e.into_response();
+            assert!(matches!(status.as_u16(), 429 | 503));
+            let retry = response.headers().get(axum::http::header::RETRY_AFTER);
+            assert!(retry.and_then(|v| v.to_str().ok()?.parse::<u32>().ok()).is_some_and(|s| s > 0), "{status}");
+        }
+        let response = ApiError::NotFound("x".into()).into_response();
+        assert!(response.headers().get(axum::http::header::RETRY_AFTER).is_none());
+    }
+}

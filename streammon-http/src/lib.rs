@@ -9,6 +9,7 @@ mod publish;
 mod realtime;
 mod routes;
 mod state;
+mod storage;
 mod telemetry;
 pub mod wire;
 
@@ -39,6 +40,7 @@ pub use realtime::{
 };
 pub use routes::ApiDoc;
 pub use state::{AppState, HistoryEntry, HttpSettings, Ingest, Live};
+pub use storage::watch as watch_storage;
 pub use telemetry::{MAX_REGION_LABELS, Telemetry};
 
 /// The path the original server mounted its Socket.IO app under: its

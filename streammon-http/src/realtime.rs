@@ -278,8 +278,11 @@ fn ingest(state: &AppState, data: TryData<serde_json::Value>, ack: AckSender) {
         }
         Ok(samples) => {
             let n = samples.len();
-            if state.ingest().offer(samples) {
+            if !state.stopping() && state.ingest().offer(samples) {
                 let _ = ack.send(&serde_json::json!({ "accepted": n }));
+            } else if state.stopping() {
+                telemetry.samples_rejected.with_label_values(&["stopping"]).inc_by(n as u64);
+                ack_error(ack, 503, "", "the server is stopping and takes no more samples; retry shortly".into());
             } else {
                 telemetry.samples_rejected.with_label_values(&["busy"]).inc_by(n as u64);
                 ack_error(ack, 429, "", "the pipeline is busy; retry shortly".into());

@@ -117,9 +117,16 @@ impl Ingest {
     }
 
     /// Queues a batch; `false` when the queue is full (shed load) or the
-    /// pipeline has stopped.
+    /// pipeline has stopped taking batches ([`is_closed`](Self::is_closed)).
     pub fn offer(&self, batch: Vec<Sample>) -> bool {
         self.tx.try_send(batch).is_ok()
+    }
+
+    /// Whether the pipeline has stopped taking batches: the server is
+    /// stopping (every batch accepted before is still processed and
+    /// stored) or its pipeline failed.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
     }
 }
 
@@ -142,7 +149,8 @@ pub(crate) struct Inner {
     pub(crate) source: String,
     pub(crate) seq: AtomicU64,
     pub(crate) cache: Mutex<Vec<Cached>>,
-    pub(crate) health: Mutex<Option<(Instant, axum::http::StatusCode, Bytes)>>,
+    pub(crate) probe: crate::storage::Probe,
+    pub(crate) failure: std::sync::OnceLock<String>,
     pub(crate) cmcd: std::sync::OnceLock<Arc<crate::CmcdIngest>>,
 }
 
@@ -170,7 +178,8 @@ impl AppState {
             source: source.into(),
             seq: AtomicU64::new(0),
             cache: Mutex::new(Vec::new()),
-            health: Mutex::new(None),
+            probe: crate::storage::Probe::default(),
+            failure: std::sync::OnceLock::new(),
             cmcd: std::sync::OnceLock::new(),
         }))
     }
@@ -242,15 +251,23 @@ impl AppState {
         body
     }
 
-    /// The last health report, if younger than `ttl`.
-    pub(crate) fn fresh_health(&self, ttl: Duration) -> Option<(axum::http::StatusCode, Bytes)> {
-        let cached = self.0.health.lock().unwrap_or_else(|e| e.into_inner());
-        cached.as_ref().filter(|(at, _, _)| at.elapsed() < ttl).map(|(_, status, body)| (*status, body.clone()))
+    /// Records that the pipeline failed (it panicked): from now on the
+    /// health report is 503 with `reason` among its problems. The first
+    /// reason stays.
+    pub fn fail(&self, reason: impl Into<String>) {
+        let _ = self.0.failure.set(reason.into());
     }
 
-    /// Keeps a health report for [`fresh_health`](Self::fresh_health).
-    pub(crate) fn keep_health(&self, status: axum::http::StatusCode, body: Bytes) {
-        *self.0.health.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), status, body));
+    /// Why the pipeline failed, once it has.
+    pub fn failure(&self) -> Option<&str> {
+        self.0.failure.get().map(String::as_str)
+    }
+
+    /// Whether samples are refused because the server is stopping: its
+    /// queue is closed, or its pipeline failed (before the queue's
+    /// receiver is gone).
+    pub(crate) fn stopping(&self) -> bool {
+        self.failure().is_some() || self.ingest().is_closed()
     }
 
     /// Uptime.

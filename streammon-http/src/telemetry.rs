@@ -13,7 +13,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 use streammon_core::pipeline::{PipelineStats, TickSummary};
-use streammon_core::{Severity, StoreHealth};
+use streammon_core::{Severity, StoreCounters, StoreHealth};
 
 /// Most distinct `region` label values; more are folded into `other`.
 pub const MAX_REGION_LABELS: usize = 64;
@@ -217,7 +217,7 @@ impl Telemetry {
         for outcome in ["accepted", "stopped", "busy", "invalid", "limited"] {
             self.cmcd_reports.with_label_values(&[outcome]);
         }
-        for reason in ["invalid", "busy"] {
+        for reason in ["invalid", "busy", "stopping"] {
             self.samples_rejected.with_label_values(&[reason]);
         }
         for severity in ["info", "warning", "critical"] {
@@ -280,11 +280,23 @@ impl Telemetry {
 
     /// Brings the storage counters up to a health report.
     pub fn observe_store(&self, health: &StoreHealth) {
+        self.observe_counters(&StoreCounters {
+            buffered: health.buffered,
+            dropped: health.dropped,
+            accepted: health.accepted,
+            failed: health.failed,
+        });
+    }
+
+    /// Brings the storage counters up to the store's own, which only grow:
+    /// called on a schedule of its own (see `streammon_http::watch_storage`)
+    /// and at every health report.
+    pub fn observe_counters(&self, counters: &StoreCounters) {
         let mut last = self.last_store.lock().unwrap_or_else(|e| e.into_inner());
-        self.store_dropped.inc_by(health.dropped.saturating_sub(last.0));
-        self.store_failed.inc_by(health.failed.saturating_sub(last.1));
-        *last = (last.0.max(health.dropped), last.1.max(health.failed));
-        self.store_buffered.set(health.buffered as i64);
+        self.store_dropped.inc_by(counters.dropped.saturating_sub(last.0));
+        self.store_failed.inc_by(counters.failed.saturating_sub(last.1));
+        *last = (last.0.max(counters.dropped), last.1.max(counters.failed));
+        self.store_buffered.set(counters.buffered as i64);
     }
 
     /// The text exposition, format 0.0.4.

@@ -320,6 +320,42 @@ async fn a_full_queue_answers_429() {
     assert_eq!(post_metrics(&state, one).await.status, StatusCode::ACCEPTED);
 }
 
+#[tokio::test]
+async fn a_stopping_server_refuses_samples_with_503_and_retry_after() {
+    let (state, mut rx) = empty_state(HttpSettings::default(), 4);
+    // What the pipeline does when it stops (or dies): it closes its queue.
+    rx.close();
+    let one = serde_json::to_string(&fed().await.sample).unwrap();
+    let reply = post_metrics(&state, one).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.brief());
+    assert_error_body(&reply, 503, "stopping");
+    assert_eq!(reply.header(header::RETRY_AFTER), Some("2"));
+    let text = get(&state, "/metrics/prometheus").await.text();
+    assert!(text.contains("streammon_samples_rejected_total{reason=\"stopping\"} 1"), "{text}");
+}
+
+#[tokio::test]
+async fn a_failed_pipeline_turns_health_503_naming_it_with_retry_after() {
+    let (state, _rx) = empty_state(HttpSettings::default(), 4);
+    let reply = get(&state, "/health").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.brief());
+    assert_eq!(reply.header(header::RETRY_AFTER), None);
+    state.fail("the pipeline panicked: boom");
+    let reply = get(&state, "/health").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.brief());
+    assert_eq!(reply.header(header::RETRY_AFTER), Some("1"));
+    let body = reply.json();
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["problems"], json!(["pipeline failed: the pipeline panicked: boom"]));
+    // Samples are refused from the moment it failed, though its queue is
+    // still open: nobody would process them.
+    let one = serde_json::to_string(&fed().await.sample).unwrap();
+    let reply = post_metrics(&state, one).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.brief());
+    assert_error_body(&reply, 503, "stopping");
+    assert!(reply.header(header::RETRY_AFTER).is_some());
+}
+
 // -------------------------------------------------------------- GET /content
 
 fn rows_of(body: &Value) -> &Vec<Value> {
@@ -626,6 +662,37 @@ async fn alerts_name_the_incident_region() {
 }
 
 // --------------------------------------------------- /openapi.json and /docs
+
+#[tokio::test]
+async fn every_documented_503_and_429_documents_retry_after() {
+    let doc = get_ok("/openapi.json").await;
+    let mut with_503 = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            for status in ["429", "503"] {
+                let Some(response) = op["responses"].get(status) else { continue };
+                assert!(
+                    response["headers"]["Retry-After"].is_object(),
+                    "{method} {path} {status} does not document Retry-After: {response}"
+                );
+                if status == "503" {
+                    with_503.push(format!("{method} {path}"));
+                }
+            }
+        }
+    }
+    for op in [
+        "get /",
+        "get /health",
+        "get /metrics",
+        "post /metrics",
+        "get /analytics/breakdown",
+        "get /analytics/distribution",
+        "post /cmcd",
+    ] {
+        assert!(with_503.iter().any(|o| o == op), "{op} does not document its 503: {with_503:?}");
+    }
+}
 
 #[tokio::test]
 async fn openapi_documents_every_route() {

@@ -13,7 +13,9 @@ use serde::Deserializer as _;
 use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use streammon_core::store::downsample::Downsampler;
 use streammon_core::store::{DownsampleQuery, RangeQuery, SeriesFilter, SeriesPoints, sort_range};
-use streammon_core::{Alert, AlertState, ContentChange, Metric, Sample, SeriesKey, Store, StoreError, StoreHealth};
+use streammon_core::{
+    Alert, AlertState, ContentChange, Metric, Sample, SeriesKey, Store, StoreCounters, StoreError, StoreHealth,
+};
 use tokio::task::JoinHandle;
 
 use crate::buffer::{Buffer, Encoded, Write};
@@ -378,11 +380,13 @@ impl Store for RedisStore {
         problems.extend(refused);
         let ok = problems.is_empty();
         let detail = if ok { s.addr.clone() } else { format!("{}: {}", s.addr, problems.join("; ")) };
+        let StoreCounters { buffered, dropped, accepted, failed } = self.counters();
+        StoreHealth { backend: "redis".into(), ok, detail, buffered, dropped, accepted, failed }
+    }
+
+    fn counters(&self) -> StoreCounters {
         let b = &self.shared.buffer;
-        StoreHealth {
-            backend: "redis".into(),
-            ok,
-            detail,
+        StoreCounters {
             buffered: b.pending() as u64,
             dropped: b.dropped.load(Ordering::Relaxed),
             accepted: b.accepted.load(Ordering::Relaxed),

@@ -193,6 +193,8 @@ export interface ContentDetail {
   regions: StreamSample[];
   alerts?: AlertObject[];
   anomalies?: AnomalyAlert[];
+  /** True when storage could not be read: `regions` is empty. */
+  partial?: boolean;
 }
 
 export interface ForecastPoint {
@@ -237,6 +239,8 @@ export interface Analytics {
 export interface AlertList {
   alerts: AlertObject[];
   events: AnomalyAlert[];
+  /** True when storage could not be read: only pending and firing alerts. */
+  partial?: boolean;
 }
 
 export interface HistoryResponse {

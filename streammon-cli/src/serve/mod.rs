@@ -4,9 +4,18 @@
 //! core's [`Pipeline`], and the HTTP transport's router, hub and
 //! publisher. The loop in [`run_pipeline`] paces ticks to the wall clock,
 //! on a thread of its own.
+//!
+//! On SIGINT or SIGTERM the pipeline closes its queue and runs one last
+//! tick at once with every batch accepted before (and the CMCD reports
+//! taken), storage is flushed, and the process exits 0, or 1 when writes
+//! could not be stored. If the pipeline thread panics, `/health` turns 503
+//! at once and the process exits with 70 a second later, for a supervisor
+//! to restart it (docs/RELIABILITY.md).
 
 mod config;
 mod dashboard;
+#[cfg(debug_assertions)]
+mod fault;
 mod media;
 
 use std::sync::Arc;
@@ -93,6 +102,7 @@ async fn open_store(settings: &StoreSettings) -> Result<Arc<dyn Store>, CliError
 }
 
 async fn serve(settings: Settings) -> Result<(), CliError> {
+    let mut shutdown = Shutdown::listen();
     let store = open_store(&settings.store).await?;
     let telemetry = Arc::new(Telemetry::new());
     let (ingest, ingest_rx) = Ingest::channel(INGEST_QUEUE);
@@ -134,14 +144,37 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let publisher = Publisher::new(state.clone(), Some(hub.clone()));
     let backfill = settings.backfill;
     let source = Source { simulator, cmcd, step_ms };
-    let pipeline_done = {
+    // A pipeline panic turns /health 503 from the panic hook, at once:
+    // printing the panic's backtrace (RUST_BACKTRACE) can take a second
+    // before the thread unwinds and its end is seen below.
+    let default_hook = std::panic::take_hook();
+    let hook_state = state.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(PIPELINE_THREAD) {
+            hook_state.fail(format!("the pipeline panicked: {}", panic_message(info.payload())));
+        }
+        default_hook(info);
+    }));
+    let mut pipeline_done = {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         let (rt, state, stop) = (tokio::runtime::Handle::current(), state.clone(), stop_rx.clone());
         std::thread::Builder::new()
-            .name("streammon-pipeline".into())
+            .name(PIPELINE_THREAD.into())
             .spawn(move || {
                 let _in_runtime = rt.enter();
-                let _ = done_tx.send(run_pipeline(&rt, source, pipeline, publisher, state, ingest_rx, backfill, stop));
+                let mut ingest_rx = ingest_rx;
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_pipeline(&rt, source, pipeline, publisher, &state, &mut ingest_rx, backfill, stop)
+                }));
+                let end = match run {
+                    Ok(Ok(drained)) => PipelineEnd::Drained(drained),
+                    Ok(Err(e)) => PipelineEnd::Failed(format!("the pipeline failed: {e}")),
+                    Err(panic) => {
+                        let lost = abandon(&mut ingest_rx);
+                        PipelineEnd::Failed(format!("the pipeline panicked: {}; {lost}", panic_message(&*panic)))
+                    }
+                };
+                let _ = done_tx.send(end);
             })
             .map_err(|e| CliError::Server(format!("cannot start the pipeline thread: {e}")))?;
         done_rx
@@ -164,50 +197,213 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let janitor =
         tokio::spawn(crate::alloc::wake_idle_workers(tokio::runtime::Handle::current().metrics().num_workers()));
 
-    shutdown_signal().await;
-    tracing::info!(target: "streammon", "shutting down: stopping the pipeline, flushing storage");
-    let _ = stop_tx.send(true);
-    // The pipeline finishes its tick (and its publish to the hub) before
-    // the hub closes: publishing into a closed namespace panics.
-    match pipeline_done.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(target: "streammon", error = %e, "pipeline failed"),
-        Err(_) => tracing::error!(target: "streammon", "the pipeline thread panicked"),
+    let storage_watch = tokio::spawn(streammon_http::watch_storage(state.clone()));
+
+    // Until a signal, or the pipeline's end: it only ends on its own when
+    // it fails (it panicked).
+    let failure = tokio::select! {
+        () = shutdown.recv() => None,
+        end = &mut pipeline_done => Some(match end {
+            Ok(PipelineEnd::Failed(reason)) => reason,
+            Ok(PipelineEnd::Drained(_)) => "the pipeline stopped on its own".to_owned(),
+            Err(_) => "the pipeline thread ended without a word".to_owned(),
+        }),
+    };
+    let mut clean = true;
+    if let Some(reason) = &failure {
+        // Health turns 503 at once; samples are refused (503) since the
+        // queue's receiver went with the pipeline. The server stays up for
+        // a moment so that probes see why, then exits for its supervisor
+        // to restart it.
+        state.fail(reason.clone());
+        tracing::error!(target: "streammon", reason = %reason, exit_code = PIPELINE_FAILED_EXIT, "pipeline failed: /health answers 503; exiting in {FAILED_GRACE:?}");
+        tokio::time::sleep(FAILED_GRACE).await;
+        let _ = stop_tx.send(true);
+    } else {
+        tracing::info!(target: "streammon", "shutting down: draining accepted samples through the pipeline into storage");
+        let _ = stop_tx.send(true);
+        // The pipeline runs one last tick with every batch accepted (and
+        // the CMCD reports taken) before the stop, and publishes it to the
+        // hub before the hub closes: publishing into a closed namespace
+        // panics.
+        match pipeline_done.await {
+            Ok(PipelineEnd::Drained(d)) => {
+                tracing::info!(target: "streammon", client_samples = d.client_samples, batches = d.batches, cmcd_samples = d.cmcd_samples, "drained: the last tick holds every batch accepted before the stop");
+                if d.store_failures > 0 {
+                    clean = false;
+                    tracing::error!(target: "streammon", failures = d.store_failures, "storage refused writes of the last tick: they are lost");
+                }
+            }
+            Ok(PipelineEnd::Failed(reason)) => {
+                clean = false;
+                tracing::error!(target: "streammon", reason = %reason, "the pipeline failed while draining");
+            }
+            Err(_) => {
+                clean = false;
+                tracing::error!(target: "streammon", "the pipeline thread ended without a word");
+            }
+        }
     }
     hub.close().await;
     janitor.abort();
+    storage_watch.abort();
     match tokio::time::timeout(Duration::from_secs(10), store.flush()).await {
         Ok(Ok(())) => tracing::info!(target: "streammon", "storage flushed"),
-        Ok(Err(e)) => tracing::error!(target: "streammon", error = %e, "storage flush failed: writes lost"),
-        Err(_) => tracing::error!(target: "streammon", "storage flush timed out after 10 s: writes lost"),
+        Ok(Err(e)) => {
+            clean = false;
+            tracing::error!(target: "streammon", error = %e, "storage flush failed: writes lost");
+        }
+        Err(_) => {
+            clean = false;
+            let lost = store.counters().buffered;
+            tracing::error!(target: "streammon", lost, "storage flush timed out after 10 s: writes lost");
+        }
+    }
+    let lost = store.counters();
+    if lost.dropped > 0 || lost.failed > 0 {
+        tracing::warn!(target: "streammon", dropped = lost.dropped, failed = lost.failed, "storage lost writes since start");
     }
     match tokio::time::timeout(Duration::from_secs(5), server_task).await {
         Ok(Ok(Err(e))) => return Err(CliError::Server(format!("server failed: {e}"))),
         Err(_) => tracing::warn!(target: "streammon", "connections still open after 5 s; closing them"),
         _ => {}
     }
+    if let Some(reason) = failure {
+        return Err(CliError::PipelineFailed(reason));
+    }
+    if !clean {
+        return Err(CliError::Server("stopped, but not every accepted write was stored (see the log)".into()));
+    }
     tracing::info!(target: "streammon", "stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// How long a server whose pipeline failed keeps answering (`/health` 503,
+/// samples refused with 503) before it exits: long enough for a load
+/// balancer's probe to see why.
+const FAILED_GRACE: Duration = Duration::from_secs(1);
+
+/// The name of the pipeline's thread.
+const PIPELINE_THREAD: &str = "streammon-pipeline";
+
+/// The exit code when the pipeline fails: `EX_SOFTWARE` of `sysexits.h`.
+pub(crate) const PIPELINE_FAILED_EXIT: i32 = 70;
+
+/// How the pipeline thread ended.
+#[derive(Debug)]
+enum PipelineEnd {
+    /// Stopped when asked, after its last tick.
+    Drained(Drained),
+    /// Failed or panicked, with why.
+    Failed(String),
+}
+
+/// What the last tick at shutdown took in.
+#[derive(Debug, Default, Clone, Copy)]
+struct Drained {
+    /// Client batches (`POST /metrics`, `metric_update`) in the last tick.
+    batches: u64,
+    /// Their samples.
+    client_samples: u64,
+    /// Samples the CMCD collector's last tick made.
+    cmcd_samples: u64,
+    /// Storage writes of the last tick that failed.
+    store_failures: u64,
+}
+
+/// The text of a panic's payload.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
+}
+
+/// Closes the ingest queue of a pipeline that died and counts (and logs)
+/// the accepted samples it leaves behind: they are lost.
+fn abandon(ingest: &mut mpsc::Receiver<Vec<Sample>>) -> String {
+    ingest.close();
+    let (mut batches, mut samples) = (0u64, 0u64);
+    while let Ok(batch) = ingest.try_recv() {
+        batches += 1;
+        samples += batch.len() as u64;
+    }
+    tracing::error!(target: "streammon", batches, samples, "accepted client samples lost with the pipeline");
+    format!("{samples} accepted client samples in {batches} batches lost")
+}
+
+/// Moves the queued client batches into `samples`: those queued now, or,
+/// with `closing`, every batch ever accepted. Closing refuses new batches
+/// (senders see the queue closed and answer 503), then waits out any send
+/// that took its slot before the close: after it, nothing accepted is
+/// left in the queue. Returns (batches, samples).
+fn take_batches(ingest: &mut mpsc::Receiver<Vec<Sample>>, samples: &mut Vec<Sample>, closing: bool) -> (u64, u64) {
+    if closing {
+        ingest.close();
+    }
+    let (mut batches, mut pushed) = (0u64, 0u64);
+    // A send in flight holds its slot for a few instructions; a second is
+    // far more than it needs, and bounds the wait should one never come.
+    let give_up = Instant::now() + Duration::from_secs(1);
+    loop {
+        while let Ok(batch) = ingest.try_recv() {
+            batches += 1;
+            pushed += batch.len() as u64;
+            samples.extend(batch);
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        // A slot is free again only once its batch is received.
+        if !closing || ingest.capacity() == ingest.max_capacity() || Instant::now() > give_up {
+            return (batches, pushed);
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// SIGINT and SIGTERM, listened for from the moment this is made: a
+/// signal that comes while the server starts stops it gracefully rather
+/// than killing it (the default action), so that nothing it accepted is
+/// lost.
+struct Shutdown {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Shutdown {
+    /// Installs the handlers. Inside the runtime.
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self { term: signal(SignalKind::terminate()).ok(), int: signal(SignalKind::interrupt()).ok() }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Waits for SIGINT or SIGTERM.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn one(signal: Option<&mut tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = one(self.term.as_mut()) => {},
+                () = one(self.int.as_mut()) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -216,11 +412,14 @@ async fn shutdown_signal() {
 struct StoreErrors {
     last_logged: Option<Instant>,
     since_logged: u64,
+    /// Failures since start.
+    total: u64,
 }
 
 impl StoreErrors {
     fn record(&mut self, state: &AppState, what: &str, err: &streammon_core::StoreError) {
         state.telemetry().store_errors.inc();
+        self.total += 1;
         self.since_logged += 1;
         if self.last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
             tracing::error!(target: "streammon::store", what, error = %err, failures = self.since_logged, "store write failed");
@@ -254,11 +453,11 @@ fn run_pipeline(
     source: Source,
     mut pipeline: Pipeline,
     mut publisher: Publisher,
-    state: AppState,
-    mut ingest: mpsc::Receiver<Vec<Sample>>,
+    state: &AppState,
+    ingest: &mut mpsc::Receiver<Vec<Sample>>,
     backfill: Duration,
     mut stop: watch::Receiver<bool>,
-) -> Result<(), CliError> {
+) -> Result<Drained, CliError> {
     let Source { mut simulator, cmcd, step_ms } = source;
     let mut clock_ms = match &simulator {
         Some(sim) => sim.now_ms(),
@@ -272,28 +471,29 @@ fn run_pipeline(
     let telemetry = state.telemetry().clone();
     let started = Instant::now();
     let mut backfilling = true;
+    #[cfg(debug_assertions)]
+    let mut fault = fault::PanicAfter::from_env();
     if backfill > Duration::ZERO {
         tracing::info!(target: "streammon", backfill = ?backfill, "simulating history before going live");
     }
     loop {
         let next_ms = clock_ms + step_ms;
-        if next_ms > wall_ms() {
+        // Once stopped, the tick that was due runs at once, the last, with
+        // every batch accepted before the stop.
+        let stopping = if next_ms > wall_ms() {
             if backfilling {
                 backfilling = false;
                 tracing::info!(target: "streammon", history_ticks = pipeline.stats().ticks, took = ?started.elapsed(), "live: ticks paced to the wall clock");
             }
-            let stopped = rt.block_on(async {
+            rt.block_on(async {
                 tokio::select! {
                     () = until_wall_ms(next_ms) => false,
                     _ = stop.wait_for(|s| *s) => true,
                 }
-            });
-            if stopped {
-                return Ok(());
-            }
-        } else if *stop.borrow() {
-            return Ok(());
-        }
+            })
+        } else {
+            *stop.borrow()
+        };
         samples.clear();
         changes.clear();
         if let Some(sim) = simulator.as_mut() {
@@ -305,17 +505,19 @@ fn run_pipeline(
         } else {
             clock_ms = next_ms;
         }
-        if let Some(cmcd) = cmcd.as_ref().filter(|_| !backfilling) {
+        let mut from_cmcd = 0u64;
+        if let Some(cmcd) = cmcd.as_ref().filter(|_| !backfilling || stopping) {
             let before = samples.len();
-            cmcd.tick(clock_ms, step_ms as u32, &mut samples, &mut changes);
-            telemetry.samples_ingested.with_label_values(&["cmcd"]).inc_by((samples.len() - before) as u64);
+            if stopping {
+                cmcd.close_and_tick(clock_ms, step_ms as u32, &mut samples, &mut changes);
+            } else {
+                cmcd.tick(clock_ms, step_ms as u32, &mut samples, &mut changes);
+            }
+            from_cmcd = (samples.len() - before) as u64;
+            telemetry.samples_ingested.with_label_values(&["cmcd"]).inc_by(from_cmcd);
             telemetry.cmcd_sessions.set(cmcd.stats().sessions as i64);
         }
-        let mut pushed = 0u64;
-        while let Ok(batch) = ingest.try_recv() {
-            pushed += batch.len() as u64;
-            samples.extend(batch);
-        }
+        let (batches, pushed) = take_batches(ingest, &mut samples, stopping);
         if pushed > 0 {
             telemetry.samples_ingested.with_label_values(&["client"]).inc_by(pushed);
         }
@@ -328,6 +530,10 @@ fn run_pipeline(
         let t = Instant::now();
         publisher.publish_update(&out, &samples, !backfilling);
         let updated = t.elapsed();
+        #[cfg(debug_assertions)]
+        if !backfilling {
+            fault.tick();
+        }
         let t = Instant::now();
         pipeline.detect(&samples, &mut out);
         telemetry.stage_seconds.with_label_values(&["detect"]).observe((summarized + t.elapsed()).as_secs_f64());
@@ -337,20 +543,22 @@ fn run_pipeline(
 
         // Storage after the clients: a write waits on nobody's screen.
         let t = Instant::now();
-        rt.block_on(async {
+        let store_failures = rt.block_on(async {
+            let before = errors.total;
             if let Err(e) = state.store().append(&samples).await {
-                errors.record(&state, "samples", &e);
+                errors.record(state, "samples", &e);
             }
             for event in &out.alert_events {
                 if let Err(e) = state.store().put_alert(&event.alert).await {
-                    errors.record(&state, "alert", &e);
+                    errors.record(state, "alert", &e);
                 }
             }
             for change in &out.changes {
                 if let Err(e) = state.store().put_content_status(change).await {
-                    errors.record(&state, "content status", &e);
+                    errors.record(state, "content status", &e);
                 }
             }
+            errors.total - before
         });
         let took = t.elapsed().as_secs_f64();
         telemetry.stage_seconds.with_label_values(&["store"]).observe(took);
@@ -362,6 +570,9 @@ fn run_pipeline(
             for e in &out.alert_events {
                 tracing::info!(target: "streammon::alert", kind = ?e.kind, severity = %e.alert.severity, id = %e.alert.id, "{}", e.alert.summary);
             }
+        }
+        if stopping {
+            return Ok(Drained { batches, client_samples: pushed, cmcd_samples: from_cmcd, store_failures });
         }
     }
 }

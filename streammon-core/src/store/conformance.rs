@@ -338,6 +338,12 @@ pub async fn health_counts(store: &dyn Store) {
     assert!(!health.backend.is_empty());
     assert_eq!(health.accepted, 180);
     assert_eq!((health.buffered, health.dropped), (0, 0));
+    let counters = store.counters();
+    assert_eq!(
+        (counters.accepted, counters.buffered, counters.dropped, counters.failed),
+        (health.accepted, health.buffered, health.dropped, health.failed),
+        "counters agree with the health report"
+    );
 }
 
 /// Generates one test per case of the suite for a backend.

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::downsample::Downsampler;
-use super::{DownsampleQuery, RangeQuery, SeriesPoints, Store, StoreError, StoreHealth, sort_range};
+use super::{DownsampleQuery, RangeQuery, SeriesPoints, Store, StoreCounters, StoreError, StoreHealth, sort_range};
 use crate::alert::{Alert, AlertState};
 use crate::content::ContentChange;
 use crate::id::{ContentId, RegionId};
@@ -333,5 +333,9 @@ impl Store for MemoryStore {
             accepted: inner.accepted,
             failed: 0,
         }
+    }
+
+    fn counters(&self) -> StoreCounters {
+        StoreCounters { accepted: self.lock().accepted, ..StoreCounters::default() }
     }
 }

@@ -199,6 +199,21 @@ pub struct StoreHealth {
     pub failed: u64,
 }
 
+/// A store's counters as they stand, read without asking the backend:
+/// what an exporter reads on its own schedule, even while the backend
+/// does not answer. The same figures as in [`StoreHealth`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreCounters {
+    /// Writes accepted but not yet stored.
+    pub buffered: u64,
+    /// Samples refused because the write buffer was full, since start.
+    pub dropped: u64,
+    /// Samples accepted since start.
+    pub accepted: u64,
+    /// Accepted writes the backend refused for good, since start.
+    pub failed: u64,
+}
+
 /// Sorts samples oldest first, ties by content then region, and keeps the
 /// newest `limit`: the order every backend returns ranges in.
 pub fn sort_range(mut samples: Vec<Sample>, limit: Option<usize>) -> Vec<Sample> {
@@ -283,6 +298,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`] from a backend.
     async fn content_statuses(&self) -> Result<Vec<ContentChange>, StoreError>;
 
-    /// Checks the backend and reports counters.
+    /// Checks the backend and reports counters. May wait on the backend
+    /// (a Redis `PING`) for as long as its timeouts allow.
     async fn health(&self) -> StoreHealth;
+
+    /// The counters of [`health`](Self::health), read at once from memory:
+    /// never waits on the backend.
+    fn counters(&self) -> StoreCounters;
 }

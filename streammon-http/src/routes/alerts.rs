@@ -18,10 +18,18 @@ pub struct AlertList {
     pub alerts: Vec<Alert>,
     /// Recent transitions (fired, resolved), newest first.
     pub events: Vec<AnomalyAlert>,
+    /// True when storage could not be read: `alerts` then holds only the
+    /// pending and firing alerts (kept in memory), without the resolved
+    /// ones storage keeps.
+    pub partial: bool,
 }
 
 /// Alerts with their lifecycle: pending, firing and resolved (kept by the
 /// store), and the latest transitions.
+///
+/// While storage is down or slow (over half a second) it still answers,
+/// from memory: the pending and firing alerts and the transitions, with
+/// `partial` true.
 #[utoipa::path(operation_id = "list_alerts", get, path = "/alerts", tag = "alerts",
     params(
         ("state" = Option<AlertState>, Query, description = "pending, firing or resolved"),
@@ -38,7 +46,9 @@ pub(crate) async fn list(State(state): State<AppState>, RawQuery(query): RawQuer
         Some(other) => return Err(ApiError::bad("state", format!("{other:?} is not pending, firing or resolved"))),
     };
     let limit = params.int("limit", 1..=10_000)?.unwrap_or(200);
-    let mut alerts = state.store().alerts(wanted).await?;
+    let stored = crate::storage::optional(&state, "alerts", state.store().alerts(wanted)).await?;
+    let partial = stored.is_none();
+    let mut alerts = stored.unwrap_or_default();
     // The store keeps the last written state; pending alerts live only in
     // the engine.
     let active: Vec<Alert> = state.read(|live| live.active_alerts.clone());
@@ -51,5 +61,5 @@ pub(crate) async fn list(State(state): State<AppState>, RawQuery(query): RawQuer
     alerts.sort_by(|a, b| b.started_ms.cmp(&a.started_ms).then_with(|| b.id.cmp(&a.id)));
     alerts.truncate(limit);
     let events = state.read(|live| live.alert_events.iter().rev().take(limit).cloned().collect());
-    Ok(Json(AlertList { alerts, events }))
+    Ok(Json(AlertList { alerts, events, partial }))
 }

@@ -77,6 +77,7 @@ async fn samples_in_window(
     metric: Metric,
 ) -> ApiResult<(Vec<streammon_core::Sample>, i64, i64)> {
     let (filter, from, to) = window(state, params, 5 * 60 * 1_000)?;
+    crate::storage::ensure_up(state)?;
     let query = RangeQuery { filter, metric: Some(metric), from_ms: from, to_ms: to, limit: Some(MAX_SAMPLES) };
     Ok((state.store().range(&query).await?, from, to))
 }
@@ -106,7 +107,8 @@ pub struct BreakdownResponse {
         ("content" = Option<String>, Query, description = "Only this title"),
         ("limit" = Option<usize>, Query, description = "At most this many rows, 1 to 10000 (default 50)"),
     ),
-    responses((status = 200, body = BreakdownResponse), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = BreakdownResponse), (status = 400, body = crate::error::ErrorBody),
+        (status = 503, description = "Storage is down", body = crate::error::ErrorBody, headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn breakdown(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -146,7 +148,8 @@ pub struct DistributionResponse {
         ("region" = Option<String>, Query, description = "Only this region"),
         ("content" = Option<String>, Query, description = "Only this title"),
     ),
-    responses((status = 200, body = DistributionResponse), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = DistributionResponse), (status = 400, body = crate::error::ErrorBody),
+        (status = 503, description = "Storage is down", body = crate::error::ErrorBody, headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn distribution(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,

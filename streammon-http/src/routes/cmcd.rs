@@ -61,6 +61,9 @@ fn text(body: &[u8]) -> ApiResult<&str> {
 
 /// Answers what the collector made of a request.
 fn answer(out: Outcome) -> ApiResult<Response> {
+    if out.stopping > 0 {
+        return Err(ApiError::Stopping("the server is stopping and takes no more reports; retry shortly".into()));
+    }
     if out.accepted > 0 {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
@@ -76,6 +79,9 @@ fn answer(out: Outcome) -> ApiResult<Response> {
 /// Checks the token and the rate, parses nothing: the common door.
 fn admit(state: &AppState, headers: &HeaderMap, query: Option<&str>, peer: &Peer, n: usize) -> ApiResult<()> {
     let cmcd = ingest(state)?;
+    if state.failure().is_some() {
+        return Err(ApiError::Stopping("the server's pipeline failed; it takes no more reports: retry shortly".into()));
+    }
     let source = cmcd.authenticate(headers, query, peer_ip(peer))?;
     if n > cmcd.settings().max_reports {
         return Err(ApiError::bad(
@@ -129,7 +135,10 @@ fn json_reports(body: &[u8]) -> ApiResult<Vec<Report<'static>>> {
         (status = 410, description = "Stop sending this session's reports", body = crate::error::ErrorBody),
         (status = 413, description = "Body over the size limit", body = crate::error::ErrorBody),
         (status = 415, description = "Not a CMCD or JSON body", body = crate::error::ErrorBody),
-        (status = 429, description = "Over the rate limit or the session limit; see Retry-After", body = crate::error::ErrorBody)))]
+        (status = 429, description = "Over the rate limit or the session limit; see Retry-After", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying"))),
+        (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn post_cmcd(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -212,7 +221,10 @@ pub fn ingest_request(
         (status = 204, description = "Taken"),
         (status = 400, description = "No CMCD, or a malformed value", body = crate::error::ErrorBody),
         (status = 410, description = "Stop sending this session's reports", body = crate::error::ErrorBody),
-        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody)))]
+        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying"))),
+        (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn get_cmcd(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -233,7 +245,10 @@ pub(crate) async fn get_cmcd(
         (status = 204, description = "Taken"),
         (status = 400, description = "A malformed value", body = crate::error::ErrorBody),
         (status = 410, description = "Stop sending this session's reports", body = crate::error::ErrorBody),
-        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody)))]
+        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying"))),
+        (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn post_response(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -275,7 +290,10 @@ fn log_line(line: &str) -> Option<(&str, Option<IpAddr>)> {
     responses(
         (status = 204, description = "Taken"),
         (status = 400, description = "A malformed value: `field` names the line and key", body = crate::error::ErrorBody),
-        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody)))]
+        (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying"))),
+        (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn post_logs(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -320,6 +338,7 @@ pub(crate) async fn post_logs(
         total.accepted += out.accepted;
         total.stopped += out.stopped;
         total.busy += out.busy;
+        total.stopping += out.stopping;
     }
     answer(total)
 }

@@ -132,10 +132,16 @@ pub struct ContentDetail {
     pub alerts: Vec<Alert>,
     /// Its recent anomalies, newest first.
     pub anomalies: Vec<AnomalyAlert>,
+    /// True when storage could not be read: `regions` is then empty, the
+    /// rest (kept in memory) complete.
+    pub partial: bool,
 }
 
 /// One title: its row, its streams per region in the last tick, its
 /// alerts and recent anomalies.
+///
+/// While storage is down or slow (over half a second) it still answers,
+/// from memory, without the streams, and with `partial` true.
 #[utoipa::path(operation_id = "get_content", get, path = "/content/{id}", tag = "content",
     params(("id" = String, Path, description = "Content id, e.g. vod-000001")),
     responses((status = 200, body = ContentDetail), (status = 404, body = crate::error::ErrorBody)))]
@@ -168,6 +174,7 @@ pub(crate) async fn detail(State(state): State<AppState>, Path(id): Path<String>
         content.last_seen_ms,
         content.last_seen_ms + 1,
     );
-    let regions = state.store().range(&query).await?;
-    Ok(Json(ContentDetail { content, regions, alerts, anomalies }))
+    let regions = crate::storage::optional(&state, "content streams", state.store().range(&query)).await?;
+    let partial = regions.is_none();
+    Ok(Json(ContentDetail { content, regions: regions.unwrap_or_default(), alerts, anomalies, partial }))
 }

@@ -134,7 +134,9 @@ const PARAMS: [&str; 9] = ["limit", "content", "region", "metric", "from", "to",
     responses(
         (status = 200, description = "History (`HistoryResponse`) or a series (`SeriesResponse`) as JSON, or the Prometheus text when the Accept header asks for it",
             content((MetricsBody = "application/json"), (String = "text/plain"))),
-        (status = 400, description = "A parameter is invalid", body = crate::error::ErrorBody)))]
+        (status = 400, description = "A parameter is invalid", body = crate::error::ErrorBody),
+        (status = 503, description = "Series mode: storage is down (the tick history is kept in memory and still answers)", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn get_metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -227,6 +229,7 @@ async fn series(state: &AppState, params: &Params) -> ApiResult<Response> {
         ApiError::bad("metric", "required to query a series (with content, region, from, to or step)")
     })?;
     let (filter, from, to) = window(state, params, 15 * 60 * 1_000)?;
+    crate::storage::ensure_up(state)?;
     let store = state.store();
     let response = match params.span("step")? {
         Some(step) => {
@@ -303,7 +306,10 @@ pub struct Accepted {
         (status = 202, description = "Queued for the next tick", body = Accepted),
         (status = 400, description = "A sample is invalid", body = crate::error::ErrorBody),
         (status = 413, description = "Body over the size limit", body = crate::error::ErrorBody),
-        (status = 429, description = "The pipeline is busy; retry", body = crate::error::ErrorBody)))]
+        (status = 429, description = "The pipeline is busy; retry", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying"))),
+        (status = 503, description = "The server is stopping and takes no more samples; retry (its replacement will)", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
 pub(crate) async fn post_metrics(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -322,7 +328,11 @@ pub(crate) async fn post_metrics(
         ApiError::bad(if field.is_empty() { "body".to_owned() } else { field }, message)
     })?;
     let n = samples.len();
-    if !state.ingest().offer(samples) {
+    if state.stopping() || !state.ingest().offer(samples) {
+        if state.stopping() {
+            telemetry.samples_rejected.with_label_values(&["stopping"]).inc_by(n as u64);
+            return Err(ApiError::Stopping("the server is stopping and takes no more samples; retry shortly".into()));
+        }
         telemetry.samples_rejected.with_label_values(&["busy"]).inc_by(n as u64);
         return Err(ApiError::TooBusy { message: "the pipeline is busy; retry shortly".into(), retry_after_s: 1 });
     }

@@ -1,0 +1,240 @@
+//! Faults `streammon serve` survives, or reports and counts: a stop with
+//! accepted samples still queued, a panic in the pipeline, a stalled Redis
+//! (docs/RELIABILITY.md, "Faults"). Each runs the real binary against a
+//! `redis-server` of its own.
+
+#[path = "common/server.rs"]
+mod server;
+
+use std::time::{Duration, Instant};
+
+use server::{Redis, Reply, Server};
+
+/// Wall-clock time, epoch ms.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A valid sample (docs/SCHEMA.md) of `content` in `region` at `ts`.
+fn sample(content: &str, region: &str, ts: i64) -> String {
+    format!(
+        r#"{{"schema":1,"timestamp_ms":{ts},"interval_ms":1000,"content_id":"{content}","content_type":"live","region":"{region}","viewers":28,"joins":28,"exits":0,"avg_watch_time_s":2741.0,"latency_ms":21.7,"e2e_latency_ms":20577.2,"startup_time_ms":1109.4,"buffering_ratio":0.003534,"rebuffer_events":1,"bitrate_kbps":11242.857,"rendition":"1080p","renditions":{{"480p":1,"720p":2,"1080p":15,"1440p":2,"2160p":8}},"segment_duration_s":6.0,"segment_size_kb":8432.14,"bandwidth_mbps":314.8,"error_rate":0.001024}}"#
+    )
+}
+
+fn start_on(redis: &Redis, args: &[&str], extra: &[(&str, &str)]) -> Server {
+    let env = redis.env();
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.extend_from_slice(extra);
+    Server::start(args, &all)
+}
+
+fn assert_retry_after(reply: &Reply, what: &str) {
+    let seconds = reply.header("retry-after").and_then(|v| v.parse::<u32>().ok());
+    assert!(seconds.is_some_and(|s| s > 0), "{what}: a 503 without Retry-After: {:?}", reply.headers);
+}
+
+/// Regression (issue 16): SIGTERM returned without draining the ingest
+/// queue, so batches already answered 202 were lost and counted nowhere.
+/// With a 30 s tick the batches are still queued when the signal comes.
+#[test]
+fn sigterm_stores_every_sample_accepted_before_it() {
+    let redis = Redis::start();
+    let mut server = start_on(&redis, &["--backfill", "0s", "--step", "30s"], &[]);
+    let (batches, per_batch) = (20, 50);
+    let start = now_ms() - 60_000;
+    let mut accepted = 0;
+    for b in 0..batches {
+        let body: Vec<String> =
+            (0..per_batch).map(|i| sample("drain-probe", "eu-west", start + (b * per_batch + i) * 10)).collect();
+        let reply = server.request("POST", "/metrics", Some(&format!("[{}]", body.join(","))));
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        accepted += per_batch;
+    }
+    server.sigterm();
+    let status = server.wait_exit(Duration::from_secs(30));
+    let log = server.log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    let stored: i64 = redis.cli(&["ZCARD", "streammon:s:drain-probe:eu-west"]).parse().expect("a count");
+    assert_eq!(stored, accepted, "every accepted sample is in Redis after the stop");
+    assert!(log.contains("client_samples=1000"), "the drain is logged with its count:\n{log}");
+}
+
+/// The CMCD reports taken before SIGINT (as SIGTERM) are rolled up in a
+/// last tick and stored, not left in the collector.
+#[test]
+fn sigint_stores_the_cmcd_reports_taken_before_it() {
+    let redis = Redis::start();
+    let mut server = start_on(&redis, &["--source", "cmcd", "--backfill", "0s", "--step", "30s"], &[]);
+    for _ in 0..3 {
+        let reply = server.get("/cmcd?CMCD=br%3D900%2Cot%3Dv%2Csid%3D%22p2%22%2Ccid%3D%22clip-drain%22");
+        assert_eq!(reply.status, 204, "{}", reply.body);
+    }
+    server.signal("INT");
+    let status = server.wait_exit(Duration::from_secs(30));
+    let log = server.log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    let streams = redis.cli(&["ZRANGE", "streammon:streams", "0", "-1"]);
+    assert!(streams.contains("clip-drain:"), "the session's title was stored: {streams:?}\n{log}");
+}
+
+/// What cannot be stored at shutdown is counted and logged, and the exit
+/// code says so: Redis stalled, the flush gives up after 10 s.
+#[test]
+fn writes_not_stored_at_shutdown_are_logged_and_exit_1() {
+    let redis = Redis::start();
+    let mut server = start_on(&redis, &["--backfill", "0s", "--step", "30s"], &[]);
+    let body: Vec<String> = (0..50).map(|i| sample("lost-probe", "eu-west", now_ms() - 1_000 - i)).collect();
+    assert_eq!(server.request("POST", "/metrics", Some(&format!("[{}]", body.join(",")))).status, 202);
+    redis.stall();
+    server.sigterm();
+    let status = server.wait_exit(Duration::from_secs(40));
+    let log = server.log();
+    assert_eq!(status.code(), Some(1), "{log}");
+    let counted = log.lines().find(|l| l.contains("storage flush timed out after 10 s: writes lost"));
+    assert!(counted.is_some_and(|l| l.contains("lost=") && !l.contains("lost=0")), "counted and logged: {log}");
+    assert!(log.contains("client_samples=50"), "{log}");
+    assert!(log.contains("not every accepted write was stored"), "{log}");
+}
+
+/// A panic on the pipeline thread was noticed only at shutdown: the
+/// server stayed up, frozen. Now /health is 503 at once, naming it, new
+/// samples are refused with 503, and the process exits with 70 for its
+/// supervisor to restart it. The tick is 2 s, so the "pipeline stalled"
+/// check (three ticks) cannot be what turns it 503 within the second.
+#[test]
+#[cfg_attr(not(debug_assertions), ignore = "the fault hook is compiled into debug builds only")]
+fn a_pipeline_panic_turns_health_503_at_once_and_exits_70() {
+    let redis = Redis::start();
+    let mut server =
+        start_on(&redis, &["--backfill", "0s", "--step", "2s"], &[("STREAMMON_DEBUG_PANIC_AFTER_TICKS", "2")]);
+    let reply = server.get("/health");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    server.wait_for("panicked", Duration::from_secs(20));
+    let panicked = Instant::now();
+    let reply = loop {
+        let reply = server.get("/health");
+        if reply.status == 503 || panicked.elapsed() > Duration::from_secs(1) {
+            break reply;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(reply.status, 503, "health within a second of the panic: {}", reply.body);
+    assert!(reply.body.contains("pipeline failed: the pipeline panicked"), "{}", reply.body);
+    assert_retry_after(&reply, "/health");
+    let refused = server.request("POST", "/metrics", Some(&sample("after-panic", "eu-west", now_ms())));
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert!(refused.body.contains(r#""error":"stopping""#), "{}", refused.body);
+    assert_retry_after(&refused, "POST /metrics");
+    let status = server.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(70), "{}", server.log());
+    assert!(panicked.elapsed() < Duration::from_secs(10));
+}
+
+/// While Redis is stalled (SIGSTOP: connections open, nothing answered),
+/// every /health waited up to 5 s for a PING, and /alerts answered 503
+/// though the active alerts are in memory.
+///
+/// The latency bound asserted is 500 ms though the design answers within
+/// about 50 ms (docs/RELIABILITY.md): the test machine is shared and
+/// loaded, and a stalled PING took 5 s before, so 500 ms still tells the
+/// two apart. Timing is asserted here only because latency under a stalled
+/// dependency is the behaviour itself.
+#[test]
+fn health_answers_at_once_and_memory_reads_work_while_redis_is_stalled() {
+    let redis = Redis::start();
+    let mut server = start_on(&redis, &["--backfill", "5s", "--step", "200ms"], &[]);
+    let reply = server.get("/health");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let pings_before = pings(&redis);
+    redis.stall();
+    let stalled = Instant::now();
+    let mut last = None;
+    while stalled.elapsed() < Duration::from_secs(3) {
+        let reply = server.get("/health");
+        assert!(reply.took < Duration::from_millis(500), "/health took {:?} with Redis stalled", reply.took);
+        last = Some(reply);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let reply = last.expect("a reply");
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(reply.body.contains("no answer to a health check"), "{}", reply.body);
+    assert_retry_after(&reply, "/health");
+
+    for path in ["/alerts", "/content", "/metrics?limit=5", "/analytics"] {
+        let reply = server.get(path);
+        assert_eq!(reply.status, 200, "{path} with Redis stalled: {}", reply.body);
+        assert!(reply.took < Duration::from_millis(500), "{path} took {:?}", reply.took);
+    }
+    assert!(server.get("/alerts").body.contains(r#""partial":true"#));
+    let list = server.get("/content").body;
+    let id = list.split(r#""content_id":""#).nth(1).and_then(|r| r.split('"').next()).expect("a title").to_owned();
+    let reply = server.get(&format!("/content/{id}"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains(r#""partial":true"#), "{}", reply.body);
+    for path in ["/analytics/breakdown?metric=buffering_ratio&by=region", "/analytics/distribution"] {
+        let reply = server.get(path);
+        assert_eq!(reply.status, 503, "{path}: {}", reply.body);
+        assert_retry_after(&reply, path);
+    }
+    // A series lives in the store only: 503 at once, with Retry-After.
+    let reply = server.get("/metrics?metric=viewers&from=5m");
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(reply.took < Duration::from_millis(500), "the series took {:?}", reply.took);
+    assert_retry_after(&reply, "GET /metrics?metric=");
+
+    redis.resume();
+    // Single flight: some sixty health requests sent one PING or two
+    // (the check in flight when the cache expired, and the watcher's).
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = pings(&redis) - pings_before;
+    assert!(sent <= 4, "{sent} PINGs while Redis was stalled: the check is not single-flight");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = server.get("/health");
+        if reply.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "health did not recover: {}", reply.body);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(server.get("/alerts").body.contains(r#""partial":false"#));
+    server.sigterm();
+    assert_eq!(server.wait_exit(Duration::from_secs(30)).code(), Some(0), "{}", server.log());
+}
+
+/// PINGs Redis has answered since start.
+fn pings(redis: &Redis) -> u64 {
+    let stats = redis.cli(&["INFO", "commandstats"]);
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_ping:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The Prometheus store counters moved only when someone asked for
+/// /health. Here nobody does: the writes piling up while Redis is stalled
+/// show in `streammon_store_buffered_writes` all the same.
+#[test]
+fn storage_counters_are_exported_without_health_being_asked() {
+    let redis = Redis::start();
+    let server = start_on(&redis, &["--backfill", "0s", "--step", "200ms"], &[]);
+    redis.stall();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let buffered = loop {
+        let text = server.get("/metrics/prometheus").body;
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix("streammon_store_buffered_writes "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if value > 0.0 || Instant::now() > deadline {
+            break value;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(buffered > 0.0, "the buffered writes are exported while Redis is stalled");
+    redis.resume();
+}
