@@ -201,3 +201,22 @@ async fn openapi_documents_415_and_the_bearer_scheme() {
         assert!(doc["paths"][path]["post"]["responses"]["415"].is_object(), "{path}");
     }
 }
+
+#[tokio::test]
+async fn cmcd_tokens_alone_close_the_session_list() {
+    let (state, _rx) = empty_state(settings(), 4);
+    let tokens = vec![("cdn".to_owned(), "cmcd-token-0123456789abc".to_owned())];
+    let ingest = CmcdIngest::new(
+        Collector::new(CollectorConfig::default()).unwrap(),
+        CmcdSettings { tokens, ..CmcdSettings::default() },
+        state.telemetry(),
+    );
+    state.enable_cmcd(Arc::new(ingest));
+    let report = post("/cmcd", "text/plain", Some("cmcd-token-0123456789abc"), "sid=\"viewer-2\",br=1".into());
+    assert_eq!(send(&state, report).await.status, StatusCode::NO_CONTENT);
+    let reply = get(&state, "/cmcd/sessions").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.brief());
+    assert!(!reply.text().contains("viewer-2"));
+    let with = get_with("/cmcd/sessions", header::AUTHORIZATION, "Bearer cmcd-token-0123456789abc");
+    assert!(send(&state, with).await.text().contains("viewer-2"));
+}
