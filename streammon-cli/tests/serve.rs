@@ -292,3 +292,102 @@ fn an_unreachable_redis_fails_with_exit_code_1() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Redis"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+// ------------------------------------------- issue 16: tokens and the bind
+
+const INGEST: &str = "ingest-token-0123456789";
+const READ: &str = "read-token-0123456789ab";
+const CMCD: &str = "cmcd-token-0123456789abc";
+
+#[test]
+fn short_or_empty_tokens_are_refused_at_start() {
+    for (flag, value) in
+        [("--ingest-token", "short-secret"), ("--read-token", "fifteen-bytes!!"), ("--cmcd-token", "player=abcdefgh")]
+    {
+        let out = streammon(&["serve", "--source", "both", flag, value, "--port", "0"]);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(flag) && err.contains("at least 16 bytes"), "{err}");
+        assert!(!err.contains(value.trim_start_matches("player=")), "the token is not echoed: {err}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_streammon"))
+        .args(["serve", "--port", "0"])
+        .env("STREAMMON_INGEST_TOKENS", format!("{INGEST},tiny"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--ingest-token"), "{}", stderr(&out));
+    // From the file: an empty token is refused with its file and line.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serve.toml");
+    for (text, line) in [
+        ("[auth]\ningest_tokens = [\"\"]\n", 2),
+        ("[auth]\nread_tokens = [\"read-token-0123456789ab\"]\ningest_tokens = [\"short\"]\n", 3),
+        ("[cmcd_ingest.tokens]\ncdn = \"\"\n", 2),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let out = streammon(&["serve", "--source", "both", "--config", arg(&path), "--port", "0"]);
+        assert_eq!(out.status.code(), Some(2), "{text}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("{}:{line}:", path.display())) && err.contains("16 bytes"), "{text}: {err}");
+    }
+    std::fs::write(&path, "[auth]\ningest_token = [\"ingest-token-0123456789\"]\n").unwrap();
+    let out = streammon(&["serve", "--config", arg(&path), "--port", "0"]);
+    assert_eq!(out.status.code(), Some(2), "unknown fields are refused: {}", stderr(&out));
+}
+
+#[test]
+fn a_non_loopback_bind_without_an_ingest_token_is_refused_unless_open_ingest() {
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: a run that
+    // gets past the configuration fails to listen (exit 1), and no packet
+    // leaves.
+    let out = streammon(&["serve", "--host", "192.0.2.1", "--port", "0", "--backfill", "0s"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("not a loopback address") && err.contains("--ingest-token"), "{err}");
+    assert!(err.contains("--open-ingest") && err.contains("docs/SECURITY.md"), "{err}");
+    for extra in [["--open-ingest", ""], ["--ingest-token", INGEST]] {
+        let mut args = vec!["serve", "--host", "192.0.2.1", "--port", "0", "--backfill", "0s"];
+        args.extend(extra.iter().filter(|a| !a.is_empty()));
+        let out = streammon(&args);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("cannot listen"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn the_default_bind_is_loopback() {
+    let out = Command::new(env!("CARGO_BIN_EXE_streammon")).args(["serve", "--help"]).output().expect("run");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("[default: 127.0.0.1]"), "{help}");
+}
+
+#[test]
+fn tokens_never_appear_in_the_log_and_the_read_token_closes_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serve.toml");
+    std::fs::write(&path, format!("[cmcd_ingest.tokens]\ncdn = \"{CMCD}\"\n")).unwrap();
+    let server = Server::start(
+        &["--source", "both", "--config", arg(&path), "--read-token", READ, "--step", "200ms", "--backfill", "1s"],
+        &[("STREAMMON_INGEST_TOKENS", INGEST), ("RUST_LOG", "debug")],
+    );
+    assert_eq!(server.get("/content").0, 401);
+    assert_eq!(server.get("/health").0, 200, "/health stays open");
+    assert_eq!(server.get(&format!("/?token={READ}")).0, 303);
+    assert_eq!(server.get("/cmcd/sessions").0, 401);
+    assert_eq!(server.get(&format!("/cmcd?CMCD=sid%3D%22a%22%2Cbr%3D1&token={CMCD}")).0, 204);
+    assert_eq!(server.get(&format!("/cmcd?CMCD=sid%3D%22b%22%2Cbr%3D1&token={INGEST}")).0, 204);
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+    let status = server.child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+    while let Ok(line) = server.log.recv_timeout(Duration::from_millis(200)) {
+        server.lines.push(line);
+    }
+    let log = server.lines.join("\n");
+    assert!(log.contains("live: ticks paced"), "{log}");
+    for secret in [INGEST, READ, CMCD] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}

@@ -14,16 +14,19 @@ use axum::http::HeaderMap;
 use prometheus::IntCounter;
 use streammon_core::cmcd::{Admission, Collector, CollectorStats, RegionMap, Report};
 use streammon_core::{ContentChange, RegionId, Sample};
+use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::telemetry::Telemetry;
 
 /// Settings of the CMCD endpoints, already validated.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CmcdSettings {
-    /// Sources and their tokens; when any is set, every report must carry
-    /// one (`Authorization: Bearer …`, or `?token=…` for players that
-    /// cannot set headers). Empty: no token needed.
+    /// Sources and their tokens; when any is set, or any ingest token
+    /// ([`crate::AuthSettings`]), every report must carry one of them
+    /// (`Authorization: Bearer …`, or `?token=…` for players that cannot
+    /// set headers). Empty: no token needed. The binary refuses tokens
+    /// shorter than [`crate::MIN_TOKEN_BYTES`]; an empty one never matches.
     pub tokens: Vec<(String, String)>,
     /// Reports a second one source may send, sustained.
     pub rate_per_source: f64,
@@ -31,6 +34,18 @@ pub struct CmcdSettings {
     pub burst: f64,
     /// Most reports in one request.
     pub max_reports: usize,
+}
+
+impl std::fmt::Debug for CmcdSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sources: Vec<&str> = self.tokens.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("CmcdSettings")
+            .field("tokens", &format_args!("{sources:?} (tokens redacted)"))
+            .field("rate_per_source", &self.rate_per_source)
+            .field("burst", &self.burst)
+            .field("max_reports", &self.max_reports)
+            .finish()
+    }
 }
 
 impl Default for CmcdSettings {
@@ -46,10 +61,12 @@ struct Bucket {
 }
 
 /// Who a request speaks for: a configured source (by its index in
-/// [`CmcdSettings::tokens`]), or, without tokens, the client's address.
+/// [`CmcdSettings::tokens`]), a holder of an ingest token (by its index),
+/// or, without tokens, the client's address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Source {
     Token(usize),
+    Ingest(usize),
     Client(IpAddr),
     Unknown,
 }
@@ -158,39 +175,35 @@ impl CmcdIngest {
         f(&self.lock())
     }
 
-    /// The source a request speaks for: the token's name when tokens are
-    /// configured, else the client's address.
+    /// The source a request speaks for: the token's name when CMCD tokens
+    /// or `ingest` tokens are configured (either kind is accepted), else
+    /// the client's address.
     pub(crate) fn authenticate(
         &self,
         headers: &HeaderMap,
         query: Option<&str>,
         client: Option<IpAddr>,
+        ingest: &[crate::Token],
     ) -> Result<Source, ApiError> {
-        if self.settings.tokens.is_empty() {
+        if self.settings.tokens.is_empty() && ingest.is_empty() {
             return Ok(client.map_or(Source::Unknown, Source::Client));
         }
-        let bearer = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let in_query = query.and_then(|q| q.split('&').find_map(|p| p.strip_prefix("token=")));
-        let Some(given) = bearer.or(in_query) else {
+        let Some(given) = crate::auth::bearer(headers).or(crate::auth::query_token(query)) else {
             return Err(ApiError::Unauthorized(
                 "a token is required: `Authorization: Bearer <token>` or `?token=<token>`".into(),
             ));
         };
-        self.settings
-            .tokens
-            .iter()
-            .position(|(_, t)| constant_time_eq(t.as_bytes(), given.as_bytes()))
-            .map(Source::Token)
+        let known = |t: &str| !t.is_empty() && bool::from(t.as_bytes().ct_eq(given.as_bytes()));
+        let source = self.settings.tokens.iter().position(|(_, t)| known(t)).map(Source::Token);
+        source
+            .or_else(|| ingest.iter().position(|t| t.matches(given)).map(Source::Ingest))
             .ok_or_else(|| ApiError::Unauthorized("the token is not one this server knows".into()))
     }
 
     fn source_name(&self, source: Source) -> String {
         match source {
             Source::Token(i) => self.settings.tokens.get(i).map_or_else(String::new, |(n, _)| n.clone()),
+            Source::Ingest(i) => format!("ingest token #{}", i + 1),
             Source::Client(ip) => ip.to_string(),
             Source::Unknown => "this client".into(),
         }
@@ -289,10 +302,6 @@ pub(crate) fn report_error(e: streammon_core::Error, line: Option<usize>) -> Api
     ApiError::BadRequest { field, message: reason }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,13 +315,37 @@ mod tests {
     fn tokens_name_the_source() {
         let i = ingest(CmcdSettings { tokens: vec![("cdn-a".into(), "s3cret".into())], ..CmcdSettings::default() });
         let mut h = HeaderMap::new();
-        assert!(matches!(i.authenticate(&h, None, None), Err(ApiError::Unauthorized(_))));
-        assert_eq!(i.authenticate(&h, Some("x=1&token=s3cret"), None).unwrap(), Source::Token(0));
+        assert!(matches!(i.authenticate(&h, None, None, &[]), Err(ApiError::Unauthorized(_))));
+        assert_eq!(i.authenticate(&h, Some("x=1&token=s3cret"), None, &[]).unwrap(), Source::Token(0));
         h.insert(axum::http::header::AUTHORIZATION, "Bearer nope".parse().unwrap());
-        assert!(i.authenticate(&h, None, None).is_err());
+        assert!(i.authenticate(&h, None, None, &[]).is_err());
         let open = ingest(CmcdSettings::default());
         let ip = "10.0.0.1".parse().unwrap();
-        assert_eq!(open.authenticate(&HeaderMap::new(), None, Some(ip)).unwrap(), Source::Client(ip));
+        assert_eq!(open.authenticate(&HeaderMap::new(), None, Some(ip), &[]).unwrap(), Source::Client(ip));
+        let writer = crate::Token::try_from("an-ingest-token-of-the-server".to_owned()).unwrap();
+        assert_eq!(
+            open.authenticate(
+                &HeaderMap::new(),
+                Some("token=an-ingest-token-of-the-server"),
+                None,
+                std::slice::from_ref(&writer)
+            )
+            .unwrap(),
+            Source::Ingest(0),
+            "an ingest token is accepted where CMCD tokens are"
+        );
+        assert!(open.authenticate(&HeaderMap::new(), None, Some(ip), &[writer]).is_err(), "ingest tokens close CMCD");
+    }
+
+    #[test]
+    fn an_empty_cmcd_token_authenticates_nobody() {
+        let i = ingest(CmcdSettings { tokens: vec![("blank".into(), String::new())], ..CmcdSettings::default() });
+        assert!(i.authenticate(&HeaderMap::new(), Some("token="), None, &[]).is_err());
+        let printed = format!(
+            "{:?}",
+            CmcdSettings { tokens: vec![("cdn".into(), "s3cret-s3cret".into())], ..CmcdSettings::default() }
+        );
+        assert!(printed.contains("cdn") && !printed.contains("s3cret"), "{printed}");
     }
 
     #[test]

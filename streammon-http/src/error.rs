@@ -57,6 +57,9 @@ pub enum ApiError {
     /// The request needs a valid token: 401.
     #[error("{0}")]
     Unauthorized(String),
+    /// The request's `Origin` is not one the server allows: 403.
+    #[error("{0}")]
+    Forbidden(String),
     /// The client should stop sending (a CMCD session that is over or not
     /// sampled): 410.
     #[error("{0}")]
@@ -105,6 +108,7 @@ impl ApiError {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Gone(_) => StatusCode::GONE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) | Self::Stopping(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -131,6 +135,7 @@ impl ApiError {
             Self::TooLarge(_) => ("too_large", Some("body".to_owned())),
             Self::TooBusy { .. } => ("too_busy", None),
             Self::Unauthorized(_) => ("unauthorized", Some("token".to_owned())),
+            Self::Forbidden(_) => ("forbidden", Some("origin".to_owned())),
             Self::Gone(_) => ("gone", None),
             Self::UnsupportedMediaType(_) => ("unsupported_media_type", Some("content-type".to_owned())),
             Self::Unavailable(_) => ("unavailable", None),

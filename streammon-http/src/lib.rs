@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod auth;
 mod cmcd;
 mod dashboard;
 mod error;
@@ -15,11 +16,12 @@ pub mod wire;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use auth::{AuthSettings, MIN_TOKEN_BYTES, TOKEN_COOKIE, Token, TokenTooShort};
 pub use cmcd::{CmcdIngest, CmcdSettings};
 pub use dashboard::Dashboard;
 pub use error::{ApiError, ErrorBody};
@@ -92,18 +94,14 @@ async fn metrics_negotiated(state: State<AppState>, headers: HeaderMap, query: a
     }
 }
 
-/// Paths any origin may call: players post CMCD and fetch media from
-/// pages served elsewhere.
-const OPEN_PATHS: [&str; 2] = ["/cmcd", "/media/"];
-
 fn cors(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new().allow_methods([Method::GET, Method::POST]).allow_headers(tower_http::cors::Any);
     if origins.iter().any(|o| o == "*") {
         layer.allow_origin(tower_http::cors::Any)
     } else {
-        let list: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+        let origins = origins.to_vec();
         layer.allow_origin(AllowOrigin::predicate(move |origin, parts| {
-            OPEN_PATHS.iter().any(|p| parts.uri.path().starts_with(p)) || list.contains(origin)
+            auth::origin_allowed(&origins, origin, parts.uri.path(), parts.headers.get(axum::http::header::HOST))
         }))
     }
 }
@@ -145,6 +143,7 @@ pub fn router_with(
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(cors(&settings.cors_origins))
         .layer(socket_layer)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         .layer(axum::middleware::map_request(legacy_socket_path))
         .with_state(state)
 }

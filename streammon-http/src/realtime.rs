@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
+use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::socket::DisconnectReason;
 use streammon_core::{ContentId, RegionId, Sample};
@@ -203,10 +204,21 @@ impl Hub {
             .build_layer();
         let registry = Arc::new(Mutex::new(fanout::Registry::default()));
         let clients = registry.clone();
-        io.ns("/", move |socket: SocketRef| {
+        let door = state.clone();
+        let admit = move |socket: SocketRef, auth: TryData<serde_json::Value>| {
+            let state = door.clone();
+            async move { admit(&state, &socket, &auth.0) }
+        };
+        let handler = move |socket: SocketRef, auth: TryData<serde_json::Value>| {
             let (state, clients) = (state.clone(), clients.clone());
-            async move { on_connect(socket, state, clients) }
-        });
+            async move {
+                let token = handshake_token(&auth.0, &socket.req_parts().headers);
+                let auth = &state.settings().auth;
+                let may_ingest = auth.ingest_tokens.is_empty() || token.as_deref().is_some_and(|t| auth.is_ingest(t));
+                on_connect(socket, state, clients, may_ingest)
+            }
+        };
+        io.ns("/", handler.with(admit));
         (layer, Self { io, registry })
     }
 
@@ -234,7 +246,33 @@ impl Hub {
     }
 }
 
-fn on_connect(socket: SocketRef, state: AppState, registry: Arc<Mutex<fanout::Registry>>) {
+/// The token of a handshake: socket.io-client's `auth: {token}` payload,
+/// else its `Authorization: Bearer` header.
+fn handshake_token(
+    auth: &Result<serde_json::Value, impl std::fmt::Debug>,
+    headers: &axum::http::HeaderMap,
+) -> Option<String> {
+    let in_auth = auth.as_ref().ok().and_then(|v| v.get("token")).and_then(|t| t.as_str());
+    in_auth.or_else(|| crate::auth::bearer(headers)).map(str::to_owned)
+}
+
+/// Refuses a connection without a read token, when read tokens are
+/// configured: the client gets `connect_error` with the reason.
+fn admit(
+    state: &AppState,
+    socket: &SocketRef,
+    auth: &Result<serde_json::Value, impl std::fmt::Debug>,
+) -> Result<(), String> {
+    let settings = &state.settings().auth;
+    let headers = &socket.req_parts().headers;
+    if settings.may_read(headers) || handshake_token(auth, headers).is_some_and(|t| settings.is_reader(&t)) {
+        return Ok(());
+    }
+    Err("reading needs a read token: connect with auth: {token}, an Authorization header or the dashboard's cookie"
+        .into())
+}
+
+fn on_connect(socket: SocketRef, state: AppState, registry: Arc<Mutex<fanout::Registry>>, may_ingest: bool) {
     let full_detail = wants_full_detail(socket.req_parts().uri.query());
     let client = Arc::new(Client { full_detail, ..Client::default() });
     socket.extensions.insert(client.clone());
@@ -257,7 +295,13 @@ fn on_connect(socket: SocketRef, state: AppState, registry: Arc<Mutex<fanout::Re
     }
     socket.on("metric_update", move |data: TryData<serde_json::Value>, ack: AckSender| {
         let state = state.clone();
-        async move { ingest(&state, data, ack) }
+        async move {
+            if !may_ingest {
+                let message = "writing needs an ingest token: connect with auth: {token} or `Authorization: Bearer`";
+                return ack_error(ack, 401, "token", message.into());
+            }
+            ingest(&state, data, ack)
+        }
     });
 }
 

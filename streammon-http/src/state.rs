@@ -20,8 +20,12 @@ use crate::wire::{AnomalyAlert, MetricsUpdate};
 pub struct HttpSettings {
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
-    /// Origins allowed by CORS; empty allows none, `*` any.
+    /// Origins allowed by CORS and by the origin check of every request and
+    /// Socket.IO handshake (the server's own origin always is); empty
+    /// allows none, `*` any.
     pub cors_origins: Vec<String>,
+    /// Ingest and read tokens.
+    pub auth: crate::auth::AuthSettings,
     /// Longest time range a query may cover.
     pub max_range: Duration,
     /// Ticks kept in memory for `GET /metrics`.
@@ -42,6 +46,7 @@ impl Default for HttpSettings {
         Self {
             max_body_bytes: 1 << 20,
             cors_origins: vec!["*".into()],
+            auth: crate::auth::AuthSettings::default(),
             max_range: Duration::from_secs(24 * 3600),
             history_ticks: 3_600,
             client_buffer: 32,

@@ -26,16 +26,35 @@ use crate::sim_flags::SimFlags;
   API_PORT=9000 REDIS_HOST=localhost streammon serve
   streammon serve --host 127.0.0.1 --port 8080 --titles 200 --incidents random=6
   streammon serve --config streammon.toml --backfill 30m
-  streammon serve --source cmcd --media ./media --cmcd-token player=s3cret
+  streammon serve --source cmcd --media ./media --cmcd-token player=a-long-random-s3cret
+  streammon serve --host 0.0.0.0 --ingest-token $(openssl rand -hex 16)
 
 Endpoints: GET / (the dashboard to browsers, health JSON otherwise; also
 /health), /metrics (JSON, or Prometheus text by Accept),
 /metrics/prometheus, /content, /analytics, /alerts, /openapi.json, /docs;
 Socket.IO at /socket.io/ and /ws/socket.io/.")]
 pub(crate) struct ServeArgs {
-    /// Address to listen on
-    #[arg(long, env = "STREAMMON_HOST", default_value = "0.0.0.0")]
+    /// Address to listen on. Anything but a loopback address needs
+    /// --ingest-token (or --open-ingest): see docs/SECURITY.md
+    #[arg(long, env = "STREAMMON_HOST", default_value = "127.0.0.1")]
     host: String,
+    /// A token that may write: POST /metrics, Socket.IO metric_update, the
+    /// CMCD routes and /cmcd/sessions (`Authorization: Bearer <token>`, or
+    /// Socket.IO's `auth: {token}`); 16 bytes or more. Repeat or
+    /// comma-separate. None: writes are open (loopback only, unless
+    /// --open-ingest)
+    #[arg(long = "ingest-token", env = "STREAMMON_INGEST_TOKENS", value_delimiter = ',', value_name = "TOKEN")]
+    ingest_tokens: Vec<Secret>,
+    /// A token that may read: once one is given, the REST reads, Socket.IO
+    /// and the dashboard need it (or an ingest token); a browser opens
+    /// /?token=TOKEN once. /health stays open. 16 bytes or more; repeat or
+    /// comma-separate
+    #[arg(long = "read-token", env = "STREAMMON_READ_TOKENS", value_delimiter = ',', value_name = "TOKEN")]
+    read_tokens: Vec<Secret>,
+    /// Take writes from anyone on a non-loopback address without an ingest
+    /// token (a trusted network only)
+    #[arg(long)]
+    open_ingest: bool,
     /// Port of the API, Socket.IO and the dashboard
     #[arg(long, env = "API_PORT", default_value_t = 8000)]
     port: u16,
@@ -91,7 +110,45 @@ pub(crate) struct ServeArgs {
     /// is given, reports without a known token are refused (401). Repeat or
     /// comma-separate
     #[arg(long = "cmcd-token", env = "STREAMMON_CMCD_TOKENS", value_delimiter = ',', value_name = "NAME=TOKEN")]
-    cmcd_tokens: Vec<String>,
+    cmcd_tokens: Vec<Secret>,
+}
+
+/// A token as given (flag, environment or file), before its length is
+/// checked; printed as `<redacted>`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Secret(String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The `[auth]` table: who may write and who may read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct AuthFile {
+    /// Tokens that may write (`POST /metrics`, `metric_update`, the CMCD
+    /// routes, `/cmcd/sessions`), 16 bytes or more; flags add to them.
+    /// Defaults to none (writes open; loopback only unless --open-ingest).
+    ingest_tokens: Vec<Secret>,
+    /// Tokens that may read (REST, Socket.IO, the dashboard), 16 bytes or
+    /// more; flags add to them. Defaults to none (reads open).
+    read_tokens: Vec<Secret>,
+}
+
+/// `given` as a [`Token`](streammon_http::Token), or why not.
+fn token(given: &Secret) -> Result<streammon_http::Token, String> {
+    streammon_http::Token::try_from(given.0.trim().to_owned()).map_err(|e| e.to_string())
 }
 
 /// Where samples come from.
@@ -138,9 +195,9 @@ struct CmcdIngestFile {
     burst: f64,
     /// Most reports in one request. Defaults to 10000.
     max_reports: usize,
-    /// Sources and their tokens, `name = "token"`; flags add to them.
-    /// Defaults to none (no token needed).
-    tokens: std::collections::BTreeMap<String, String>,
+    /// Sources and their tokens, `name = "token"`, each 16 bytes or more;
+    /// flags add to them. Defaults to none (no token needed).
+    tokens: std::collections::BTreeMap<String, Secret>,
 }
 
 impl Default for CmcdIngestFile {
@@ -179,6 +236,8 @@ pub(crate) struct ServeFile {
     cmcd: CollectorConfig,
     /// Limits of the CMCD endpoints. Defaults to `CmcdIngestFile::default()`.
     cmcd_ingest: CmcdIngestFile,
+    /// Ingest and read tokens. Defaults to none (writes and reads open).
+    auth: AuthFile,
 }
 
 /// Where samples are stored.
@@ -209,6 +268,32 @@ pub(crate) struct Settings {
 }
 
 impl ServeArgs {
+    /// The tokens of the file and the flags, each checked for length.
+    fn auth(
+        &self,
+        file: &ServeFile,
+        locate: &dyn Fn(streammon_core::Error) -> CliError,
+    ) -> Result<streammon_http::AuthSettings, CliError> {
+        let mut out = streammon_http::AuthSettings::default();
+        let kinds = [
+            ("ingest_tokens", "--ingest-token", &file.auth.ingest_tokens, &self.ingest_tokens),
+            ("read_tokens", "--read-token", &file.auth.read_tokens, &self.read_tokens),
+        ];
+        for (key, flag, in_file, in_flags) in kinds {
+            let list = if key == "ingest_tokens" { &mut out.ingest_tokens } else { &mut out.read_tokens };
+            for (i, given) in in_file.iter().enumerate() {
+                let t = token(given)
+                    .map_err(|reason| locate(streammon_core::Error::config(format!("auth.{key}[{i}]"), reason)))?;
+                list.push(t);
+            }
+            for given in in_flags {
+                let reason = |reason| CliError::Usage { flag, reason };
+                list.push(token(given).map_err(reason)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Flags, environment and file, validated.
     pub(crate) fn settings(&self) -> Result<Settings, CliError> {
         let (file, text) = match &self.config {
@@ -254,6 +339,18 @@ impl ServeArgs {
             .parse()
             .or_else(|_| format!("[{}]:{}", self.host, self.port).parse())
             .map_err(|_| CliError::Usage { flag: "--host", reason: format!("{:?} is not an IP address", self.host) })?;
+        let auth = self.auth(&file, &locate)?;
+        if !addr.ip().is_loopback() && auth.ingest_tokens.is_empty() && !self.open_ingest {
+            return Err(CliError::Usage {
+                flag: "--host",
+                reason: format!(
+                    "{} is not a loopback address, and no ingest token is set: anyone who can reach it could \
+                     post samples and end viewers' sessions. Give --ingest-token (16 bytes or more, e.g. \
+                     `openssl rand -hex 16`), or --open-ingest on a trusted network; see docs/SECURITY.md",
+                    addr.ip()
+                ),
+            });
+        }
         let mut cors = vec![
             format!("http://localhost:{}", self.frontend_port),
             format!("http://127.0.0.1:{}", self.frontend_port),
@@ -279,16 +376,22 @@ impl ServeArgs {
         }
         let dashboard = crate::serve::dashboard::load(self.dashboard.as_deref())?;
         let cmcd = if self.source.collects() {
-            let mut tokens: Vec<(String, String)> = file.cmcd_ingest.tokens.clone().into_iter().collect();
-            for spec in self.cmcd_tokens.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-                let (name, token) =
-                    spec.split_once('=').filter(|(n, t)| !n.is_empty() && t.len() >= 8).ok_or_else(|| {
-                        CliError::Usage {
-                            flag: "--cmcd-token",
-                            reason: format!("{spec:?} is not NAME=TOKEN with a token of 8 characters or more"),
-                        }
-                    })?;
-                tokens.push((name.to_owned(), token.to_owned()));
+            let mut tokens: Vec<(String, String)> = Vec::new();
+            for (name, given) in &file.cmcd_ingest.tokens {
+                let t = token(given).map_err(|reason| {
+                    locate(streammon_core::Error::config(format!("cmcd_ingest.tokens.{name}"), reason))
+                })?;
+                tokens.push((name.clone(), t.expose().to_owned()));
+            }
+            for spec in self.cmcd_tokens.iter().map(|s| s.0.trim()).filter(|s| !s.is_empty()) {
+                let (name, given) = spec.split_once('=').filter(|(n, _)| !n.is_empty()).ok_or_else(|| {
+                    CliError::Usage { flag: "--cmcd-token", reason: "a value is not NAME=TOKEN".into() }
+                })?;
+                let t = token(&Secret(given.to_owned())).map_err(|reason| CliError::Usage {
+                    flag: "--cmcd-token",
+                    reason: format!("source {name:?}: {reason}"),
+                })?;
+                tokens.push((name.to_owned(), t.expose().to_owned()));
             }
             let limits = &file.cmcd_ingest;
             if !(limits.rate_per_source > 0.0 && limits.burst >= 1.0 && limits.max_reports >= 1) {
@@ -337,6 +440,7 @@ impl ServeArgs {
             http: HttpSettings {
                 max_body_bytes: self.max_body,
                 cors_origins: cors,
+                auth,
                 history_ticks: self.history,
                 client_buffer: self.client_buffer,
                 dashboard: dashboard.dashboard.map(std::sync::Arc::new),

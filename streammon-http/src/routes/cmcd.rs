@@ -25,7 +25,7 @@ use axum::body::Bytes;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use streammon_core::cmcd::transmission::{self, JsonValue};
@@ -35,7 +35,7 @@ use utoipa::ToSchema;
 use crate::cmcd::{CmcdIngest, Outcome, report_error, request_region};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
-use crate::routes::metrics::now_ms;
+use crate::routes::metrics::{media_type, now_ms};
 use crate::state::AppState;
 
 /// The peer's address, when the server was started with connect info.
@@ -57,6 +57,16 @@ fn body_bytes(state: &AppState, body: Result<Bytes, BytesRejection>) -> ApiResul
 
 fn text(body: &[u8]) -> ApiResult<&str> {
     std::str::from_utf8(body).map_err(|e| ApiError::bad("body", format!("not UTF-8 (byte {})", e.valid_up_to())))
+}
+
+/// Refuses a non-empty body that is not `text/plain` (or
+/// `application/cmcd`): 415.
+fn text_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<()> {
+    let media = media_type(headers);
+    if body.is_empty() || media == "text/plain" || media == transmission::MEDIA_TYPE {
+        return Ok(());
+    }
+    Err(ApiError::UnsupportedMediaType(format!("{media:?} is not text/plain or application/cmcd")))
 }
 
 /// Answers what the collector made of a request.
@@ -82,7 +92,7 @@ fn admit(state: &AppState, headers: &HeaderMap, query: Option<&str>, peer: &Peer
     if state.failure().is_some() {
         return Err(ApiError::Stopping("the server's pipeline failed; it takes no more reports: retry shortly".into()));
     }
-    let source = cmcd.authenticate(headers, query, peer_ip(peer))?;
+    let source = cmcd.authenticate(headers, query, peer_ip(peer), &state.settings().auth.ingest_tokens)?;
     if n > cmcd.settings().max_reports {
         return Err(ApiError::bad(
             "body",
@@ -138,7 +148,8 @@ fn json_reports(body: &[u8]) -> ApiResult<Vec<Report<'static>>> {
         (status = 429, description = "Over the rate limit or the session limit; see Retry-After", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying"))),
         (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
+            headers(("Retry-After" = u32, description = "Seconds before retrying")))),
+    security((), ("ingest_token" = [])))]
 pub(crate) async fn post_cmcd(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -148,8 +159,7 @@ pub(crate) async fn post_cmcd(
 ) -> ApiResult<Response> {
     let cmcd = ingest(&state)?;
     let body = body_bytes(&state, body)?;
-    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let media = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = media_type(&headers);
     let client = peer_ip(&peer);
     let region = |map: &RegionMap| request_region(map, &headers, client);
     let now = now_ms();
@@ -161,6 +171,9 @@ pub(crate) async fn post_cmcd(
             let out = cmcd.observe(&reports, region, now);
             answer(out.map_err(|(i, e)| report_error(e, many.then_some(i + 1)))?)
         }
+        // No Content-Type is read as CMCD: /cmcd is open to every origin by
+        // design (players post from pages served elsewhere), guarded by
+        // tokens, not by the preflight a media type would force.
         "" | transmission::MEDIA_TYPE | "text/plain" => {
             let body = text(&body)?;
             let (mut reports, mut lines) = (Vec::new(), Vec::new());
@@ -220,11 +233,13 @@ pub fn ingest_request(
     responses(
         (status = 204, description = "Taken"),
         (status = 400, description = "No CMCD, or a malformed value", body = crate::error::ErrorBody),
+        (status = 401, description = "A token is required, or is wrong", body = crate::error::ErrorBody),
         (status = 410, description = "Stop sending this session's reports", body = crate::error::ErrorBody),
         (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying"))),
         (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
+            headers(("Retry-After" = u32, description = "Seconds before retrying")))),
+    security((), ("ingest_token" = [])))]
 pub(crate) async fn get_cmcd(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -244,11 +259,14 @@ pub(crate) async fn get_cmcd(
     responses(
         (status = 204, description = "Taken"),
         (status = 400, description = "A malformed value", body = crate::error::ErrorBody),
+        (status = 401, description = "A token is required, or is wrong", body = crate::error::ErrorBody),
         (status = 410, description = "Stop sending this session's reports", body = crate::error::ErrorBody),
+        (status = 415, description = "A body that is not text/plain or application/cmcd", body = crate::error::ErrorBody),
         (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying"))),
         (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
+            headers(("Retry-After" = u32, description = "Seconds before retrying")))),
+    security((), ("ingest_token" = [])))]
 pub(crate) async fn post_response(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -258,6 +276,7 @@ pub(crate) async fn post_response(
 ) -> ApiResult<Response> {
     let cmcd = ingest(&state)?;
     let body = body_bytes(&state, body)?;
+    text_body(&headers, &body)?;
     let body = text(&body)?.trim();
     let mut buf = String::new();
     let mut report = if body.is_empty() {
@@ -290,10 +309,13 @@ fn log_line(line: &str) -> Option<(&str, Option<IpAddr>)> {
     responses(
         (status = 204, description = "Taken"),
         (status = 400, description = "A malformed value: `field` names the line and key", body = crate::error::ErrorBody),
+        (status = 401, description = "A token is required, or is wrong", body = crate::error::ErrorBody),
+        (status = 415, description = "A body that is not text/plain or application/cmcd", body = crate::error::ErrorBody),
         (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying"))),
         (status = 503, description = "The server is stopping; retry (its replacement will)", body = crate::error::ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
+            headers(("Retry-After" = u32, description = "Seconds before retrying")))),
+    security((), ("ingest_token" = [])))]
 pub(crate) async fn post_logs(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -303,6 +325,7 @@ pub(crate) async fn post_logs(
 ) -> ApiResult<Response> {
     let cmcd = ingest(&state)?;
     let body = body_bytes(&state, body)?;
+    text_body(&headers, &body)?;
     let body = text(&body)?;
     let mut decoded: Vec<(usize, String, Option<IpAddr>)> = Vec::new();
     for (i, line) in body.lines().enumerate() {
@@ -403,9 +426,18 @@ pub struct SessionList {
         ("content" = Option<String>, Query, description = "Only this title"),
         ("limit" = Option<usize>, Query, description = "At most this many, 1 to 10000 (default 100)"),
     ),
-    responses((status = 200, body = SessionList), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub(crate) async fn sessions(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<SessionList>> {
+    responses((status = 200, body = SessionList), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, description = "Tokens are configured and the request carries no ingest or CMCD token", body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)),
+    security((), ("ingest_token" = [])))]
+pub(crate) async fn sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<SessionList>> {
     let cmcd = ingest(&state)?;
+    // Session ids let a caller end a viewer's session: only writers see them.
+    cmcd.authenticate(&headers, None, None, &state.settings().auth.ingest_tokens)?;
     let params = Params::parse(query.as_deref(), &["content", "limit"])?;
     let limit = params.int("limit", 1..=10_000)?.unwrap_or(100);
     let content = params.text("content");

@@ -45,6 +45,13 @@ pub(crate) fn wants_prometheus(headers: &HeaderMap) -> bool {
     text > 0.0 && text > json
 }
 
+/// The media type of a request's body, lower-case, without parameters;
+/// empty when the request names none.
+pub(crate) fn media_type(headers: &HeaderMap) -> String {
+    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    media.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
 pub(crate) fn prometheus_response(state: &AppState) -> Response {
     ([(header::CONTENT_TYPE, PROMETHEUS_TEXT)], state.telemetry().render()).into_response()
 }
@@ -305,16 +312,28 @@ pub struct Accepted {
     responses(
         (status = 202, description = "Queued for the next tick", body = Accepted),
         (status = 400, description = "A sample is invalid", body = crate::error::ErrorBody),
+        (status = 401, description = "Ingest tokens are configured and the request has none (`Authorization: Bearer <token>`), or a wrong one", body = crate::error::ErrorBody),
+        (status = 403, description = "The request's Origin is not allowed", body = crate::error::ErrorBody),
         (status = 413, description = "Body over the size limit", body = crate::error::ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = crate::error::ErrorBody),
         (status = 429, description = "The pipeline is busy; retry", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying"))),
         (status = 503, description = "The server is stopping and takes no more samples; retry (its replacement will)", body = crate::error::ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds before retrying")))))]
+            headers(("Retry-After" = u32, description = "Seconds before retrying")))),
+    security(("ingest_token" = [])))]
 pub(crate) async fn post_metrics(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let telemetry = state.telemetry();
+    if !state.settings().auth.may_write(&headers) {
+        return Err(crate::auth::AuthSettings::write_refusal(&headers));
+    }
+    let media = media_type(&headers);
+    if media != "application/json" {
+        return Err(ApiError::UnsupportedMediaType(format!("{media:?} is not application/json")));
+    }
     let body = body.map_err(|e| {
         telemetry.samples_rejected.with_label_values(&["invalid"]).inc();
         ApiError::from_body(&e, state.settings().max_body_bytes)

@@ -46,6 +46,7 @@ use utoipa::OpenApi;
         metrics::SeriesResponse,
         crate::error::ErrorBody,
     )),
+    modifiers(&Tokens),
     tags(
         (name = "health", description = "Is the server well"),
         (name = "metrics", description = "Tick history, series, samples in, Prometheus"),
@@ -56,6 +57,21 @@ use utoipa::OpenApi;
     )
 )]
 pub struct ApiDoc;
+
+/// The bearer schemes the routes name in `security`: `ingest_token` for
+/// writes, `read_token` for reads when read tokens are configured
+/// (docs/SECURITY.md).
+struct Tokens;
+
+impl utoipa::Modify for Tokens {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        for name in ["ingest_token", "read_token"] {
+            components.add_security_scheme(name, SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        }
+    }
+}
 
 /// `GET /openapi.json`.
 pub(crate) async fn openapi() -> Response {
