@@ -278,6 +278,9 @@ fn ingest(state: &AppState, data: TryData<serde_json::Value>, ack: AckSender) {
         }
         Ok(samples) => {
             let n = samples.len();
+            if let Err(refusal) = state.admit(&samples, crate::routes::metrics::now_ms()) {
+                return ack_error(ack, 422, refusal.limit.field(), refusal.to_string());
+            }
             if state.ingest().offer(samples) {
                 let _ = ack.send(&serde_json::json!({ "accepted": n }));
             } else {

@@ -66,6 +66,9 @@ pub struct Telemetry {
     pub cmcd_reports: IntCounterVec,
     /// Player sessions the CMCD collector follows.
     pub cmcd_sessions: IntGauge,
+    /// Requests or messages refused at a limit of `[limits]`, by limit
+    /// (`regions`, `titles`, `series`): one per refused batch.
+    pub refused: IntCounterVec,
     viewers: GaugeVec,
     latency: GaugeVec,
     startup: GaugeVec,
@@ -181,6 +184,12 @@ impl Telemetry {
             tick_lag_seconds,
             cmcd_reports: counter_vec(&r, "streammon_cmcd_reports_total", "CMCD reports, by outcome.", &["outcome"]),
             cmcd_sessions: gauge(&r, "streammon_cmcd_sessions", "Player sessions the CMCD collector follows."),
+            refused: counter_vec(
+                &r,
+                "streammon_refused_total",
+                "Batches refused because they would take something past a configured limit, by limit.",
+                &["limit"],
+            ),
             viewers: gauge_vec(&r, "streammon_viewers", "Concurrent viewers per CDN region.", "region"),
             latency: gauge_vec(&r, "streammon_latency_seconds", "Mean segment latency over viewers.", "region"),
             startup: gauge_vec(&r, "streammon_startup_time_seconds", "Mean startup time over viewers.", "region"),
@@ -217,7 +226,10 @@ impl Telemetry {
         for outcome in ["accepted", "stopped", "busy", "invalid", "limited"] {
             self.cmcd_reports.with_label_values(&[outcome]);
         }
-        for reason in ["invalid", "busy"] {
+        for limit in streammon_core::limits::Limit::ALL {
+            self.refused.with_label_values(&[limit.as_str()]);
+        }
+        for reason in ["invalid", "busy", "limit"] {
             self.samples_rejected.with_label_values(&[reason]);
         }
         for severity in ["info", "warning", "critical"] {

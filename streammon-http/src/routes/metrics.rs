@@ -296,13 +296,16 @@ pub struct Accepted {
 
 /// Push samples: one sample object or an array (at most the batch limit),
 /// in the JSON schema of `docs/SCHEMA.md`. All or nothing: one invalid
-/// sample refuses the batch, naming its field (e.g. `[3].buffering_ratio`).
+/// sample refuses the batch, naming its field (e.g. `[3].buffering_ratio`),
+/// and so does one that would take the regions, titles or series clients
+/// have pushed past their limit (422, `limit_reached`).
 #[utoipa::path(operation_id = "post_metrics", post, path = "/metrics", tag = "metrics",
     request_body(content = Vec<streammon_core::Sample>, description = "A sample or an array of samples"),
     responses(
         (status = 202, description = "Queued for the next tick", body = Accepted),
         (status = 400, description = "A sample is invalid", body = crate::error::ErrorBody),
         (status = 413, description = "Body over the size limit", body = crate::error::ErrorBody),
+        (status = 422, description = "The batch names a new region, title or series beyond a limit of `[limits]` (docs/LIMITS.md); samples for known ones are still accepted", body = crate::error::ErrorBody),
         (status = 429, description = "The pipeline is busy; retry", body = crate::error::ErrorBody)))]
 pub(crate) async fn post_metrics(
     State(state): State<AppState>,
@@ -322,6 +325,7 @@ pub(crate) async fn post_metrics(
         ApiError::bad(if field.is_empty() { "body".to_owned() } else { field }, message)
     })?;
     let n = samples.len();
+    state.admit(&samples, now_ms())?;
     if !state.ingest().offer(samples) {
         telemetry.samples_rejected.with_label_values(&["busy"]).inc_by(n as u64);
         return Err(ApiError::TooBusy { message: "the pipeline is busy; retry shortly".into(), retry_after_s: 1 });
