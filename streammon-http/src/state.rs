@@ -40,6 +40,9 @@ pub struct HttpSettings {
     /// (`POST /metrics`, `metric_update`). A limit of 0, which
     /// [`Limits::validate`] refuses, counts as 1.
     pub limits: Limits,
+    /// Most regions and titles one Socket.IO client may subscribe to at
+    /// once; a `subscribe` past it is answered 429.
+    pub max_rooms_per_client: usize,
 }
 
 impl Default for HttpSettings {
@@ -53,6 +56,7 @@ impl Default for HttpSettings {
             max_batch: 1_000,
             dashboard: None,
             limits: Limits::default(),
+            max_rooms_per_client: 64,
         }
     }
 }

@@ -66,8 +66,9 @@ pub struct Telemetry {
     pub cmcd_reports: IntCounterVec,
     /// Player sessions the CMCD collector follows.
     pub cmcd_sessions: IntGauge,
-    /// Requests or messages refused at a limit of `[limits]`, by limit
-    /// (`regions`, `titles`, `series`): one per refused batch.
+    /// Requests or messages refused at a limit, by limit: `regions`,
+    /// `titles`, `series` (of `[limits]`, one per refused batch), `rooms`
+    /// (Socket.IO rooms per client, one per refused `subscribe`).
     pub refused: IntCounterVec,
     viewers: GaugeVec,
     latency: GaugeVec,
@@ -226,8 +227,8 @@ impl Telemetry {
         for outcome in ["accepted", "stopped", "busy", "invalid", "limited"] {
             self.cmcd_reports.with_label_values(&[outcome]);
         }
-        for limit in streammon_core::limits::Limit::ALL {
-            self.refused.with_label_values(&[limit.as_str()]);
+        for limit in streammon_core::limits::Limit::ALL.map(|l| l.as_str()).into_iter().chain(["rooms"]) {
+            self.refused.with_label_values(&[limit]);
         }
         for reason in ["invalid", "busy", "limit"] {
             self.samples_rejected.with_label_values(&[reason]);

@@ -105,6 +105,10 @@ pub(crate) struct ServeArgs {
     /// [default: 200000, or `[limits]`]
     #[arg(long, value_name = "N")]
     max_series: Option<usize>,
+    /// Most regions and titles one Socket.IO client may subscribe to at
+    /// once; a `subscribe` past it is answered 429
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_rooms_per_client: usize,
 }
 
 /// Where samples come from.
@@ -312,6 +316,12 @@ impl ServeArgs {
                 None => locate(streammon_core::Error::InvalidConfig { field: format!("limits.{field}"), reason }),
             });
         }
+        if !(1..=100_000).contains(&self.max_rooms_per_client) {
+            return Err(CliError::Usage {
+                flag: "--max-rooms-per-client",
+                reason: format!("{} is not within 1..=100000", self.max_rooms_per_client),
+            });
+        }
         let dashboard = crate::serve::dashboard::load(self.dashboard.as_deref())?;
         let cmcd = if self.source.collects() {
             let mut tokens: Vec<(String, String)> = file.cmcd_ingest.tokens.clone().into_iter().collect();
@@ -376,6 +386,7 @@ impl ServeArgs {
                 client_buffer: self.client_buffer,
                 dashboard: dashboard.dashboard.map(std::sync::Arc::new),
                 limits,
+                max_rooms_per_client: self.max_rooms_per_client,
                 ..HttpSettings::default()
             },
             backfill: Duration::from_millis(backfill_ms as u64),
