@@ -313,7 +313,10 @@ impl Collector {
             return;
         }
         let content_type = if live { ContentType::Live } else { ContentType::Video };
-        let name = report.cid.as_deref().unwrap_or(UNIDENTIFIED).to_owned();
+        // The title's name is its id: a `cid` that is no valid id (too
+        // long, control characters) is named as cut and cleaned, never
+        // kept whole.
+        let name = id.as_str().to_owned();
         self.announced.push(ContentChange {
             timestamp_ms: now_ms,
             content_id: id.clone(),
@@ -453,6 +456,7 @@ impl Collector {
         // Forget what is over.
         let stats = &mut self.stats;
         let ended = &mut self.ended;
+        let max_ended = self.config.max_sessions;
         self.sessions.retain(|sid, s| {
             if !s.is_over() {
                 return true;
@@ -460,7 +464,13 @@ impl Collector {
             stats.sessions_ended += 1;
             stats.exits_before_start += u64::from(s.never_started() && s.phase == Phase::Ended);
             stats.failures += u64::from(s.phase == Phase::Failed);
-            ended.insert(sid.clone(), now_ms);
+            // Remembered so that its late reports are told to stop, but no
+            // more of them than sessions followed: a client that starts and
+            // ends sessions in a loop cannot grow this map without bound (a
+            // session not remembered merely starts again if it reports).
+            if ended.len() < max_ended {
+                ended.insert(sid.clone(), now_ms);
+            }
             false
         });
         let keep_ended = 2 * timeout;
@@ -492,6 +502,13 @@ impl Collector {
     /// Counters.
     pub fn stats(&self) -> CollectorStats {
         self.stats
+    }
+
+    /// Sessions that ended recently and are remembered so that their late
+    /// reports are told to stop: at most
+    /// [`max_sessions`](CollectorConfig::max_sessions).
+    pub fn ended_sessions(&self) -> usize {
+        self.ended.len()
     }
 
     /// The sessions followed, by session id.
@@ -592,5 +609,38 @@ mod tests {
         assert!((400..600).contains(&stopped), "{stopped} of 1000 stopped at sample 0.5");
         assert!(Collector::new(CollectorConfig { sample: 0.0, ..CollectorConfig::default() }).is_err());
         assert_eq!(content_id("a\u{7}b").as_str(), "a_b");
+    }
+
+    /// Issue 16: the id of a long `cid` was cut to 128 bytes, but the
+    /// title's name kept every byte.
+    #[test]
+    fn a_long_cid_is_named_as_cut() {
+        let mut c = Collector::new(CollectorConfig::default()).unwrap();
+        let long = "x".repeat(4_000);
+        c.observe(&report(&format!("sid=\"a\",cid=\"{long}\",br=1")), &RegionId::from("local"), 0).unwrap();
+        let (mut samples, mut changes) = (Vec::new(), Vec::new());
+        c.tick(1_000, 1_000, &mut samples, &mut changes);
+        assert_eq!(changes.len(), 1);
+        assert_eq!((changes[0].content_id.as_str().len(), changes[0].title.len()), (MAX_ID_LEN, MAX_ID_LEN));
+    }
+
+    /// Issue 16: sessions started and ended in a loop grew the map of
+    /// ended sessions by one each, for two session timeouts.
+    #[test]
+    fn ended_sessions_are_remembered_up_to_max_sessions() {
+        let config = CollectorConfig { max_sessions: 3, ..CollectorConfig::default() };
+        let mut c = Collector::new(config).unwrap();
+        let r = RegionId::from("local");
+        let (mut samples, mut changes) = (Vec::new(), Vec::new());
+        for round in 0..50_i64 {
+            for k in 0..3 {
+                let sid = format!("s{round}-{k}");
+                c.observe(&report(&format!("e=ps,sta=s,sid=\"{sid}\",v=2")), &r, round * 10).unwrap();
+                c.observe(&report(&format!("e=ps,sta=e,sid=\"{sid}\",v=2")), &r, round * 10 + 1).unwrap();
+            }
+            c.tick(round * 10 + 5, 10, &mut samples, &mut changes);
+            assert!(c.ended_sessions() <= 3, "{} ended sessions remembered", c.ended_sessions());
+        }
+        assert_eq!(c.stats().sessions_ended, 150);
     }
 }
