@@ -191,10 +191,12 @@ fn limits_come_from_flags_over_the_limits_table() {
     std::fs::write(&path, "[limits]\nmax_regions = 0\n").unwrap();
     let out = streammon(&["serve", "--config", arg(&path), "--port", "0"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains(&format!("{}:2:", path.display())), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:2:", path.display())) && err.contains("limits.max_regions"), "{err}");
     std::fs::write(&path, "[limits]\nmax_region = 3\n").unwrap();
     let out = streammon(&["serve", "--config", arg(&path), "--port", "0"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("max_region"), "{}", stderr(&out));
     let out = streammon(&["serve", "--max-series", "0", "--port", "0"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--max-series"), "{}", stderr(&out));
