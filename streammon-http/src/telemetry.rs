@@ -68,7 +68,8 @@ pub struct Telemetry {
     pub cmcd_sessions: IntGauge,
     /// Requests or messages refused at a limit, by limit: `regions`,
     /// `titles`, `series` (of `[limits]`, one per refused batch), `rooms`
-    /// (Socket.IO rooms per client, one per refused `subscribe`).
+    /// (Socket.IO rooms per client, one per refused `subscribe`),
+    /// `sources` (the CMCD rate limiter is full, one per refused request).
     pub refused: IntCounterVec,
     viewers: GaugeVec,
     latency: GaugeVec,
@@ -227,7 +228,7 @@ impl Telemetry {
         for outcome in ["accepted", "stopped", "busy", "invalid", "limited"] {
             self.cmcd_reports.with_label_values(&[outcome]);
         }
-        for limit in streammon_core::limits::Limit::ALL.map(|l| l.as_str()).into_iter().chain(["rooms"]) {
+        for limit in streammon_core::limits::Limit::ALL.map(|l| l.as_str()).into_iter().chain(["rooms", "sources"]) {
             self.refused.with_label_values(&[limit]);
         }
         for reason in ["invalid", "busy", "limit"] {
