@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::id::{ContentId, RegionId};
 use crate::sample::Sample;
+use crate::time::Span;
 
 /// How many regions, titles and series clients may make a server follow
 /// (the `[limits]` table of `streammon serve`'s TOML).
@@ -48,11 +49,18 @@ pub struct Limits {
     /// Most series, one per (title, region) stream. Defaults to 200000:
     /// the simulator's 5,000 titles in 10 regions four times over.
     pub max_series: usize,
+    /// A series no client has pushed for this long is forgotten, and with
+    /// it a region or title left with no series, making room for new ones.
+    /// At least twice the pipeline's own idle time (15 minutes, after which
+    /// the detectors, alert rules, bands and forecasts forget a quiet
+    /// series or region), so that what the door forgets is already gone
+    /// downstream. Defaults to `30m`.
+    pub idle: Span,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_regions: 256, max_titles: 20_000, max_series: 200_000 }
+        Self { max_regions: 256, max_titles: 20_000, max_series: 200_000, idle: Span::from_mins(30) }
     }
 }
 
@@ -68,6 +76,13 @@ impl Limits {
             if value == 0 {
                 return Err(Error::config(field, "must be at least 1"));
             }
+        }
+        let min = 2 * crate::pipeline::REGION_IDLE_MS;
+        if (self.idle.as_millis() as i64) < min {
+            return Err(Error::config(
+                "idle",
+                format!("{} is under {}, twice the pipeline's idle time", self.idle, Span::from_millis(min as u64)),
+            ));
         }
         Ok(())
     }
@@ -216,6 +231,12 @@ impl Admission {
         self.admit(samples.iter().map(|s| (&s.content_id, &s.region)), now_ms)
     }
 
+    /// Forgets every series no batch has named for [`Limits::idle`] before
+    /// `now_ms`, as [`retire`](Self::retire) does. Returns how many.
+    pub fn retire_idle(&mut self, now_ms: i64) -> usize {
+        self.retire(now_ms.saturating_sub(self.limits.idle.as_millis() as i64))
+    }
+
     /// Forgets every series not admitted since `before_ms`, and the
     /// regions and titles left with no series, so that room is made for
     /// new ones. Returns how many series were forgotten.
@@ -262,7 +283,7 @@ mod tests {
     }
 
     fn door(max_regions: usize, max_titles: usize, max_series: usize) -> Admission {
-        Admission::new(Limits { max_regions, max_titles, max_series }).unwrap()
+        Admission::new(Limits { max_regions, max_titles, max_series, ..Limits::default() }).unwrap()
     }
 
     #[test]
@@ -307,6 +328,20 @@ mod tests {
         assert_eq!(door.counts(), (1, 1, 1));
         door.take(&[sample("a", "r3")], 6_000).unwrap();
         assert_eq!(door.counts(), (2, 1, 2));
+    }
+
+    #[test]
+    fn a_flood_ages_out_after_the_idle_time() {
+        let mut door = door(2, 10, 10);
+        let min = 60_000;
+        door.take(&[sample("a", "r1"), sample("a", "r2")], 0).unwrap();
+        door.take(&[sample("a", "r1")], 20 * min).unwrap();
+        assert_eq!(door.retire_idle(29 * min), 0);
+        assert!(door.take(&[sample("a", "r3")], 29 * min).is_err());
+        assert_eq!(door.retire_idle(31 * min), 1, "r2 quiet for 31 minutes");
+        door.take(&[sample("a", "r3")], 31 * min).unwrap();
+        let short = Limits { idle: Span::from_mins(10), ..Limits::default() };
+        assert!(short.validate().unwrap_err().to_string().contains("idle"));
     }
 
     #[test]

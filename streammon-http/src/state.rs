@@ -139,6 +139,7 @@ fn admission(limits: Limits) -> Admission {
         max_regions: limits.max_regions.max(1),
         max_titles: limits.max_titles.max(1),
         max_series: limits.max_series.max(1),
+        ..limits
     };
     Admission::new(at_least_one).unwrap_or_else(|_| unreachable!("every limit is at least 1"))
 }
@@ -165,6 +166,7 @@ pub(crate) struct Inner {
     pub(crate) health: Mutex<Option<(Instant, axum::http::StatusCode, Bytes)>>,
     pub(crate) cmcd: std::sync::OnceLock<Arc<crate::CmcdIngest>>,
     pub(crate) admission: Mutex<Admission>,
+    pub(crate) door_swept_ms: std::sync::atomic::AtomicI64,
 }
 
 /// The state every handler gets; cheap to clone.
@@ -195,6 +197,7 @@ impl AppState {
             health: Mutex::new(None),
             cmcd: std::sync::OnceLock::new(),
             admission: Mutex::new(admission(settings_limits)),
+            door_swept_ms: std::sync::atomic::AtomicI64::new(0),
         }))
     }
 
@@ -205,7 +208,16 @@ impl AppState {
     /// # Errors
     /// The [`Refusal`] naming the limit.
     pub fn admit(&self, samples: &[Sample], now_ms: i64) -> Result<(), Refusal> {
-        let result = self.0.admission.lock().unwrap_or_else(|e| e.into_inner()).admit_samples(samples, now_ms);
+        let result = {
+            let mut door = self.0.admission.lock().unwrap_or_else(|e| e.into_inner());
+            // Forget what went quiet, at most once a minute.
+            let swept = self.0.door_swept_ms.load(Ordering::Relaxed);
+            if now_ms.saturating_sub(swept) >= 60_000 {
+                self.0.door_swept_ms.store(now_ms, Ordering::Relaxed);
+                door.retire_idle(now_ms);
+            }
+            door.admit_samples(samples, now_ms)
+        };
         if let Err(refusal) = &result {
             let telemetry = self.telemetry();
             telemetry.refused.with_label_values(&[refusal.limit.as_str()]).inc();

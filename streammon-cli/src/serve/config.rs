@@ -197,8 +197,9 @@ pub(crate) struct ServeFile {
     /// Limits of the CMCD endpoints. Defaults to `CmcdIngestFile::default()`.
     cmcd_ingest: CmcdIngestFile,
     /// Most regions, titles and series clients may push samples for
-    /// (docs/LIMITS.md); the `--max-*` flags override it. Defaults to
-    /// `Limits::default()`: 256 regions, 20000 titles, 200000 series.
+    /// (docs/LIMITS.md), and how long before a quiet one is forgotten;
+    /// the `--max-*` flags override it. Defaults to `Limits::default()`:
+    /// 256 regions, 20000 titles, 200000 series, idle `30m`.
     limits: Limits,
 }
 
@@ -302,6 +303,7 @@ impl ServeArgs {
             max_regions: self.max_regions.unwrap_or(file.limits.max_regions),
             max_titles: self.max_titles.unwrap_or(file.limits.max_titles),
             max_series: self.max_series.unwrap_or(file.limits.max_series),
+            ..file.limits
         };
         if let Err(e) = limits.validate() {
             let streammon_core::Error::InvalidConfig { field, reason } = e else { return Err(locate(e)) };
