@@ -8,6 +8,7 @@ mod error;
 pub mod eval;
 pub mod forecast;
 mod id;
+pub mod limits;
 pub mod monitor;
 pub mod pipeline;
 pub mod region;

@@ -1,12 +1,13 @@
 //! The CMCD collector's door: who may report (per-source tokens), how
-//! fast (a token bucket per source), and the core [`Collector`] behind a
+//! fast (a token bucket per source, `governor`'s keyed limiter, bounded
+//! to [`MAX_SOURCES`] sources), and the core [`Collector`] behind a
 //! lock that the server's tick loop drains once a tick.
 //!
 //! Requests are parsed before the lock is taken; holding it costs one
 //! hash lookup and a few additions per report.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -54,12 +55,6 @@ impl Default for CmcdSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
 /// Who a request speaks for: a configured source (by its index in
 /// [`CmcdSettings::tokens`]), a holder of an ingest token (by its index),
 /// or, without tokens, the client's address.
@@ -79,11 +74,57 @@ struct Counters {
     busy: IntCounter,
     invalid: IntCounter,
     limited: IntCounter,
+    /// `streammon_refused_total{limit="sources"}`.
+    sources_full: IntCounter,
 }
 
-/// Sources remembered by the rate limiter at most; past it the idle ones
-/// are forgotten.
-const MAX_SOURCES: usize = 50_000;
+/// Sources the rate limiter remembers at most. Past it the sources whose
+/// bucket has refilled (they lose nothing) are forgotten; if it is still
+/// full, sources that are no configured token are refused until it has
+/// room.
+pub(crate) const MAX_SOURCES: usize = 50_000;
+
+/// How often the limiter forgets the sources whose bucket has refilled.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A token bucket per source: `governor`'s keyed GCRA limiter.
+type Limiter = governor::DefaultKeyedRateLimiter<Source>;
+
+/// The limiter and when it was last swept.
+struct Limits {
+    limiter: Limiter,
+    swept: Mutex<Instant>,
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits").field("sources", &self.limiter.len()).finish_non_exhaustive()
+    }
+}
+
+impl Limits {
+    fn new(rate: f64, burst: f64) -> Self {
+        // One report every 1/rate s, `burst` at once; validated positive by
+        // the caller (`serve`), clamped here to what governor can count.
+        let period = std::time::Duration::from_secs_f64(1.0 / rate.max(1e-9)).max(std::time::Duration::from_nanos(1));
+        let burst =
+            std::num::NonZeroU32::new((burst.clamp(1.0, f64::from(u32::MAX))) as u32).unwrap_or(NonZeroU32::MIN);
+        let quota =
+            governor::Quota::with_period(period).unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MIN));
+        Self { limiter: Limiter::keyed(quota.allow_burst(burst)), swept: Mutex::new(Instant::now()) }
+    }
+
+    /// Forgets the sources whose bucket has refilled, at most once every
+    /// [`SWEEP_EVERY`], or at once when the limiter is full.
+    fn sweep(&self, now: Instant) {
+        let mut swept = self.swept.lock().unwrap_or_else(|e| e.into_inner());
+        if now.duration_since(*swept) >= SWEEP_EVERY || self.limiter.len() >= MAX_SOURCES {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+            *swept = now;
+        }
+    }
+}
 
 /// The collector and its door: tokens, rate limits and the core collector.
 #[derive(Debug)]
@@ -93,7 +134,7 @@ pub struct CmcdIngest {
     /// reports are refused from then on.
     closed: std::sync::atomic::AtomicBool,
     settings: CmcdSettings,
-    buckets: Mutex<HashMap<Source, Bucket>>,
+    limits: Limits,
     counters: Counters,
 }
 
@@ -118,12 +159,14 @@ impl CmcdIngest {
             busy: c("busy"),
             invalid: c("invalid"),
             limited: c("limited"),
+            sources_full: telemetry.refused.with_label_values(&["sources"]),
         };
+        let limits = Limits::new(settings.rate_per_source, settings.burst);
         Self {
             collector: Mutex::new(collector),
             closed: std::sync::atomic::AtomicBool::new(false),
             settings,
-            buckets: Mutex::new(HashMap::new()),
+            limits,
             counters,
         }
     }
@@ -210,32 +253,34 @@ impl CmcdIngest {
     }
 
     /// Takes `n` reports from `source` out of its bucket, or says when to
-    /// come back.
+    /// come back. The limiter remembers at most [`MAX_SOURCES`] sources.
     pub(crate) fn admit(&self, source: Source, n: usize) -> Result<(), ApiError> {
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let (rate, burst) = (self.settings.rate_per_source, self.settings.burst);
-        if buckets.len() >= MAX_SOURCES && !buckets.contains_key(&source) {
-            // Forget the sources whose bucket has refilled: they lose nothing.
-            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
-        }
-        let bucket = buckets.entry(source).or_insert(Bucket { tokens: burst, at: now });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(burst);
-        bucket.at = now;
-        if bucket.tokens < n as f64 {
-            let wait = ((n as f64 - bucket.tokens) / rate).ceil().clamp(1.0, 3_600.0) as u32;
-            drop(buckets);
+        let rate = self.settings.rate_per_source;
+        let limiter = &self.limits.limiter;
+        self.limits.sweep(Instant::now());
+        if limiter.len() >= MAX_SOURCES && !matches!(source, Source::Token(_)) {
             self.counters.limited.inc_by(n as u64);
+            self.counters.sources_full.inc();
             return Err(ApiError::TooBusy {
-                message: format!(
-                    "{} sends more than {rate} reports a second; retry in {wait} s",
-                    self.source_name(source)
-                ),
-                retry_after_s: wait,
+                message: format!("the rate limiter follows {MAX_SOURCES} sources, its limit; retry shortly"),
+                retry_after_s: SWEEP_EVERY.as_secs() as u32,
             });
         }
-        bucket.tokens -= n as f64;
-        Ok(())
+        let cells = NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
+        let wait = match limiter.check_key_n(&source, cells) {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(not_until)) => {
+                not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()))
+            }
+            // More reports at once than the burst: never in one go.
+            Err(governor::InsufficientCapacity(_)) => std::time::Duration::from_secs_f64(n as f64 / rate),
+        };
+        let wait = wait.as_secs_f64().ceil().clamp(1.0, 3_600.0) as u32;
+        self.counters.limited.inc_by(n as u64);
+        Err(ApiError::TooBusy {
+            message: format!("{} sends more than {rate} reports a second; retry in {wait} s", self.source_name(source)),
+            retry_after_s: wait,
+        })
     }
 
     /// Hands parsed reports to the collector, all or nothing: a report it
@@ -358,5 +403,26 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(i.admit(b, 5).is_ok(), "another source has its own bucket");
+        match i.admit(b, 50) {
+            Err(ApiError::TooBusy { retry_after_s, .. }) => assert_eq!(retry_after_s, 5, "50 reports at 10 a second"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Issue 16: a flood of sources (client addresses) grew the limiter's
+    /// map by one entry each while their buckets had not refilled.
+    #[test]
+    fn the_limiter_remembers_at_most_max_sources() {
+        let telemetry = Telemetry::new();
+        let settings = CmcdSettings { rate_per_source: 0.001, burst: 1.0, ..CmcdSettings::default() };
+        let i = CmcdIngest::new(Collector::new(CollectorConfig::default()).unwrap(), settings, &telemetry);
+        let ip = |k: usize| Source::Client(IpAddr::from(std::net::Ipv6Addr::from(k as u128 + 1)));
+        for k in 0..MAX_SOURCES {
+            assert!(i.admit(ip(k), 1).is_ok(), "source {k}");
+        }
+        assert!(matches!(i.admit(ip(MAX_SOURCES), 1), Err(ApiError::TooBusy { .. })));
+        assert_eq!(i.limits.limiter.len(), MAX_SOURCES);
+        assert!(i.admit(Source::Token(0), 1).is_ok(), "a configured source is never crowded out");
+        assert_eq!(telemetry.refused.with_label_values(&["sources"]).get(), 1);
     }
 }

@@ -67,6 +67,16 @@ pub enum ApiError {
     /// The body's media type is not one this endpoint reads: 415.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The request would take something past a configured limit (new
+    /// regions, titles or series beyond `[limits]`): 422, naming the field
+    /// and the limit.
+    #[error("{message}")]
+    LimitReached {
+        /// The field that named something new, e.g. `region`.
+        field: String,
+        /// Which limit, e.g. `at most 64 regions (limits.max_regions)`.
+        message: String,
+    },
     /// Storage failed: 503, with `Retry-After`. The detail is logged, not
     /// sent.
     #[error("storage unavailable")]
@@ -111,6 +121,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Gone(_) => StatusCode::GONE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::LimitReached { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) | Self::Stopping(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -138,10 +149,17 @@ impl ApiError {
             Self::Forbidden(_) => ("forbidden", Some("origin".to_owned())),
             Self::Gone(_) => ("gone", None),
             Self::UnsupportedMediaType(_) => ("unsupported_media_type", Some("content-type".to_owned())),
+            Self::LimitReached { field, .. } => ("limit_reached", Some(field.clone())),
             Self::Unavailable(_) => ("unavailable", None),
             Self::Stopping(_) => ("stopping", None),
         };
         ErrorBody { status: status.as_u16(), error, message: self.to_string(), field }
+    }
+}
+
+impl From<streammon_core::limits::Refusal> for ApiError {
+    fn from(refusal: streammon_core::limits::Refusal) -> Self {
+        Self::LimitReached { field: refusal.limit.field().to_owned(), message: refusal.to_string() }
     }
 }
 

@@ -40,6 +40,17 @@ impl Subscription {
         self.regions.is_empty() && self.contents.is_empty()
     }
 
+    /// Regions and titles subscribed to, each one room.
+    pub(crate) fn len(&self) -> usize {
+        self.regions.len() + self.contents.len()
+    }
+
+    /// How many of `region` and `content` it does not hold yet.
+    fn new_rooms(&self, region: Option<&str>, content: Option<&str>) -> usize {
+        usize::from(region.is_some_and(|r| !self.regions.contains(r)))
+            + usize::from(content.is_some_and(|c| !self.contents.contains(c)))
+    }
+
     /// The rooms it names: `region:…` and `content:…`.
     pub(crate) fn rooms(&self) -> Vec<String> {
         let regions = self.regions.iter().map(|r| format!("region:{r}"));
@@ -322,6 +333,9 @@ fn ingest(state: &AppState, data: TryData<serde_json::Value>, ack: AckSender) {
         }
         Ok(samples) => {
             let n = samples.len();
+            if let Err(refusal) = state.admit(&samples, crate::routes::metrics::now_ms()) {
+                return ack_error(ack, 422, refusal.limit.field(), refusal.to_string());
+            }
             if !state.stopping() && state.ingest().offer(samples) {
                 let _ = ack.send(&serde_json::json!({ "accepted": n }));
             } else if state.stopping() {
@@ -398,6 +412,14 @@ fn change_subscription(
         // in that order too.
         let mut registry = registry.lock().unwrap_or_else(|e| e.into_inner());
         let mut sub = client.subscription.lock().unwrap_or_else(|e| e.into_inner());
+        let max = state.settings().max_rooms_per_client;
+        if join && sub.len() + sub.new_rooms(request.region.as_deref(), request.content_id.as_deref()) > max {
+            drop((sub, registry));
+            state.telemetry().refused.with_label_values(&["rooms"]).inc();
+            let field = if request.region.is_some() { "region" } else { "content_id" };
+            let message = format!("at most {max} rooms per client (max_rooms_per_client); unsubscribe first");
+            return ack_error(ack, 429, field, message);
+        }
         let before = sub.all_rooms(client.full_detail);
         match (join, request.region, request.content_id) {
             (false, None, None) => *sub = Subscription::default(),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use streammon_core::Store;
+use streammon_core::limits::{Admission, Limits, Refusal};
 use streammon_core::pipeline::{ContentRow, PipelineStats, RegionForecast, TotalForecast};
 use streammon_core::{Alert, Sample};
 use tokio::sync::mpsc;
@@ -39,6 +40,13 @@ pub struct HttpSettings {
     /// The web dashboard served at `/` to browsers; `None` serves a page
     /// that says how to build it.
     pub dashboard: Option<std::sync::Arc<crate::Dashboard>>,
+    /// Most regions, titles and series clients may push samples for
+    /// (`POST /metrics`, `metric_update`). A limit of 0, which
+    /// [`Limits::validate`] refuses, counts as 1.
+    pub limits: Limits,
+    /// Most regions and titles one Socket.IO client may subscribe to at
+    /// once; a `subscribe` past it is answered 429.
+    pub max_rooms_per_client: usize,
 }
 
 impl Default for HttpSettings {
@@ -52,6 +60,8 @@ impl Default for HttpSettings {
             client_buffer: 32,
             max_batch: 1_000,
             dashboard: None,
+            limits: Limits::default(),
+            max_rooms_per_client: 64,
         }
     }
 }
@@ -135,6 +145,17 @@ impl Ingest {
     }
 }
 
+/// The door for client samples: `limits`, each at least 1.
+fn admission(limits: Limits) -> Admission {
+    let at_least_one = Limits {
+        max_regions: limits.max_regions.max(1),
+        max_titles: limits.max_titles.max(1),
+        max_series: limits.max_series.max(1),
+        ..limits
+    };
+    Admission::new(at_least_one).unwrap_or_else(|_| unreachable!("every limit is at least 1"))
+}
+
 /// A cached response body, valid for one tick.
 #[derive(Debug, Default)]
 pub(crate) struct Cached {
@@ -157,6 +178,8 @@ pub(crate) struct Inner {
     pub(crate) probe: crate::storage::Probe,
     pub(crate) failure: std::sync::OnceLock<String>,
     pub(crate) cmcd: std::sync::OnceLock<Arc<crate::CmcdIngest>>,
+    pub(crate) admission: Mutex<Admission>,
+    pub(crate) door_swept_ms: std::sync::atomic::AtomicI64,
 }
 
 /// The state every handler gets; cheap to clone.
@@ -173,6 +196,7 @@ impl AppState {
         settings: HttpSettings,
         source: impl Into<String>,
     ) -> Self {
+        let settings_limits = settings.limits;
         Self(Arc::new(Inner {
             store,
             live: RwLock::new(Live::default()),
@@ -186,7 +210,34 @@ impl AppState {
             probe: crate::storage::Probe::default(),
             failure: std::sync::OnceLock::new(),
             cmcd: std::sync::OnceLock::new(),
+            admission: Mutex::new(admission(settings_limits)),
+            door_swept_ms: std::sync::atomic::AtomicI64::new(0),
         }))
+    }
+
+    /// Admits a client's batch within [`HttpSettings::limits`], all or
+    /// nothing, counting a refusal in `streammon_refused_total{limit}` and
+    /// its samples in `streammon_samples_rejected_total{reason="limit"}`.
+    ///
+    /// # Errors
+    /// The [`Refusal`] naming the limit.
+    pub fn admit(&self, samples: &[Sample], now_ms: i64) -> Result<(), Refusal> {
+        let result = {
+            let mut door = self.0.admission.lock().unwrap_or_else(|e| e.into_inner());
+            // Forget what went quiet, at most once a minute.
+            let swept = self.0.door_swept_ms.load(Ordering::Relaxed);
+            if now_ms.saturating_sub(swept) >= 60_000 {
+                self.0.door_swept_ms.store(now_ms, Ordering::Relaxed);
+                door.retire_idle(now_ms);
+            }
+            door.admit_samples(samples, now_ms)
+        };
+        if let Err(refusal) = &result {
+            let telemetry = self.telemetry();
+            telemetry.refused.with_label_values(&[refusal.limit.as_str()]).inc();
+            telemetry.samples_rejected.with_label_values(&["limit"]).inc_by(samples.len() as u64);
+        }
+        result
     }
 
     /// Turns on the CMCD endpoints (`/cmcd`), with `ingest` behind them;

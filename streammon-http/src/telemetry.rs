@@ -66,6 +66,11 @@ pub struct Telemetry {
     pub cmcd_reports: IntCounterVec,
     /// Player sessions the CMCD collector follows.
     pub cmcd_sessions: IntGauge,
+    /// Requests or messages refused at a limit, by limit: `regions`,
+    /// `titles`, `series` (of `[limits]`, one per refused batch), `rooms`
+    /// (Socket.IO rooms per client, one per refused `subscribe`),
+    /// `sources` (the CMCD rate limiter is full, one per refused request).
+    pub refused: IntCounterVec,
     viewers: GaugeVec,
     latency: GaugeVec,
     startup: GaugeVec,
@@ -181,6 +186,12 @@ impl Telemetry {
             tick_lag_seconds,
             cmcd_reports: counter_vec(&r, "streammon_cmcd_reports_total", "CMCD reports, by outcome.", &["outcome"]),
             cmcd_sessions: gauge(&r, "streammon_cmcd_sessions", "Player sessions the CMCD collector follows."),
+            refused: counter_vec(
+                &r,
+                "streammon_refused_total",
+                "Batches refused because they would take something past a configured limit, by limit.",
+                &["limit"],
+            ),
             viewers: gauge_vec(&r, "streammon_viewers", "Concurrent viewers per CDN region.", "region"),
             latency: gauge_vec(&r, "streammon_latency_seconds", "Mean segment latency over viewers.", "region"),
             startup: gauge_vec(&r, "streammon_startup_time_seconds", "Mean startup time over viewers.", "region"),
@@ -217,7 +228,10 @@ impl Telemetry {
         for outcome in ["accepted", "stopped", "busy", "invalid", "limited"] {
             self.cmcd_reports.with_label_values(&[outcome]);
         }
-        for reason in ["invalid", "busy", "stopping"] {
+        for limit in streammon_core::limits::Limit::ALL.map(|l| l.as_str()).into_iter().chain(["rooms", "sources"]) {
+            self.refused.with_label_values(&[limit]);
+        }
+        for reason in ["invalid", "busy", "stopping", "limit"] {
             self.samples_rejected.with_label_values(&[reason]);
         }
         for severity in ["info", "warning", "critical"] {

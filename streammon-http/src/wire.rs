@@ -27,6 +27,15 @@ pub struct Scope {
     pub content_id: Option<ContentId>,
 }
 
+/// Most titles listed in the `contents` of one region's `metrics_update`:
+/// the most watched, so a region with thousands of titles sends each of
+/// its subscribers a payload of bounded size every tick.
+pub const MAX_CONTENTS_PER_UPDATE: usize = 100;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// One tick: the `metrics_update` event, and an entry of `GET /metrics`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MetricsUpdate {
@@ -68,9 +77,15 @@ pub struct MetricsUpdate {
     pub types: Vec<TypeSummary>,
     /// The slice this payload covers; empty for the whole service.
     pub scope: Scope,
-    /// Per title (scoped payloads only: a region's or a title's room).
+    /// Per title (scoped payloads only: a region's or a title's room): in
+    /// a region's room its [`MAX_CONTENTS_PER_UPDATE`] most watched titles
+    /// at most, in the summary's order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contents: Vec<ContentSummary>,
+    /// Titles of the scope left out of `contents` by its cap; absent when
+    /// none was.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub contents_omitted: usize,
     /// Share of viewers on each rendition (the resolution mix), e.g.
     /// `{"1080p": 0.41, "720p": 0.22, "128k": 0.09}`.
     #[serde(default)]
@@ -162,6 +177,7 @@ impl MetricsUpdate {
                 .collect(),
             scope: Scope::default(),
             contents: Vec::new(),
+            contents_omitted: 0,
             renditions: rounded_shares(&tick.renditions),
             bands: rounded_bands(&tick.bands),
         }
@@ -200,8 +216,19 @@ impl MetricsUpdate {
             ..r.clone()
         }];
         update.bands = rounded_bands(&r.bands);
-        update.contents =
-            sub.contents.iter().map(|c| ContentSummary { quality: rounded(&c.quality), ..c.clone() }).collect();
+        // The most watched titles, in the summary's order.
+        let mut keep: Vec<usize> = (0..sub.contents.len()).collect();
+        if keep.len() > MAX_CONTENTS_PER_UPDATE {
+            keep.sort_by_key(|&i| (std::cmp::Reverse(sub.contents[i].quality.viewers), i));
+            keep.truncate(MAX_CONTENTS_PER_UPDATE);
+            keep.sort_unstable();
+        }
+        update.contents_omitted = sub.contents.len() - keep.len();
+        update.contents = keep
+            .into_iter()
+            .map(|i| &sub.contents[i])
+            .map(|c| ContentSummary { quality: rounded(&c.quality), ..c.clone() })
+            .collect();
         update.scope = Scope { region: Some(region.clone()), content_id: None };
         Some(update)
     }
@@ -470,5 +497,37 @@ mod tests {
         let title = tick.contents[0].content_id.clone();
         let scoped = MetricsUpdate::for_content(&tick, 1, &title, &samples).unwrap();
         assert!(scoped.bands.is_empty(), "no baseline is kept per title");
+    }
+
+    /// Issue 16: a region's `metrics_update` listed every title of the
+    /// region, however many clients had pushed.
+    #[test]
+    fn a_regions_update_lists_its_most_watched_titles_at_most() {
+        let frame = Simulator::new(SimConfig { titles: 300, ..SimConfig::default() }).unwrap().next_frame();
+        let region = frame.samples[0].region.clone();
+        let tick = TickSummary::build(frame.timestamp_ms, 1_000, &frame.samples, |_| None);
+        let scoped = MetricsUpdate::for_region(&tick, 1, &region, &frame.samples).unwrap();
+        let in_region = frame.samples.iter().filter(|s| s.region == region).count();
+        assert!(in_region > MAX_CONTENTS_PER_UPDATE, "{in_region} titles in {region}");
+        assert_eq!(scoped.contents.len(), MAX_CONTENTS_PER_UPDATE);
+        assert_eq!(scoped.contents_omitted, in_region - MAX_CONTENTS_PER_UPDATE);
+        let least_kept = scoped.contents.iter().map(|c| c.quality.viewers).min().unwrap();
+        let kept: Vec<&ContentId> = scoped.contents.iter().map(|c| &c.content_id).collect();
+        let most_left = frame
+            .samples
+            .iter()
+            .filter(|s| s.region == region && !kept.contains(&&s.content_id))
+            .map(|s| u64::from(s.viewers))
+            .max()
+            .unwrap();
+        assert!(most_left <= least_kept, "left out {most_left} viewers, kept one of {least_kept}");
+        let own = frame.samples.iter().filter(|s| s.region == region);
+        let order = TickSummary::build(tick.timestamp_ms, 1_000, own, |_| None).contents;
+        let at = |id: &ContentId| order.iter().position(|c| &c.content_id == id).unwrap();
+        assert!(kept.windows(2).all(|w| at(w[0]) < at(w[1])), "in the summary's order");
+        let json = serde_json::to_value(&scoped).unwrap();
+        assert_eq!(json["contents_omitted"], in_region - MAX_CONTENTS_PER_UPDATE);
+        let whole = serde_json::to_value(MetricsUpdate::from_tick(&tick, 1)).unwrap();
+        assert!(whole.get("contents_omitted").is_none(), "absent when nothing was left out");
     }
 }

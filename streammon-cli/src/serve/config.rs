@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use streammon_core::cmcd::CollectorConfig;
+use streammon_core::limits::Limits;
 use streammon_core::pipeline::PipelineConfig;
 use streammon_core::store::MemoryConfig;
 use streammon_core::time::Span;
@@ -111,6 +112,22 @@ pub(crate) struct ServeArgs {
     /// comma-separate
     #[arg(long = "cmcd-token", env = "STREAMMON_CMCD_TOKENS", value_delimiter = ',', value_name = "NAME=TOKEN")]
     cmcd_tokens: Vec<Secret>,
+    /// Most CDN regions clients may push samples for; a batch naming a new
+    /// one beyond it is refused (422) [default: 256, or `[limits]`]
+    #[arg(long, value_name = "N")]
+    max_regions: Option<usize>,
+    /// Most titles clients may push samples for [default: 20000, or
+    /// `[limits]`]
+    #[arg(long, value_name = "N")]
+    max_titles: Option<usize>,
+    /// Most series (title x region) clients may push samples for
+    /// [default: 200000, or `[limits]`]
+    #[arg(long, value_name = "N")]
+    max_series: Option<usize>,
+    /// Most regions and titles one Socket.IO client may subscribe to at
+    /// once; a `subscribe` past it is answered 429
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_rooms_per_client: usize,
 }
 
 /// A token as given (flag, environment or file), before its length is
@@ -238,6 +255,11 @@ pub(crate) struct ServeFile {
     cmcd_ingest: CmcdIngestFile,
     /// Ingest and read tokens. Defaults to none (writes and reads open).
     auth: AuthFile,
+    /// Most regions, titles and series clients may push samples for
+    /// (docs/LIMITS.md), and how long before a quiet one is forgotten;
+    /// the `--max-*` flags override it. Defaults to `Limits::default()`:
+    /// 256 regions, 20000 titles, 200000 series, idle `30m`.
+    limits: Limits,
 }
 
 /// Where samples are stored.
@@ -374,6 +396,31 @@ impl ServeArgs {
                 reason: format!("{} is not within 1024..=268435456", self.max_body),
             });
         }
+        let limits = Limits {
+            max_regions: self.max_regions.unwrap_or(file.limits.max_regions),
+            max_titles: self.max_titles.unwrap_or(file.limits.max_titles),
+            max_series: self.max_series.unwrap_or(file.limits.max_series),
+            ..file.limits
+        };
+        if let Err(e) = limits.validate() {
+            let streammon_core::Error::InvalidConfig { field, reason } = e else { return Err(locate(e)) };
+            let flag = match field.as_str() {
+                "max_regions" if self.max_regions.is_some() => Some("--max-regions"),
+                "max_titles" if self.max_titles.is_some() => Some("--max-titles"),
+                "max_series" if self.max_series.is_some() => Some("--max-series"),
+                _ => None,
+            };
+            return Err(match flag {
+                Some(flag) => CliError::Usage { flag, reason },
+                None => locate(streammon_core::Error::InvalidConfig { field: format!("limits.{field}"), reason }),
+            });
+        }
+        if !(1..=100_000).contains(&self.max_rooms_per_client) {
+            return Err(CliError::Usage {
+                flag: "--max-rooms-per-client",
+                reason: format!("{} is not within 1..=100000", self.max_rooms_per_client),
+            });
+        }
         let dashboard = crate::serve::dashboard::load(self.dashboard.as_deref())?;
         let cmcd = if self.source.collects() {
             let mut tokens: Vec<(String, String)> = Vec::new();
@@ -444,6 +491,8 @@ impl ServeArgs {
                 history_ticks: self.history,
                 client_buffer: self.client_buffer,
                 dashboard: dashboard.dashboard.map(std::sync::Arc::new),
+                limits,
+                max_rooms_per_client: self.max_rooms_per_client,
                 ..HttpSettings::default()
             },
             backfill: Duration::from_millis(backfill_ms as u64),

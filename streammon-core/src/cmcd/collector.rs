@@ -48,6 +48,10 @@ pub struct CollectorConfig {
     /// Which region a report comes from. Defaults to
     /// [`RegionMapConfig::default`].
     pub regions: RegionMapConfig,
+    /// Most regions with sessions at once: the region header is set by
+    /// whoever sends the request, so a report that would start a session
+    /// in yet another region is refused (HTTP 429). Defaults to 256.
+    pub max_regions: usize,
 }
 
 impl Default for CollectorConfig {
@@ -58,6 +62,7 @@ impl Default for CollectorConfig {
             max_sessions: 200_000,
             sample: 1.0,
             regions: RegionMapConfig::default(),
+            max_regions: 256,
         }
     }
 }
@@ -111,6 +116,8 @@ struct Title {
 /// The figures of a stream carried from its last tick with data.
 #[derive(Debug, Clone, Copy, Default)]
 struct Carry {
+    /// The tick that last used it: what no tick used is forgotten.
+    used_ms: i64,
     latency_ms: f64,
     startup_ms: f64,
     bitrate_kbps: f64,
@@ -167,6 +174,8 @@ pub struct Collector {
     ended: HashMap<Box<str>, i64>,
     titles: HashMap<ContentId, Title>,
     carry: HashMap<(ContentId, RegionId), Carry>,
+    /// Sessions per region.
+    regions: HashMap<RegionId, u32>,
     announced: Vec<ContentChange>,
     stats: CollectorStats,
 }
@@ -227,6 +236,9 @@ impl Collector {
         if config.max_sessions == 0 {
             return Err(Error::config("max_sessions", "must be at least 1"));
         }
+        if config.max_regions == 0 {
+            return Err(Error::config("max_regions", "must be at least 1"));
+        }
         if config.session_timeout.as_millis() == 0 {
             return Err(Error::config("session_timeout", "must be positive"));
         }
@@ -238,6 +250,7 @@ impl Collector {
             ended: HashMap::new(),
             titles: HashMap::new(),
             carry: HashMap::new(),
+            regions: HashMap::new(),
             announced: Vec::new(),
             stats: CollectorStats::default(),
         })
@@ -262,12 +275,16 @@ impl Collector {
             return Ok(Admission::Stop);
         }
         if !self.sessions.contains_key(sid) {
-            if self.sessions.len() >= self.config.max_sessions {
+            let new_region = !self.regions.contains_key(region);
+            if self.sessions.len() >= self.config.max_sessions
+                || (new_region && self.regions.len() >= self.config.max_regions)
+            {
                 self.stats.busy += 1;
                 return Ok(Admission::Busy);
             }
             self.stats.sessions_started += 1;
             self.sessions.insert(sid.into(), Session::new(region.clone(), now_ms));
+            *self.regions.entry(region.clone()).or_default() += 1;
         }
         // Titles are only learnt from reports taken, and at most as many as
         // sessions may be followed: a client inventing a `cid` per report
@@ -313,7 +330,10 @@ impl Collector {
             return;
         }
         let content_type = if live { ContentType::Live } else { ContentType::Video };
-        let name = report.cid.as_deref().unwrap_or(UNIDENTIFIED).to_owned();
+        // The title's name is its id: a `cid` that is no valid id (too
+        // long, control characters) is named as cut and cleaned, never
+        // kept whole.
+        let name = id.as_str().to_owned();
         self.announced.push(ContentChange {
             timestamp_ms: now_ms,
             content_id: id.clone(),
@@ -392,6 +412,7 @@ impl Collector {
         }
         for ((content_id, region), acc) in streams {
             let carry = self.carry.entry((content_id.clone(), region.clone())).or_default();
+            carry.used_ms = now_ms;
             if let Some(l) = mean(acc.ttfb) {
                 carry.latency_ms = l;
             }
@@ -453,18 +474,36 @@ impl Collector {
         // Forget what is over.
         let stats = &mut self.stats;
         let ended = &mut self.ended;
+        let max_ended = self.config.max_sessions;
+        let regions = &mut self.regions;
         self.sessions.retain(|sid, s| {
             if !s.is_over() {
                 return true;
             }
+            if let Some(n) = regions.get_mut(&s.region) {
+                *n -= 1;
+                if *n == 0 {
+                    regions.remove(&s.region);
+                }
+            }
             stats.sessions_ended += 1;
             stats.exits_before_start += u64::from(s.never_started() && s.phase == Phase::Ended);
             stats.failures += u64::from(s.phase == Phase::Failed);
-            ended.insert(sid.clone(), now_ms);
+            // Remembered so that its late reports are told to stop, but no
+            // more of them than sessions followed: a client that starts and
+            // ends sessions in a loop cannot grow this map without bound (a
+            // session not remembered merely starts again if it reports).
+            if ended.len() < max_ended {
+                ended.insert(sid.clone(), now_ms);
+            }
             false
         });
         let keep_ended = 2 * timeout;
         self.ended.retain(|_, t| now_ms - *t <= keep_ended);
+        // A stream (title × region) with no session this tick needs no
+        // figures carried: forgotten, so a churn of regions or titles
+        // cannot grow the map.
+        self.carry.retain(|_, c| c.used_ms == now_ms);
         changes.append(&mut self.announced);
         let idle = self.config.title_idle.as_millis() as i64;
         let carry = &mut self.carry;
@@ -492,6 +531,25 @@ impl Collector {
     /// Counters.
     pub fn stats(&self) -> CollectorStats {
         self.stats
+    }
+
+    /// Sessions that ended recently and are remembered so that their late
+    /// reports are told to stop: at most
+    /// [`max_sessions`](CollectorConfig::max_sessions).
+    pub fn ended_sessions(&self) -> usize {
+        self.ended.len()
+    }
+
+    /// Regions with sessions now, at most
+    /// [`max_regions`](CollectorConfig::max_regions).
+    pub fn regions(&self) -> usize {
+        self.regions.len()
+    }
+
+    /// Streams (title × region) whose figures are carried to the next
+    /// tick: those that had sessions in the last.
+    pub fn carried(&self) -> usize {
+        self.carry.len()
     }
 
     /// The sessions followed, by session id.
@@ -592,5 +650,66 @@ mod tests {
         assert!((400..600).contains(&stopped), "{stopped} of 1000 stopped at sample 0.5");
         assert!(Collector::new(CollectorConfig { sample: 0.0, ..CollectorConfig::default() }).is_err());
         assert_eq!(content_id("a\u{7}b").as_str(), "a_b");
+    }
+
+    /// Issue 16: the id of a long `cid` was cut to 128 bytes, but the
+    /// title's name kept every byte.
+    #[test]
+    fn a_long_cid_is_named_as_cut() {
+        let mut c = Collector::new(CollectorConfig::default()).unwrap();
+        let long = "x".repeat(4_000);
+        c.observe(&report(&format!("sid=\"a\",cid=\"{long}\",br=1")), &RegionId::from("local"), 0).unwrap();
+        let (mut samples, mut changes) = (Vec::new(), Vec::new());
+        c.tick(1_000, 1_000, &mut samples, &mut changes);
+        assert_eq!(changes.len(), 1);
+        assert_eq!((changes[0].content_id.as_str().len(), changes[0].title.len()), (MAX_ID_LEN, MAX_ID_LEN));
+    }
+
+    /// Issue 16: sessions started and ended in a loop grew the map of
+    /// ended sessions by one each, for two session timeouts.
+    #[test]
+    fn ended_sessions_are_remembered_up_to_max_sessions() {
+        let config = CollectorConfig { max_sessions: 3, ..CollectorConfig::default() };
+        let mut c = Collector::new(config).unwrap();
+        let r = RegionId::from("local");
+        let (mut samples, mut changes) = (Vec::new(), Vec::new());
+        for round in 0..50_i64 {
+            for k in 0..3 {
+                let sid = format!("s{round}-{k}");
+                c.observe(&report(&format!("e=ps,sta=s,sid=\"{sid}\",v=2")), &r, round * 10).unwrap();
+                c.observe(&report(&format!("e=ps,sta=e,sid=\"{sid}\",v=2")), &r, round * 10 + 1).unwrap();
+            }
+            c.tick(round * 10 + 5, 10, &mut samples, &mut changes);
+            assert!(c.ended_sessions() <= 3, "{} ended sessions remembered", c.ended_sessions());
+        }
+        assert_eq!(c.stats().sessions_ended, 150);
+    }
+
+    /// Issue 16: the region comes from a header the sender sets, so
+    /// sessions could each name a new region; and the figures carried per
+    /// (title, region) stayed until the title retired.
+    #[test]
+    fn regions_with_sessions_are_capped_and_carried_figures_follow_the_sessions() {
+        let config = CollectorConfig { max_regions: 2, ..CollectorConfig::default() };
+        let mut c = Collector::new(config).unwrap();
+        let play = |sid: &str| format!("e=ps,sta=p,sid=\"{sid}\",cid=\"film\",br=900,ot=v,v=2");
+        let (mut samples, mut changes) = (Vec::new(), Vec::new());
+        for (i, region) in ["r0", "r1"].into_iter().enumerate() {
+            let sid = format!("s{i}");
+            assert_eq!(c.observe(&report(&play(&sid)), &region.into(), 0).unwrap(), Admission::Accepted);
+        }
+        assert_eq!(c.observe(&report(&play("s2")), &"r2".into(), 0).unwrap(), Admission::Busy);
+        assert_eq!(c.observe(&report(&play("s3")), &"r1".into(), 0).unwrap(), Admission::Accepted);
+        c.tick(1_000, 1_000, &mut samples, &mut changes);
+        assert_eq!((c.regions(), c.carried()), (2, 2));
+        // s0 leaves: r0 has no session, its stream carries nothing, and a
+        // session in a new region fits again.
+        c.observe(&report("e=ps,sta=e,sid=\"s0\",v=2"), &"r0".into(), 1_500).unwrap();
+        c.tick(2_000, 1_000, &mut samples, &mut changes);
+        assert_eq!(c.regions(), 1);
+        c.tick(3_000, 1_000, &mut samples, &mut changes);
+        assert_eq!(c.carried(), 1);
+        assert_eq!(c.observe(&report(&play("s4")), &"r2".into(), 3_500).unwrap(), Admission::Accepted);
+        assert!(Collector::new(CollectorConfig { max_regions: 0, ..CollectorConfig::default() }).is_err());
     }
 }

@@ -292,9 +292,17 @@ type ScopeBaselines = [Baseline; BAND_METRICS.len()];
 #[derive(Debug, Default)]
 pub struct ScopeWatch {
     total: ScopeBaselines,
-    regions: HashMap<RegionId, ScopeBaselines>,
+    /// Each region's baselines, and when it last reported.
+    regions: HashMap<RegionId, (ScopeBaselines, i64)>,
     floors: Floors,
+    last_sweep_ms: i64,
 }
+
+/// How long a region may go without reporting before its bands and its
+/// forecast are forgotten (as the detectors forget an idle series): a
+/// flood of regions that went quiet ages out. A region that comes back
+/// warms up again.
+pub const REGION_IDLE_MS: i64 = 15 * 60 * 1_000;
 
 impl ScopeWatch {
     /// A watch whose bands are at least as wide as `floors` (the default
@@ -310,18 +318,30 @@ impl ScopeWatch {
         let ts = tick.timestamp_ms;
         tick.bands = observe(&mut self.total, &tick.total, ts, &self.floors);
         for r in &mut tick.regions {
-            let baselines = match self.regions.get_mut(&r.region) {
+            let (baselines, seen) = match self.regions.get_mut(&r.region) {
                 Some(b) => b,
                 None => self.regions.entry(r.region.clone()).or_default(),
             };
+            *seen = (*seen).max(ts);
             r.bands = observe(baselines, &r.quality, ts, &self.floors);
         }
+        // Forget the regions idle for REGION_IDLE_MS; the scan runs at most
+        // four times per REGION_IDLE_MS.
+        if ts.saturating_sub(self.last_sweep_ms) >= REGION_IDLE_MS / 4 {
+            self.last_sweep_ms = ts;
+            self.regions.retain(|_, (_, seen)| ts.saturating_sub(*seen) <= REGION_IDLE_MS);
+        }
+    }
+
+    /// Regions whose bands are followed.
+    pub fn regions(&self) -> usize {
+        self.regions.len()
     }
 
     /// Bytes of state held.
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.regions.capacity() * (std::mem::size_of::<RegionId>() + std::mem::size_of::<ScopeBaselines>())
+            + self.regions.capacity() * (std::mem::size_of::<RegionId>() + std::mem::size_of::<(ScopeBaselines, i64)>())
     }
 }
 
@@ -480,5 +500,26 @@ mod tests {
     fn unknown_metrics_are_refused_when_read() {
         let err = serde_json::from_str::<Bands>(r#"{"joins":{"low":0,"high":1,"score":0}}"#).unwrap_err();
         assert!(err.to_string().contains("joins"), "{err}");
+    }
+
+    /// Issue 16: the bands of every region ever seen were kept for good,
+    /// so a flood of regions that went quiet never aged out.
+    #[test]
+    fn regions_that_go_quiet_are_forgotten() {
+        let mut watch = ScopeWatch::default();
+        let frames: Vec<_> = Simulator::new(SimConfig::default()).unwrap().take(2).collect();
+        let mut first = TickSummary::build(frames[0].timestamp_ms, 1_000, &frames[0].samples, |_| None);
+        watch.observe(&mut first);
+        let all = watch.regions();
+        assert!(all > 1);
+        // Later, only one region reports.
+        let one = &frames[1].samples[0].region;
+        let own: Vec<_> = frames[1].samples.iter().filter(|s| &s.region == one).cloned().collect();
+        let t = frames[0].timestamp_ms + REGION_IDLE_MS / 2;
+        watch.observe(&mut TickSummary::build(t, 1_000, &own, |_| None));
+        assert_eq!(watch.regions(), all, "not idle long enough yet");
+        let t = frames[0].timestamp_ms + REGION_IDLE_MS + 1_000;
+        watch.observe(&mut TickSummary::build(t, 1_000, &own, |_| None));
+        assert_eq!(watch.regions(), 1, "only the region still reporting is kept");
     }
 }

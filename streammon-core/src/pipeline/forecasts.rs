@@ -93,11 +93,18 @@ struct Watch {
     watch: CapacityWatch,
     sum: f64,
     n: u32,
+    /// When its region last reported.
+    seen_ms: i64,
 }
 
 impl Watch {
     fn new(config: &CapacityWatchConfig, limit: f64) -> Result<Self> {
-        Ok(Self { watch: CapacityWatch::new(CapacityWatchConfig { limit, ..config.clone() })?, sum: 0.0, n: 0 })
+        Ok(Self {
+            watch: CapacityWatch::new(CapacityWatchConfig { limit, ..config.clone() })?,
+            sum: 0.0,
+            n: 0,
+            seen_ms: 0,
+        })
     }
 
     /// Closes the step: the mean goes into the forecaster.
@@ -169,6 +176,10 @@ impl Forecasts {
                 }
             }
             out.sort_by(|a, b| a.region.cmp(&b.region));
+            // A region that stopped reporting for REGION_IDLE_MS is
+            // forgotten, as its bands are.
+            let now = tick.timestamp_ms;
+            self.regions.retain(|_, w| now.saturating_sub(w.seen_ms) <= super::bands::REGION_IDLE_MS);
             if let Some((mean, _)) = self.audience.as_mut().and_then(|w| w.close(end)) {
                 let forecast = self.audience.as_ref().map(|w| w.watch.last_forecast().to_vec()).unwrap_or_default();
                 *audience = Some(TotalForecast { timestamp_ms: end, viewers: mean, forecast });
@@ -192,6 +203,7 @@ impl Forecasts {
             };
             watch.sum += r.quality.bandwidth_mbps;
             watch.n += 1;
+            watch.seen_ms = watch.seen_ms.max(tick.timestamp_ms);
         }
         if self.audience.is_none() {
             self.audience = Watch::new(&self.settings.capacity, f64::INFINITY).ok();
@@ -233,6 +245,26 @@ mod tests {
         let total = total.unwrap();
         assert_eq!(total.forecast.len(), 30);
         assert!(total.forecast.iter().all(|p| p.low <= p.value && p.value <= p.high));
+    }
+
+    /// Issue 16: every region ever seen kept its forecaster for good.
+    #[test]
+    fn regions_that_go_quiet_are_forgotten() {
+        let frame = Simulator::new(SimConfig::default()).unwrap().next_frame();
+        let capacity = HashMap::new();
+        let mut f = Forecasts::new(&ForecastSettings::default()).unwrap();
+        let (mut out, mut audience) = (Vec::new(), None);
+        let t0 = frame.timestamp_ms;
+        f.observe(&TickSummary::build(t0, 1_000, &frame.samples, |_| None), &capacity, &mut out, &mut audience);
+        let all = f.regions.len();
+        assert!(all > 1);
+        let one = &frame.samples[0].region;
+        let own: Vec<_> = frame.samples.iter().filter(|s| &s.region == one).cloned().collect();
+        for t in (1..=20).map(|m| t0 + m * 60_000) {
+            f.observe(&TickSummary::build(t, 1_000, &own, |_| None), &capacity, &mut out, &mut audience);
+            let expected = if t - t0 <= super::super::bands::REGION_IDLE_MS { all } else { 1 };
+            assert_eq!(f.regions.len(), expected, "{} min in", (t - t0) / 60_000);
+        }
     }
 
     #[test]

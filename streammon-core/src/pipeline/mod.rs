@@ -36,7 +36,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use bands::{BAND_METRICS, Bands, Expected, RELEARN_MS, ScopeWatch};
+pub use bands::{BAND_METRICS, Bands, Expected, REGION_IDLE_MS, RELEARN_MS, ScopeWatch};
 pub use breakdown::{Breakdown, BreakdownRow, Dimension};
 pub use content_table::{ContentRow, Health};
 pub use distribution::{Bin, Distribution, MAX_BINS};

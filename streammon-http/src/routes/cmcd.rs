@@ -79,7 +79,9 @@ fn answer(out: Outcome) -> ApiResult<Response> {
     }
     if out.busy > 0 {
         return Err(ApiError::TooBusy {
-            message: "the collector follows as many sessions as it may; retry later".into(),
+            message: "the collector follows as many sessions, or sessions in as many regions, as it may \
+                      (cmcd.max_sessions, cmcd.max_regions); retry later"
+                .into(),
             retry_after_s: 5,
         });
     }

@@ -306,7 +306,9 @@ pub struct Accepted {
 
 /// Push samples: one sample object or an array (at most the batch limit),
 /// in the JSON schema of `docs/SCHEMA.md`. All or nothing: one invalid
-/// sample refuses the batch, naming its field (e.g. `[3].buffering_ratio`).
+/// sample refuses the batch, naming its field (e.g. `[3].buffering_ratio`),
+/// and so does one that would take the regions, titles or series clients
+/// have pushed past their limit (422, `limit_reached`).
 #[utoipa::path(operation_id = "post_metrics", post, path = "/metrics", tag = "metrics",
     request_body(content = Vec<streammon_core::Sample>, description = "A sample or an array of samples"),
     responses(
@@ -315,6 +317,7 @@ pub struct Accepted {
         (status = 401, description = "Ingest tokens are configured and the request has none (`Authorization: Bearer <token>`), or a wrong one", body = crate::error::ErrorBody),
         (status = 403, description = "The request's Origin is not allowed", body = crate::error::ErrorBody),
         (status = 413, description = "Body over the size limit", body = crate::error::ErrorBody),
+        (status = 422, description = "The batch names a new region, title or series beyond a limit of `[limits]` (docs/LIMITS.md); samples for known ones are still accepted", body = crate::error::ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = crate::error::ErrorBody),
         (status = 429, description = "The pipeline is busy; retry", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying"))),
@@ -347,6 +350,7 @@ pub(crate) async fn post_metrics(
         ApiError::bad(if field.is_empty() { "body".to_owned() } else { field }, message)
     })?;
     let n = samples.len();
+    state.admit(&samples, now_ms())?;
     if state.stopping() || !state.ingest().offer(samples) {
         if state.stopping() {
             telemetry.samples_rejected.with_label_values(&["stopping"]).inc_by(n as u64);
