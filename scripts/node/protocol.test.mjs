@@ -460,8 +460,12 @@ describe('streammon serve: Socket.IO protocol', () => {
   });
 
   test('subscribe {content_id}: metrics_update scoped to that title', async () => {
-    const streaming = global.received('content_change').find((x) => ['available', 'live', 'pre_show'].includes(x.to));
-    const id = streaming?.content_id ?? 'vod-000001';
+    // The most watched title streaming now: one that appeared moments ago
+    // (a content_change to `available`) starts from zero viewers and has no
+    // metrics_update until its audience arrives.
+    const top = await (await fetch(`${server.url}/content?status=streaming&sort=viewers&order=desc&limit=1`)).json();
+    const id = top.contents?.[0]?.content_id;
+    assert.ok(id, `no streaming title in GET /content: ${JSON.stringify(top)}`);
     const c = client();
     await c.connected();
     const ack = await c.ack('subscribe', { content_id: id });
