@@ -221,7 +221,7 @@ impl Monitor {
             };
             let verdict = detector.update(Point::new(t, value).with_weight(f64::from(sample.viewers)));
             let floor = self.floors.get(metric);
-            // Still off the run's baseline, the same way, by the floor.
+            // Still off the run's baseline, the same way, by HOLD_FLOORS floors.
             let holds = |run: &Run| {
                 let w = floor.half_width(run.baseline);
                 let d = value - run.baseline;
