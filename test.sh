@@ -3,6 +3,7 @@
 # crate, the examples' build, each benchmark once in test mode, the
 # Socket.IO protocol test of the server with the official client, its
 # Prometheus exposition through promtool and a real Prometheus server, the
+# REST API against its own OpenAPI document (schemathesis), the
 # web dashboard (its unit tests with Vitest, its production build, and
 # end-to-end tests in headless Chromium against the real server), and the
 # CMCD collector with a real player (dash.js in Chromium).
@@ -61,3 +62,12 @@ npm --prefix scripts/player test
 # promtool and a real Prometheus against the exposition (the script installs
 # Debian's prometheus package when it is missing).
 scripts/prometheus-check.sh
+
+# The API against its own /openapi.json: schemathesis from PyPI (installed
+# into target/contract-venv when missing), two minutes of generated
+# requests, no failure allowed.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    echo "test.sh: installing python3-venv for the contract test" >&2
+    apt-get update && apt-get install -y python3-venv
+fi
+scripts/contract-test.sh 120

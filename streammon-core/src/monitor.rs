@@ -209,7 +209,9 @@ impl Monitor {
                 last_seen_ms: t,
             }),
         };
-        stream.last_seen_ms = t;
+        // A late sample (stamped before the newest seen) must not make the
+        // stream look idle sooner.
+        stream.last_seen_ms = stream.last_seen_ms.max(t);
         for ((slot, since), &metric) in stream.detectors.iter_mut().zip(stream.since.iter_mut()).zip(&self.metrics) {
             let Some(value) = sample.get(metric) else { continue };
             let detector = match slot {
@@ -312,6 +314,24 @@ mod tests {
     use super::*;
     use crate::simulator::{SimConfig, Simulator};
     use crate::time::Span;
+
+    #[test]
+    fn a_late_sample_does_not_make_its_stream_look_idle() {
+        let mut monitor = Monitor::new(&DetectorConfig::default(), &Gate::default(), vec![Metric::LatencyMs]).unwrap();
+        let sample = Simulator::new(SimConfig::default()).unwrap().next_frame().samples.remove(0);
+        let at = |t: i64, region: &str| Sample { timestamp_ms: t, region: region.into(), ..sample.clone() };
+        let (t0, min) = (sample.timestamp_ms, 60_000);
+        let mut out = Vec::new();
+        monitor.observe(&at(t0, "a"), &mut out);
+        monitor.observe(&at(t0 + 16 * min, "a"), &mut out);
+        // Stamped in the past (a slow client's retry): `a` was still seen at 16 min.
+        monitor.observe(&at(t0 + min, "a"), &mut out);
+        // 21 minutes in, a sweep: `a` was seen 5 minutes ago, within the 15-minute idle time.
+        monitor.observe(&at(t0 + 21 * min, "b"), &mut out);
+        assert_eq!(monitor.series(), 2, "the late sample made `a` look idle since minute 1");
+        monitor.observe(&at(t0 + 40 * min, "b"), &mut out);
+        assert_eq!(monitor.series(), 1, "`a` retires once idle for real");
+    }
 
     #[test]
     fn finds_a_cdn_incident_and_forgets_retired_titles() {

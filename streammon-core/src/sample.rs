@@ -33,6 +33,36 @@ pub fn check_id(field: &'static str, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The domain of each field of a [`Sample`] from outside: the largest value
+/// [`Sample::validate`] accepts.
+///
+/// Each is far beyond any real stream (the largest live audiences so far
+/// are tens of millions, the richest renditions tens of megabits), and
+/// small enough that sums over every title and region a server admits stay
+/// finite and exact in `f64`, so no infinity, and no JSON `null`, reaches
+/// a client. `docs/SCHEMA.md` lists them.
+pub mod maxima {
+    /// `viewers`, `joins`, `exits`, `rebuffer_events` and each rendition's
+    /// viewers: 100 million.
+    pub const COUNT: u32 = 100_000_000;
+    /// `interval_ms`: one day.
+    pub const INTERVAL_MS: u32 = 86_400_000;
+    /// `timestamp_ms`: 9999-12-31T23:59:59.999Z (and at least 0, 1970).
+    pub const TIMESTAMP_MS: i64 = 253_402_300_799_999;
+    /// `latency_ms`, `e2e_latency_ms`, `startup_time_ms`: one hour.
+    pub const DURATION_MS: f64 = 3_600_000.0;
+    /// `avg_watch_time_s`: 31 days.
+    pub const WATCH_TIME_S: f64 = 2_678_400.0;
+    /// `bitrate_kbps`: 1 Gbit/s.
+    pub const BITRATE_KBPS: f64 = 1_000_000.0;
+    /// `segment_duration_s`: one hour.
+    pub const SEGMENT_DURATION_S: f64 = 3_600.0;
+    /// `segment_size_kb`: 10 GB.
+    pub const SEGMENT_SIZE_KB: f64 = 10_000_000.0;
+    /// `bandwidth_mbps`: [`COUNT`] viewers at [`BITRATE_KBPS`].
+    pub const BANDWIDTH_MBPS: f64 = COUNT as f64 * BITRATE_KBPS / 1_000.0;
+}
+
 /// Version of the [`Sample`] wire schema; carried in every record as
 /// `schema`. Adding a field is compatible; renaming, removing or changing
 /// the meaning of one bumps it.
@@ -141,9 +171,11 @@ pub struct Sample {
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1, example = 1))]
     pub schema: u32,
     /// End of the tick, epoch milliseconds (UTC).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 253_402_300_799_999_i64))]
     pub timestamp_ms: i64,
     /// Length of the tick in milliseconds; counts (`joins`, `exits`,
     /// `rebuffer_events`) are per this interval.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86_400_000))]
     pub interval_ms: u32,
     /// Which title.
     pub content_id: ContentId,
@@ -152,25 +184,35 @@ pub struct Sample {
     /// Which CDN region.
     pub region: RegionId,
     /// Concurrent viewers at the end of the tick.
+    #[cfg_attr(feature = "openapi", schema(maximum = 100_000_000))]
     pub viewers: u32,
     /// Sessions started during the tick.
+    #[cfg_attr(feature = "openapi", schema(maximum = 100_000_000))]
     pub joins: u32,
     /// Sessions ended during the tick.
+    #[cfg_attr(feature = "openapi", schema(maximum = 100_000_000))]
     pub exits: u32,
     /// Mean session length in seconds at current quality.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 2_678_400))]
     pub avg_watch_time_s: f64,
     /// Mean time to first byte of a media segment, milliseconds.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 3_600_000))]
     pub latency_ms: f64,
     /// Live only: mean glass-to-glass latency, milliseconds; `null` for
     /// on-demand titles.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 3_600_000))]
     pub e2e_latency_ms: Option<f64>,
     /// Mean time from play request to first frame, milliseconds.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 3_600_000))]
     pub startup_time_ms: f64,
     /// Share of watch time spent stalled, within [0, 1].
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1))]
     pub buffering_ratio: f64,
     /// Stalls that began during the tick.
+    #[cfg_attr(feature = "openapi", schema(maximum = 100_000_000))]
     pub rebuffer_events: u32,
     /// Viewer-weighted mean delivered bitrate, kilobits per second.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1_000_000))]
     pub bitrate_kbps: f64,
     /// The rendition most viewers are on: a resolution such as `1080p`
     /// for video, a bitrate such as `128k` for audio.
@@ -178,20 +220,25 @@ pub struct Sample {
     /// Concurrent viewers per rendition.
     pub renditions: RenditionMix,
     /// Media segment duration, seconds.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 3_600))]
     pub segment_duration_s: f64,
     /// Viewer-weighted mean media segment size, kilobytes (1000 bytes).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10_000_000))]
     pub segment_size_kb: f64,
     /// Egress bandwidth, megabits per second.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000_000_000_i64))]
     pub bandwidth_mbps: f64,
     /// Share of segment requests that failed, within [0, 1].
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1))]
     pub error_rate: f64,
 }
 
 impl Sample {
     /// Checks a sample that came from outside (a client's `metric_update`,
     /// a telemetry collector): the schema version, identifiers that are
-    /// non-empty printable text of at most [`MAX_ID_LEN`] bytes, a positive
-    /// interval, finite non-negative figures and ratios within [0, 1].
+    /// non-empty printable text of at most [`MAX_ID_LEN`] bytes, and every
+    /// figure within its domain: at least 0 and at most its [`maxima`]
+    /// (ratios at most 1), a positive interval, a time from 1970 to 9999.
     ///
     /// ```
     /// # use streammon_core::{SimConfig, Simulator};
@@ -210,26 +257,48 @@ impl Sample {
         }
         check_id("content_id", self.content_id.as_ref())?;
         check_id("region", self.region.as_ref())?;
-        if self.interval_ms == 0 {
-            return Err(Error::sample("interval_ms", "must be positive"));
+        if !(0..=maxima::TIMESTAMP_MS).contains(&self.timestamp_ms) {
+            return Err(Error::sample(
+                "timestamp_ms",
+                format!("{} is outside 0 (1970) to {} (9999)", self.timestamp_ms, maxima::TIMESTAMP_MS),
+            ));
         }
-        let figures = [
-            ("avg_watch_time_s", self.avg_watch_time_s),
-            ("latency_ms", self.latency_ms),
-            ("startup_time_ms", self.startup_time_ms),
-            ("bitrate_kbps", self.bitrate_kbps),
-            ("segment_duration_s", self.segment_duration_s),
-            ("segment_size_kb", self.segment_size_kb),
-            ("bandwidth_mbps", self.bandwidth_mbps),
+        if !(1..=maxima::INTERVAL_MS).contains(&self.interval_ms) {
+            return Err(Error::sample(
+                "interval_ms",
+                format!("{} is not within 1..={}", self.interval_ms, maxima::INTERVAL_MS),
+            ));
+        }
+        let counts = [
+            ("viewers", self.viewers),
+            ("joins", self.joins),
+            ("exits", self.exits),
+            ("rebuffer_events", self.rebuffer_events),
         ];
-        for (field, value) in figures.into_iter().chain(self.e2e_latency_ms.map(|v| ("e2e_latency_ms", v))) {
-            if !value.is_finite() || value < 0.0 {
-                return Err(Error::sample(field, format!("{value} is not a finite number >= 0")));
+        for (field, value) in counts {
+            if value > maxima::COUNT {
+                return Err(Error::sample(field, format!("{value} is more than {}", maxima::COUNT)));
             }
         }
-        for (field, value) in [("buffering_ratio", self.buffering_ratio), ("error_rate", self.error_rate)] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(Error::sample(field, format!("{value} is not within [0, 1]")));
+        if let Some((id, v)) = self.renditions.iter().find(|&(_, v)| v > maxima::COUNT) {
+            return Err(Error::sample("renditions", format!("{v} viewers on {id} is more than {}", maxima::COUNT)));
+        }
+        let figures = [
+            ("avg_watch_time_s", self.avg_watch_time_s, maxima::WATCH_TIME_S),
+            ("latency_ms", self.latency_ms, maxima::DURATION_MS),
+            ("startup_time_ms", self.startup_time_ms, maxima::DURATION_MS),
+            ("bitrate_kbps", self.bitrate_kbps, maxima::BITRATE_KBPS),
+            ("segment_duration_s", self.segment_duration_s, maxima::SEGMENT_DURATION_S),
+            ("segment_size_kb", self.segment_size_kb, maxima::SEGMENT_SIZE_KB),
+            ("bandwidth_mbps", self.bandwidth_mbps, maxima::BANDWIDTH_MBPS),
+            ("buffering_ratio", self.buffering_ratio, 1.0),
+            ("error_rate", self.error_rate, 1.0),
+        ];
+        let e2e = self.e2e_latency_ms.map(|v| ("e2e_latency_ms", v, maxima::DURATION_MS));
+        for (field, value, max) in figures.into_iter().chain(e2e) {
+            // NaN fails the range test too.
+            if !(0.0..=max).contains(&value) {
+                return Err(Error::sample(field, format!("{value} is not within [0, {max}]")));
             }
         }
         Ok(())

@@ -56,3 +56,21 @@ fn zero_bounds_are_refused_by_name() {
     let err = MemoryConfig { max_per_series: 0, ..Default::default() }.build().unwrap_err();
     assert!(err.to_string().contains("max_per_series"), "{err}");
 }
+
+#[test]
+fn a_stream_stamped_ahead_of_the_clock_does_not_outlive_live_ones() {
+    let store = MemoryConfig { max_series: 2, ..Default::default() }.build().unwrap();
+    let frame = &frames(1)[0];
+    let (ahead, live) = (&frame[0], &frame[1..3]);
+    // Written first but stamped a minute ahead: the longest silent by arrival.
+    let ahead = streammon_core::Sample { timestamp_ms: ahead.timestamp_ms + 60_000, ..ahead.clone() };
+    block_on(store.append(std::slice::from_ref(&ahead))).unwrap();
+    for s in live {
+        block_on(store.append(std::slice::from_ref(s))).unwrap();
+    }
+    let held = block_on(store.range(&RangeQuery::new(SeriesFilter::all(), i64::MIN, i64::MAX))).unwrap();
+    let kept: Vec<_> = held.iter().map(|s| (s.content_id.as_str(), s.region.as_str())).collect();
+    let wanted: Vec<_> = live.iter().map(|s| (s.content_id.as_str(), s.region.as_str())).collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(wanted.iter().all(|w| kept.contains(w)), "evicted a live stream, kept {kept:?}");
+}

@@ -33,7 +33,7 @@ pub mod responses {
     pub use crate::routes::analytics::{Analytics, BreakdownResponse, DistributionResponse};
     pub use crate::routes::cmcd::{SessionList, SessionRow};
     pub use crate::routes::content::{ContentDetail, ContentList};
-    pub use crate::routes::health::{Health, PipelineHealth};
+    pub use crate::routes::health::{PipelineHealth, ServerHealth, ServerStatus};
     pub use crate::routes::metrics::{Accepted, HistoryResponse, MetricsBody, SeriesOut, SeriesResponse};
 }
 pub use publish::Publisher;

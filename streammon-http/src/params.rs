@@ -11,6 +11,10 @@ use streammon_core::time::{Span, parse_rfc3339};
 
 use crate::error::ApiError;
 
+/// The times a parameter may name, epoch milliseconds: 1970-01-01T00:00:00Z
+/// to 9999-12-31T23:59:59.999Z.
+pub(crate) const TIMES: std::ops::RangeInclusive<i64> = 0..=253_402_300_799_999;
+
 /// The parameters of one request, checked against the names the endpoint
 /// accepts.
 #[derive(Debug, Default)]
@@ -32,6 +36,9 @@ impl Params {
                     format!("unknown parameter; this endpoint takes {}", allowed.join(", ")),
                 ));
             }
+            if value.is_empty() {
+                return Err(ApiError::bad(&key, "is empty; give a value or leave the parameter out"));
+            }
             if values.insert(key.clone(), value).is_some() {
                 return Err(ApiError::bad(&key, "given more than once"));
             }
@@ -39,9 +46,10 @@ impl Params {
         Ok(Self { values })
     }
 
-    /// The raw text of `name`, if given and non-empty.
+    /// The raw text of `name`, if given (never empty: [`Params::parse`]
+    /// refuses an empty value).
     pub(crate) fn text(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.values.get(name).map(String::as_str)
     }
 
     /// `name` parsed with `FromStr`, its error shown.
@@ -65,18 +73,27 @@ impl Params {
     }
 
     /// A point in time: RFC 3339, epoch milliseconds, or a duration before
-    /// `now_ms` such as `15m` (read as "15 minutes ago").
+    /// `now_ms` such as `15m` (read as "15 minutes ago"); always within
+    /// [`TIMES`], so that differences of two times cannot overflow.
     pub(crate) fn time(&self, name: &str, now_ms: i64) -> Result<Option<i64>, ApiError> {
         let Some(v) = self.text(name) else { return Ok(None) };
-        if let Ok(ms) = v.parse::<i64>() {
-            return Ok(Some(ms));
+        let ms = if let Ok(ms) = v.parse::<i64>() {
+            Some(ms)
+        } else if let Ok(span) = v.parse::<Span>() {
+            i64::try_from(span.as_millis()).ok().and_then(|age| now_ms.checked_sub(age))
+        } else {
+            let ms = parse_rfc3339(v).map_err(|_| {
+                ApiError::bad(
+                    name,
+                    format!("{v:?} is not a time: give RFC 3339, epoch milliseconds or an age such as 15m"),
+                )
+            })?;
+            Some(ms)
+        };
+        match ms {
+            Some(ms) if TIMES.contains(&ms) => Ok(Some(ms)),
+            _ => Err(ApiError::bad(name, format!("{v:?} is outside 1970-01-01 to 9999-12-31"))),
         }
-        if let Ok(span) = v.parse::<Span>() {
-            return Ok(Some(now_ms - span.as_millis() as i64));
-        }
-        parse_rfc3339(v).map(Some).map_err(|_| {
-            ApiError::bad(name, format!("{v:?} is not a time: give RFC 3339, epoch milliseconds or an age such as 15m"))
-        })
     }
 
     /// A duration such as `30s`, `5m`, `1h`.
@@ -103,5 +120,31 @@ mod tests {
         assert_eq!(p.time("to", 0).unwrap(), Some(1_767_225_600_000));
         assert!(p.int("limit", 1..=10).is_err());
         assert!(Params::parse(Some("a=1&a=2"), &["a"]).is_err());
+    }
+
+    #[test]
+    fn an_empty_value_is_refused_by_name() {
+        for query in ["state=", "limit=&content=x", "metric"] {
+            let err = Params::parse(Some(query), &["state", "limit", "content", "metric"]).unwrap_err().body();
+            let name = query.split('=').next().unwrap();
+            assert_eq!(err.field.as_deref(), Some(name), "{query}");
+            assert!(err.message.contains("empty"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn times_stay_within_the_calendar() {
+        let p = Params::parse(
+            Some("from=-9223372036854775808&to=9223372036854775807&a=-1&b=300000000h"),
+            &["from", "to", "a", "b"],
+        )
+        .unwrap();
+        for name in ["from", "to", "a", "b"] {
+            assert_eq!(p.time(name, 1_000).unwrap_err().body().field.as_deref(), Some(name));
+        }
+        let p = Params::parse(Some("a=0&b=253402300799999&c=9999-12-31T23:59:59Z"), &["a", "b", "c"]).unwrap();
+        assert_eq!(p.time("a", 0).unwrap(), Some(0));
+        assert_eq!(p.time("b", 0).unwrap(), Some(253_402_300_799_999));
+        assert_eq!(p.time("c", 0).unwrap(), Some(253_402_300_799_000));
     }
 }

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use serde::Deserializer as _;
 use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use streammon_core::store::downsample::Downsampler;
-use streammon_core::store::{DownsampleQuery, RangeQuery, SeriesFilter, SeriesPoints, sort_range};
+use streammon_core::store::{DownsampleQuery, Newest, RangeQuery, SeriesFilter, SeriesPoints};
 use streammon_core::{
     Alert, AlertState, ContentChange, Metric, Sample, SeriesKey, Store, StoreCounters, StoreError, StoreHealth,
 };
@@ -294,18 +294,20 @@ impl Store for RedisStore {
 
     async fn range(&self, query: &RangeQuery) -> Result<Vec<Sample>, StoreError> {
         query.check()?;
-        let mut out = Vec::new();
-        // A per-stream limit is only exact when every member read counts.
-        let per_stream = query.limit.filter(|_| query.metric.is_none());
+        // A per-stream limit is only exact when every member read counts:
+        // every sample carries every metric but the end-to-end latency,
+        // which on-demand titles lack.
+        let per_stream = query.limit.filter(|_| query.metric != Some(streammon_core::Metric::E2eLatencyMs));
+        let mut newest = Newest::new(query.limit);
         for (key, _, members) in self.fetch(&query.filter, query.from_ms, query.to_ms, per_stream).await? {
             for bytes in members {
                 let sample: Sample = decode(&key, "member", &bytes)?;
                 if query.matches(&sample) {
-                    out.push(sample);
+                    newest.offer_owned(sample);
                 }
             }
         }
-        Ok(sort_range(out, query.limit))
+        Ok(newest.into_sorted())
     }
 
     /// Reads out only the timestamp and the one metric of each member,

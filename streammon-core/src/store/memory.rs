@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::downsample::Downsampler;
-use super::{DownsampleQuery, RangeQuery, SeriesPoints, Store, StoreCounters, StoreError, StoreHealth, sort_range};
+use super::{DownsampleQuery, Newest, RangeQuery, SeriesPoints, Store, StoreCounters, StoreError, StoreHealth};
 use crate::alert::{Alert, AlertState};
 use crate::content::ContentChange;
 use crate::id::{ContentId, RegionId};
@@ -114,13 +114,36 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    series: BTreeMap<(ContentId, RegionId), VecDeque<Sample>>,
+    series: BTreeMap<(ContentId, RegionId), Ring>,
     history: VecDeque<Sample>,
     newest_ms: Option<i64>,
     alerts: BTreeMap<String, Alert>,
     content: BTreeMap<ContentId, ContentChange>,
     accepted: u64,
     appends: u64,
+}
+
+/// One stream's samples, oldest first.
+#[derive(Debug, Default)]
+struct Ring {
+    samples: VecDeque<Sample>,
+    /// The append that last wrote to it: which streams went silent first
+    /// is told by arrival, never by the samples' own (client-given) stamps,
+    /// so a stream stamped ahead of the clock does not outlive live ones.
+    written: u64,
+}
+
+impl std::ops::Deref for Ring {
+    type Target = VecDeque<Sample>;
+    fn deref(&self) -> &VecDeque<Sample> {
+        &self.samples
+    }
+}
+
+impl std::ops::DerefMut for Ring {
+    fn deref_mut(&mut self) -> &mut VecDeque<Sample> {
+        &mut self.samples
+    }
 }
 
 impl MemoryStore {
@@ -136,7 +159,7 @@ impl MemoryStore {
 
     /// Samples held in the per-stream rings (not counting the history).
     pub fn len(&self) -> usize {
-        self.lock().series.values().map(VecDeque::len).sum()
+        self.lock().series.values().map(|r| r.len()).sum()
     }
 
     /// Whether no sample is held.
@@ -161,6 +184,7 @@ impl MemoryStore {
             inner.newest_ms = Some(inner.newest_ms.map_or(max, |n| n.max(max)));
         }
         let cutoff = self.cutoff(inner);
+        let this_append = inner.appends + 1;
         for s in samples {
             inner.history.push_back(s.clone());
             if inner.history.len() > self.config.history_len {
@@ -170,6 +194,7 @@ impl MemoryStore {
                 continue;
             }
             let ring = inner.series.entry((s.content_id.clone(), s.region.clone())).or_default();
+            ring.written = this_append;
             let at = if ring.back().is_none_or(|b| b.timestamp_ms < s.timestamp_ms) {
                 ring.len()
             } else {
@@ -186,14 +211,15 @@ impl MemoryStore {
             }
         }
         inner.accepted += samples.len() as u64;
-        inner.appends += 1;
+        inner.appends = this_append;
         if inner.appends.is_multiple_of(64) || inner.series.len() > self.config.max_series {
             self.sweep(inner, cutoff);
         }
     }
 
     /// Drops expired samples of streams that are not being appended to,
-    /// streams left empty, and the longest-silent streams past `max_series`.
+    /// streams left empty, and the longest-silent streams (the longest
+    /// since written to) past `max_series`.
     fn sweep(&self, inner: &mut Inner, cutoff: i64) {
         inner.series.retain(|_, ring| {
             while ring.front().is_some_and(|f| f.timestamp_ms < cutoff) {
@@ -203,11 +229,7 @@ impl MemoryStore {
         });
         let excess = inner.series.len().saturating_sub(self.config.max_series);
         if excess > 0 {
-            let mut by_last: Vec<_> = inner
-                .series
-                .iter()
-                .map(|(k, ring)| (ring.back().map_or(i64::MIN, |s| s.timestamp_ms), k.clone()))
-                .collect();
+            let mut by_last: Vec<_> = inner.series.iter().map(|(k, ring)| (ring.written, k.clone())).collect();
             by_last.sort_unstable();
             for (_, key) in by_last.into_iter().take(excess) {
                 inner.series.remove(&key);
@@ -215,21 +237,25 @@ impl MemoryStore {
         }
     }
 
-    fn for_each_match(&self, query: &RangeQuery, mut f: impl FnMut(&Sample)) {
+    /// The newest `query.limit` matches, each cloned only if kept.
+    fn newest_matches(&self, query: &RangeQuery) -> Vec<Sample> {
         let inner = self.lock();
         let cutoff = self.cutoff(&inner);
+        let mut newest = Newest::new(query.limit);
         for ((content, region), ring) in &inner.series {
             if !query.filter.matches(content, region) {
                 continue;
             }
             let start = ring.partition_point(|s| s.timestamp_ms < query.from_ms.max(cutoff));
             let end = ring.partition_point(|s| s.timestamp_ms < query.to_ms);
-            for s in ring.range(start..end.max(start)) {
-                if query.metric.is_none_or(|m| s.get(m).is_some()) {
-                    f(s);
+            // Newest first: once one is too old to keep, so are the rest.
+            for s in ring.range(start..end.max(start)).rev() {
+                if query.metric.is_none_or(|m| s.get(m).is_some()) && !newest.offer(s) {
+                    break;
                 }
             }
         }
+        newest.into_sorted()
     }
 }
 
@@ -252,9 +278,7 @@ impl Store for MemoryStore {
 
     async fn range(&self, query: &RangeQuery) -> Result<Vec<Sample>, StoreError> {
         query.check()?;
-        let mut out = Vec::new();
-        self.for_each_match(query, |s| out.push(s.clone()));
-        Ok(sort_range(out, query.limit))
+        Ok(self.newest_matches(query))
     }
 
     async fn downsampled(&self, query: &DownsampleQuery) -> Result<Vec<SeriesPoints>, StoreError> {
@@ -323,7 +347,7 @@ impl Store for MemoryStore {
 
     async fn health(&self) -> StoreHealth {
         let inner = self.lock();
-        let held: usize = inner.series.values().map(VecDeque::len).sum();
+        let held: usize = inner.series.values().map(|r| r.len()).sum();
         StoreHealth {
             backend: "memory".into(),
             ok: true,

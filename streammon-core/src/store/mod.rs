@@ -217,12 +217,105 @@ pub struct StoreCounters {
 /// Sorts samples oldest first, ties by content then region, and keeps the
 /// newest `limit`: the order every backend returns ranges in.
 pub fn sort_range(mut samples: Vec<Sample>, limit: Option<usize>) -> Vec<Sample> {
-    samples.sort_by(|a, b| (a.timestamp_ms, &a.content_id, &a.region).cmp(&(b.timestamp_ms, &b.content_id, &b.region)));
+    samples.sort_by(range_order);
     if let Some(limit) = limit {
         let excess = samples.len().saturating_sub(limit);
         samples.drain(..excess);
     }
     samples
+}
+
+fn range_order(a: &Sample, b: &Sample) -> std::cmp::Ordering {
+    (a.timestamp_ms, &a.content_id, &a.region).cmp(&(b.timestamp_ms, &b.content_id, &b.region))
+}
+
+/// Collects the newest `limit` samples of a range as a backend reads them,
+/// holding no more than `limit` at any time: what [`sort_range`] returns,
+/// without first gathering every match.
+///
+/// ```
+/// # use streammon_core::{SimConfig, Simulator};
+/// # use streammon_core::store::{Newest, sort_range};
+/// let samples = Simulator::new(SimConfig::default())?.take(3).flat_map(|f| f.samples).collect::<Vec<_>>();
+/// let mut newest = Newest::new(Some(5));
+/// for s in &samples {
+///     newest.offer(s);
+/// }
+/// assert_eq!(newest.into_sorted(), sort_range(samples, Some(5)));
+/// # Ok::<(), streammon_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Newest {
+    limit: Option<usize>,
+    // A min-heap on range order: its top is the oldest kept.
+    kept: std::collections::BinaryHeap<std::cmp::Reverse<InRangeOrder>>,
+}
+
+#[derive(Debug)]
+struct InRangeOrder(Sample);
+
+impl PartialEq for InRangeOrder {
+    fn eq(&self, other: &Self) -> bool {
+        range_order(&self.0, &other.0).is_eq()
+    }
+}
+impl Eq for InRangeOrder {}
+impl PartialOrd for InRangeOrder {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for InRangeOrder {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        range_order(&self.0, &other.0)
+    }
+}
+
+impl Newest {
+    /// Keeps the newest `limit` samples offered; all of them with `None`.
+    pub fn new(limit: Option<usize>) -> Self {
+        Self { limit, kept: std::collections::BinaryHeap::new() }
+    }
+
+    /// Offers one sample, cloned only if it is kept. Returns `false` when
+    /// it is older than every sample kept and there is no room: a reader
+    /// going newest first through one stream can stop there.
+    pub fn offer(&mut self, sample: &Sample) -> bool {
+        self.offer_with(sample, Sample::clone)
+    }
+
+    /// [`offer`](Self::offer) for a sample the reader owns (decoded from
+    /// storage): moved in, never cloned.
+    pub fn offer_owned(&mut self, sample: Sample) -> bool {
+        self.offer_with(sample, |s| s)
+    }
+
+    fn offer_with<S: std::borrow::Borrow<Sample>>(&mut self, sample: S, own: impl FnOnce(S) -> Sample) -> bool {
+        match self.limit {
+            Some(0) => false,
+            Some(limit) if self.kept.len() >= limit => {
+                let oldest = &self.kept.peek().expect("limit > 0 samples kept").0.0;
+                if range_order(sample.borrow(), oldest).is_le() {
+                    return false;
+                }
+                self.kept.pop();
+                self.kept.push(std::cmp::Reverse(InRangeOrder(own(sample))));
+                true
+            }
+            _ => {
+                self.kept.push(std::cmp::Reverse(InRangeOrder(own(sample))));
+                true
+            }
+        }
+    }
+
+    /// The samples kept, oldest first, ties by content then region.
+    pub fn into_sorted(self) -> Vec<Sample> {
+        // `Reverse` sorts newest first; turn it around.
+        let mut out: Vec<Sample> = self.kept.into_sorted_vec().into_iter().map(|r| r.0.0).collect();
+        out.reverse();
+        out
+    }
 }
 
 /// Storage of samples, alerts and content status. See the [module docs](self).
@@ -305,4 +398,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The counters of [`health`](Self::health), read at once from memory:
     /// never waits on the backend.
     fn counters(&self) -> StoreCounters;
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{SimConfig, Simulator};
+
+    proptest! {
+        #[test]
+        fn newest_keeps_what_sort_range_keeps(
+            limit in proptest::option::of(0usize..40),
+            order in proptest::collection::vec(any::<prop::sample::Index>(), 0..120),
+        ) {
+            let pool: Vec<Sample> =
+                Simulator::new(SimConfig { titles: 4, ..SimConfig::default() }).unwrap().take(3).flat_map(|f| f.samples).collect();
+            let samples: Vec<Sample> = order.iter().map(|i| i.get(&pool).clone()).collect();
+            let mut newest = Newest::new(limit);
+            for s in &samples {
+                newest.offer(s);
+            }
+            let kept = newest.into_sorted();
+            prop_assert!(limit.is_none_or(|l| kept.len() <= l));
+            // Duplicates of one (time, title, region) may differ in which
+            // copy is kept, never in which keys are.
+            let keys = |v: &[Sample]| v.iter().map(|s| (s.timestamp_ms, s.content_id.clone(), s.region.clone())).collect::<Vec<_>>();
+            prop_assert_eq!(keys(&kept), keys(&sort_range(samples, limit)));
+        }
+    }
 }

@@ -137,7 +137,8 @@ fn json_reports(body: &[u8]) -> ApiResult<Vec<Report<'static>>> {
 
 /// CMCD v2 event-mode reports: newline-separated payloads, or JSON.
 #[utoipa::path(operation_id = "post_cmcd", post, path = "/cmcd", tag = "cmcd",
-    request_body(description = "Newline-separated CMCD payloads (`application/cmcd`, `text/plain`), or a JSON object or array of objects keyed by CMCD key (`application/json`)", content_type = "application/cmcd", content = String),
+    request_body(description = "Newline-separated CMCD payloads (`application/cmcd`, `text/plain`), or a JSON object or array of objects keyed by CMCD key (`application/json`)",
+        content((String = "application/cmcd"), (String = "text/plain"), (serde_json::Value = "application/json"))),
     params(("token" = Option<String>, Query, description = "The source's token, for players that cannot set `Authorization`")),
     responses(
         (status = 204, description = "Taken"),
@@ -236,6 +237,7 @@ pub fn ingest_request(
         (status = 204, description = "Taken"),
         (status = 400, description = "No CMCD, or a malformed value", body = crate::error::ErrorBody),
         (status = 401, description = "A token is required, or is wrong", body = crate::error::ErrorBody),
+        (status = 404, description = "CMCD ingest is off", body = crate::error::ErrorBody),
         (status = 410, description = "Stop sending this session's reports", body = crate::error::ErrorBody),
         (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying"))),
@@ -262,6 +264,8 @@ pub(crate) async fn get_cmcd(
         (status = 204, description = "Taken"),
         (status = 400, description = "A malformed value", body = crate::error::ErrorBody),
         (status = 401, description = "A token is required, or is wrong", body = crate::error::ErrorBody),
+        (status = 404, description = "CMCD ingest is off", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over the size limit", body = crate::error::ErrorBody),
         (status = 410, description = "Stop sending this session's reports", body = crate::error::ErrorBody),
         (status = 415, description = "A body that is not text/plain or application/cmcd", body = crate::error::ErrorBody),
         (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
@@ -312,6 +316,8 @@ fn log_line(line: &str) -> Option<(&str, Option<IpAddr>)> {
         (status = 204, description = "Taken"),
         (status = 400, description = "A malformed value: `field` names the line and key", body = crate::error::ErrorBody),
         (status = 401, description = "A token is required, or is wrong", body = crate::error::ErrorBody),
+        (status = 404, description = "CMCD ingest is off", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over the size limit", body = crate::error::ErrorBody),
         (status = 415, description = "A body that is not text/plain or application/cmcd", body = crate::error::ErrorBody),
         (status = 429, description = "Over the rate limit", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds before retrying"))),
@@ -430,7 +436,7 @@ pub struct SessionList {
     ),
     responses((status = 200, body = SessionList), (status = 400, body = crate::error::ErrorBody),
         (status = 401, description = "Tokens are configured and the request carries no ingest or CMCD token", body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)),
+        (status = 404, description = "CMCD ingest is off", body = crate::error::ErrorBody)),
     security((), ("ingest_token" = [])))]
 pub(crate) async fn sessions(
     State(state): State<AppState>,

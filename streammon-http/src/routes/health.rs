@@ -31,13 +31,26 @@ pub struct PipelineHealth {
     pub clients: i64,
 }
 
-/// `GET /` response.
+/// The server's state at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerStatus {
+    /// All is well: answered with 200.
+    Ok,
+    /// Storage fails or does not answer, or the pipeline failed
+    /// (panicked) or stalled (no tick for three tick lengths): answered
+    /// with 503.
+    Degraded,
+}
+
+/// `GET /` and `GET /health` response: the server's own health (a title's
+/// health is [`streammon_core::pipeline::Health`], a different thing).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
+pub struct ServerHealth {
     /// `ok`, or `degraded` when storage fails or does not answer, or the
     /// pipeline failed (panicked) or stalled (no tick for three tick
     /// lengths).
-    pub status: &'static str,
+    pub status: ServerStatus,
     /// Why it is degraded; empty when ok.
     pub problems: Vec<String>,
     /// Past trouble that does not make it degraded now, such as samples
@@ -61,8 +74,8 @@ pub struct Health {
 /// A browser navigating to `/` (its Accept header names `text/html`) gets
 /// the dashboard instead; `GET /health` always answers the report.
 #[utoipa::path(operation_id = "health", get, path = "/", tag = "health",
-    responses((status = 200, description = "Healthy", body = Health),
-              (status = 503, description = "Degraded: see `problems`", body = Health,
+    responses((status = 200, description = "Healthy", body = ServerHealth),
+              (status = 503, description = "Degraded: see `problems`", body = ServerHealth,
                   headers(("Retry-After" = u32, description = "Seconds before asking again")))))]
 pub(crate) async fn root(state: State<AppState>, headers: axum::http::HeaderMap) -> Response {
     if crate::dashboard::wants_html(&headers) {
@@ -82,8 +95,8 @@ pub(crate) async fn root(state: State<AppState>, headers: axum::http::HeaderMap)
 /// is single-flight and cached for a second, and a check Redis leaves
 /// unanswered for 250 ms is reported as a problem (docs/RELIABILITY.md).
 #[utoipa::path(operation_id = "health_report", get, path = "/health", tag = "health",
-    responses((status = 200, description = "Healthy", body = Health),
-              (status = 503, description = "Degraded: see `problems`", body = Health,
+    responses((status = 200, description = "Healthy", body = ServerHealth),
+              (status = 503, description = "Degraded: see `problems`", body = ServerHealth,
                   headers(("Retry-After" = u32, description = "Seconds before asking again")))))]
 pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let (status, body) = assess(&state).await;
@@ -99,7 +112,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> Response {
 /// check's lifetime.
 const RETRY_AFTER_S: u32 = 1;
 
-async fn assess(state: &AppState) -> (StatusCode, Health) {
+async fn assess(state: &AppState) -> (StatusCode, ServerHealth) {
     let storage = crate::storage::report(state).await;
     let (stats, age, interval, active) = state.read(|live| {
         (
@@ -129,8 +142,8 @@ async fn assess(state: &AppState) -> (StatusCode, Health) {
     {
         problems.push(format!("pipeline stalled: last tick {age} ms ago"));
     }
-    let body = Health {
-        status: if problems.is_empty() { "ok" } else { "degraded" },
+    let body = ServerHealth {
+        status: if problems.is_empty() { ServerStatus::Ok } else { ServerStatus::Degraded },
         problems,
         warnings,
         version: env!("CARGO_PKG_VERSION"),
