@@ -733,19 +733,29 @@ async fn browse(state: &streammon_http::AppState, uri: &str) -> Reply {
 
 #[tokio::test]
 async fn browsers_get_the_dashboard_at_root_and_everyone_else_the_health_json() {
-    let mut dashboard = streammon_http::Dashboard::default();
-    dashboard
-        .insert("index.html", "<!doctype html><div id=\"root\"></div><script src=\"/assets/index-1a2b.js\"></script>");
-    dashboard.insert("assets/index-1a2b.js", "console.log('streammon')");
-    dashboard.insert("favicon.svg", "<svg/>");
+    let build = tempfile::tempdir().unwrap();
+    std::fs::create_dir(build.path().join("assets")).unwrap();
+    std::fs::write(
+        build.path().join("index.html"),
+        "<!doctype html><div id=\"root\"></div><script src=\"/assets/index-1a2b.js\"></script>",
+    )
+    .unwrap();
+    std::fs::write(build.path().join("assets/index-1a2b.js"), "console.log('streammon')").unwrap();
+    std::fs::write(build.path().join("favicon.svg"), "<svg/>").unwrap();
+    let dashboard = streammon_http::Dashboard::new(build.path());
+    assert!(dashboard.has_index());
     let settings = HttpSettings { dashboard: Some(std::sync::Arc::new(dashboard)), ..settings() };
     let (state, _rx) = empty_state(settings, 1);
 
     let page = browse(&state, "/").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert_eq!(page.header(header::CONTENT_TYPE), Some("text/html; charset=utf-8"));
+    assert_eq!(page.header(header::CONTENT_TYPE), Some("text/html"));
     assert!(page.text().contains("id=\"root\""), "{}", page.brief());
     assert_eq!(page.header(header::CACHE_CONTROL), Some("no-cache"));
+    // The page is revalidated, by its ETag, at `/` too.
+    let etag = page.header(header::ETAG).expect("an etag").to_owned();
+    let request = Request::get("/").header(header::ACCEPT, BROWSER_ACCEPT).header(header::IF_NONE_MATCH, etag);
+    assert_eq!(send(&state, request.body(Body::empty()).unwrap()).await.status, StatusCode::NOT_MODIFIED);
 
     // The health report is unchanged for load balancers, curl and fetch.
     for accept in [None, Some("*/*"), Some("application/json")] {
@@ -763,7 +773,7 @@ async fn browsers_get_the_dashboard_at_root_and_everyone_else_the_health_json() 
 
     let js = get(&state, "/assets/index-1a2b.js").await;
     assert_eq!(js.status, StatusCode::OK);
-    assert_eq!(js.header(header::CONTENT_TYPE), Some("text/javascript; charset=utf-8"));
+    assert_eq!(js.header(header::CONTENT_TYPE), Some("text/javascript"));
     assert!(js.header(header::CACHE_CONTROL).is_some_and(|c| c.contains("immutable")));
     let etag = js.header(header::ETAG).expect("an etag").to_owned();
     let again = send(
