@@ -41,7 +41,6 @@ pub use publish::Publisher;
 pub use realtime::{
     Hub, MAX_ANOMALY_EVENTS, MAX_SAMPLE_AGE_MS, MAX_SAMPLE_LEAD_MS, TickEvents, TickUpdates, parse_samples,
 };
-pub use routes::ApiDoc;
 pub use state::{AppState, HistoryEntry, HttpSettings, Ingest, Live};
 pub use storage::watch as watch_storage;
 pub use telemetry::{MAX_REGION_LABELS, Telemetry};
@@ -92,10 +91,20 @@ fn cors(origins: &[String]) -> CorsLayer {
     }
 }
 
+/// The OpenAPI document of the JSON API: what `GET /openapi.json` serves,
+/// made from the same registrations as the routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::api().into_openapi()
+}
+
 /// The whole HTTP API over `state`, with the Socket.IO `layer` (from
 /// [`Hub::new`]) mounted at `/socket.io/` and `/ws/socket.io/`, the
 /// dashboard's files (`HttpSettings::dashboard`) at `/` and the media
 /// (`HttpSettings::media`) at `/media/`.
+///
+/// Its JSON routes are those of the OpenAPI document ([`openapi`]), and
+/// only those; the rest are the document itself, `/docs`, Socket.IO and
+/// the files.
 pub fn router(state: AppState, socket_layer: socketioxide::layer::SocketIoLayer) -> Router {
     router_with(state, socket_layer, Router::new())
 }
@@ -108,24 +117,8 @@ pub fn router_with(
     extra: Router<AppState>,
 ) -> Router {
     let settings = state.settings().clone();
-    let mut app = Router::new()
-        .route("/", get(routes::health::root))
-        .route("/health", get(routes::health::health))
-        .route("/metrics", get(routes::metrics::get_metrics).post(routes::metrics::post_metrics))
-        .route("/metrics/prometheus", get(routes::metrics::prometheus))
-        .route("/content", get(routes::content::list))
-        .route("/content/{id}", get(routes::content::detail))
-        .route("/analytics", get(routes::analytics::analytics))
-        .route("/analytics/breakdown", get(routes::analytics::breakdown))
-        .route("/analytics/distribution", get(routes::analytics::distribution))
-        .route("/alerts", get(routes::alerts::list))
-        .route("/cmcd", get(routes::cmcd::get_cmcd).post(routes::cmcd::post_cmcd))
-        .route("/cmcd/response", axum::routing::post(routes::cmcd::post_response))
-        .route("/cmcd/logs", axum::routing::post(routes::cmcd::post_logs))
-        .route("/cmcd/sessions", get(routes::cmcd::sessions))
-        .route("/openapi.json", get(routes::openapi))
-        .route("/docs", get(routes::docs))
-        .merge(extra);
+    let (api, doc) = routes::api().split_for_parts();
+    let mut app = api.route("/openapi.json", routes::openapi(&doc)).route("/docs", get(routes::docs)).merge(extra);
     if let Some(dir) = &settings.media {
         app = app.nest_service(media::PREFIX, media::service(state.clone(), dir));
     }

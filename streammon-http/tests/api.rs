@@ -723,6 +723,32 @@ async fn openapi_documents_every_route() {
     assert!(reply.text().to_lowercase().contains("<html"), "{}", reply.brief());
 }
 
+/// Issue 16: routes are registered with their documentation (utoipa-axum's
+/// `routes!`), so every documented operation is routed: none falls through
+/// to the 404 of an unknown path or the 405 of a method the path lacks.
+#[tokio::test]
+async fn every_documented_operation_is_routed() {
+    let (state, _rx) = empty_state(settings(), 1);
+    let served = get(&state, "/openapi.json").await.json();
+    assert_eq!(served, serde_json::to_value(streammon_http::openapi()).unwrap(), "/openapi.json is the router's");
+    let mut operations = 0;
+    for (path, item) in served["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            let uri = path.replace("{id}", "vod-000001");
+            let request = Request::builder().method(method.to_uppercase().as_str()).uri(&uri);
+            let reply = send(&state, request.body(Body::empty()).unwrap()).await;
+            assert_ne!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {}", reply.brief());
+            let unrouted = reply.status == StatusCode::NOT_FOUND
+                && reply.json()["message"].as_str().is_some_and(|m| m.starts_with("no endpoint at"));
+            assert!(!unrouted, "{method} {path} is documented but not routed: {}", reply.brief());
+            operations += 1;
+        }
+    }
+    assert_eq!(operations, 16, "{served}");
+    let unknown = send(&state, Request::delete("/content").body(Body::empty()).unwrap()).await;
+    assert_eq!(unknown.status, StatusCode::METHOD_NOT_ALLOWED, "the check can fail: {}", unknown.brief());
+}
+
 // --------------------------------------------------------------- dashboard
 
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
