@@ -167,7 +167,7 @@ fn the_dashboard_build_is_served_to_browsers_at_root() {
     std::fs::write(dir.path().join("index.html"), "<!doctype html><title>streammon dashboard</title>").unwrap();
     std::fs::write(dir.path().join("assets/index-9f.js"), "export {}").unwrap();
     let server = Server::start(&["--backfill", "2s", "--step", "200ms", "--dashboard", arg(dir.path())], &[]);
-    assert!(server.lines.iter().any(|l| l.contains("dashboard: 2 files")), "{}", server.lines.join("\n"));
+    assert!(server.lines.iter().any(|l| l.contains("dashboard: served from")), "{}", server.lines.join("\n"));
     let (status, body) = server.get_accepting("/", "text/html,application/xhtml+xml,*/*;q=0.8");
     assert_eq!(status, 200);
     assert!(body.contains("streammon dashboard"), "{body}");

@@ -1,96 +1,83 @@
-//! The web dashboard's files, served from memory at `/`.
+//! The web dashboard's files, served from its build directory at `/`.
 //!
 //! The dashboard is a static build (`dashboard/dist`: an `index.html` and
-//! hashed assets). The binary reads the directory once at start and hands
-//! the files over as bytes, so this crate does no file I/O and a request
-//! never touches the disk. `GET /` is shared with the health report: a
+//! content-hashed assets), served by [`crate::files`] (`ServeDir`: ranges,
+//! `ETag`, conditional requests) with `no-cache` on the page and
+//! `immutable` on `assets/`. `GET /` is shared with the health report: a
 //! browser (whose navigation asks for `text/html`) gets the app, anything
 //! else (load balancers, `curl`, scripts) the health JSON, as before.
+//!
+//! The app routes by the URL's fragment (`/#/content/…`), so `/` is its
+//! only page: there is no catch-all that answers `index.html` for unknown
+//! paths, which would hide the JSON 404 of a mistyped API path. Every
+//! other path that names no route is looked up in the build, and is that
+//! 404 when it is not there.
 
-use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
+use tower::ServiceExt;
 
-/// One file of the dashboard.
-#[derive(Debug, Clone)]
-struct Asset {
-    body: Bytes,
-    content_type: &'static str,
-    /// A strong validator: the FNV-1a hash of the body.
-    etag: HeaderValue,
-    /// Vite names everything under `assets/` by its content hash, so it
-    /// can be cached for good; `index.html` must be revalidated.
-    immutable: bool,
-}
+use crate::files::{self, Place};
 
-/// The dashboard's files by URL path (`/index.html`, `/assets/…`).
+/// The dashboard's production build, served from its directory.
 ///
 /// ```
-/// use streammon_http::Dashboard;
-/// let mut dashboard = Dashboard::default();
-/// dashboard.insert("index.html", "<!doctype html><title>streammon</title>");
-/// dashboard.insert("assets/app-3f2a.js", "console.log(1)");
-/// assert!(dashboard.has_index());
-/// assert_eq!(dashboard.len(), 2);
+/// use std::sync::Arc;
+/// use streammon_http::{Dashboard, HttpSettings};
+/// let dashboard = Dashboard::new("dashboard/dist");
+/// let settings = HttpSettings {
+///     dashboard: dashboard.has_index().then(|| Arc::new(dashboard)),
+///     ..HttpSettings::default()
+/// };
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Dashboard {
-    files: HashMap<String, Asset>,
+    dir: PathBuf,
+    /// The files of `dir`, as [`files::serve`] serves them.
+    files: Router,
 }
 
 impl Dashboard {
-    /// Adds a file at `path`, relative to the build directory (`/` as the
-    /// separator; a leading `/` is ignored).
-    pub fn insert(&mut self, path: &str, body: impl Into<Bytes>) {
-        let path = format!("/{}", path.trim_start_matches('/'));
-        let body = body.into();
-        let etag =
-            HeaderValue::from_str(&format!("\"{:016x}\"", fnv1a(&body))).unwrap_or(HeaderValue::from_static("\"\""));
-        let asset = Asset { content_type: content_type(&path), immutable: path.starts_with("/assets/"), etag, body };
-        self.files.insert(path, asset);
+    /// The build in `dir`. Its files are read when asked for, so a rebuild
+    /// is served as it lands; [`Dashboard::has_index`] tells whether it is
+    /// a build at all.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        let files = files::serve(&dir, Place::Dashboard, crate::not_found);
+        Self { dir, files }
     }
 
-    /// Whether the build has its `index.html`.
+    /// The directory served.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the directory has the build's `index.html`.
     pub fn has_index(&self) -> bool {
-        self.files.contains_key("/index.html")
+        self.dir.join("index.html").is_file()
     }
 
-    /// How many files it holds.
-    pub fn len(&self) -> usize {
-        self.files.len()
+    /// The files, for the router's fallback.
+    pub(crate) fn files(&self) -> Router {
+        self.files.clone()
     }
 
-    /// Whether it holds no file.
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
-    }
-
-    /// Total bytes of its files.
-    pub fn bytes(&self) -> usize {
-        self.files.values().map(|a| a.body.len()).sum()
-    }
-
-    /// The response for `path`, or `None` when the build has no such file.
-    pub(crate) fn serve(&self, path: &str, headers: &HeaderMap) -> Option<Response> {
-        let path = if path == "/" { "/index.html" } else { path };
-        let asset = self.files.get(path)?;
-        let cache = if asset.immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
-        let fresh = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-            v.split(',').any(|t| t.trim() == asset.etag.to_str().unwrap_or_default() || t.trim() == "*")
-        });
-        let common = [
-            (header::ETAG, asset.etag.clone()),
-            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        ];
-        Some(if fresh {
-            (StatusCode::NOT_MODIFIED, common).into_response()
-        } else {
-            (common, [(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type))], asset.body.clone())
-                .into_response()
-        })
+    /// The app's page, for a browser at `/` with `headers` (its validators
+    /// and ranges apply); the page that says how to build it when the
+    /// build has none.
+    pub(crate) async fn index(&self, headers: HeaderMap) -> Response {
+        let mut req = Request::new(axum::body::Body::empty());
+        *req.uri_mut() = axum::http::Uri::from_static("/index.html");
+        *req.headers_mut() = headers;
+        let res = match self.files.clone().oneshot(req).await {
+            Ok(res) => res,
+            Err(never) => match never {},
+        };
+        if res.status() == StatusCode::NOT_FOUND { missing_page() } else { res }
     }
 }
 
@@ -131,33 +118,10 @@ Build it with <code>npm --prefix dashboard ci &amp;&amp; npm --prefix dashboard 
         .into_response()
 }
 
-fn content_type(path: &str) -> &'static str {
-    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
-        "html" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "json" | "map" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "ico" => "image/x-icon",
-        "webp" => "image/webp",
-        "woff2" => "font/woff2",
-        "woff" => "font/woff",
-        "txt" => "text/plain; charset=utf-8",
-        "webmanifest" => "application/manifest+json",
-        _ => "application/octet-stream",
-    }
-}
-
-/// 64-bit FNV-1a: a content hash for the ETag, no cryptography needed.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-}
-
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderValue;
+
     use super::*;
 
     fn accept(v: &'static str) -> HeaderMap {
@@ -173,24 +137,5 @@ mod tests {
         assert!(!wants_html(&accept("application/json, text/plain, */*")));
         assert!(!wants_html(&accept("text/html;q=0, application/json")));
         assert!(!wants_html(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn hashed_assets_are_immutable_and_revalidation_answers_304() {
-        let mut d = Dashboard::default();
-        d.insert("/index.html", "<html></html>");
-        d.insert("assets/index-abc.js", "x");
-        let r = d.serve("/", &HeaderMap::new()).unwrap();
-        assert_eq!(r.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
-        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
-        let etag = r.headers()[header::ETAG].clone();
-        let mut h = HeaderMap::new();
-        h.insert(header::IF_NONE_MATCH, etag);
-        assert_eq!(d.serve("/index.html", &h).unwrap().status(), StatusCode::NOT_MODIFIED);
-        let js = d.serve("/assets/index-abc.js", &HeaderMap::new()).unwrap();
-        assert_eq!(js.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
-        assert!(js.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
-        assert!(d.serve("/assets/missing.js", &HeaderMap::new()).is_none());
-        assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
     }
 }

@@ -5,6 +5,8 @@ mod cmcd;
 mod dashboard;
 mod error;
 mod fanout;
+mod files;
+mod media;
 mod params;
 mod publish;
 mod realtime;
@@ -15,9 +17,8 @@ mod telemetry;
 pub mod wire;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, Method, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{Method, Uri};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -40,7 +41,6 @@ pub use publish::Publisher;
 pub use realtime::{
     Hub, MAX_ANOMALY_EVENTS, MAX_SAMPLE_AGE_MS, MAX_SAMPLE_LEAD_MS, TickEvents, TickUpdates, parse_samples,
 };
-pub use routes::ApiDoc;
 pub use state::{AppState, HistoryEntry, HttpSettings, Ingest, Live};
 pub use storage::watch as watch_storage;
 pub use telemetry::{MAX_REGION_LABELS, Telemetry};
@@ -69,29 +69,14 @@ async fn legacy_socket_path(mut req: Request) -> Request {
     req
 }
 
-/// A file of the dashboard's build (`/assets/…`, `/favicon.svg`), or a
-/// JSON 404 naming the path.
-async fn not_found(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    if method == Method::GET || method == Method::HEAD {
-        let dashboard = state.settings().dashboard.clone();
-        if let Some(file) = dashboard.as_deref().and_then(|d| d.serve(uri.path(), &headers)) {
-            return file;
-        }
-    }
-    ApiError::NotFound(format!("no endpoint at {}; see /docs", uri.path())).into_response()
+/// The JSON 404 of a path that names no route (and no file of the
+/// dashboard).
+pub(crate) async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no endpoint at {}; see /docs", uri.path()))
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::MethodNotAllowed(format!("{} does not take {method}; see /docs", uri.path()))
-}
-
-/// `GET /metrics` negotiates: the Prometheus text for scrapers, JSON
-/// otherwise.
-async fn metrics_negotiated(state: State<AppState>, headers: HeaderMap, query: axum::extract::RawQuery) -> Response {
-    match routes::metrics::get_metrics(state, headers, query).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
@@ -106,40 +91,42 @@ fn cors(origins: &[String]) -> CorsLayer {
     }
 }
 
+/// The OpenAPI document of the JSON API: what `GET /openapi.json` serves,
+/// made from the same registrations as the routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::api().into_openapi()
+}
+
 /// The whole HTTP API over `state`, with the Socket.IO `layer` (from
-/// [`Hub::new`]) mounted at `/socket.io/` and `/ws/socket.io/`.
+/// [`Hub::new`]) mounted at `/socket.io/` and `/ws/socket.io/`, the
+/// dashboard's files (`HttpSettings::dashboard`) at `/` and the media
+/// (`HttpSettings::media`) at `/media/`.
+///
+/// Its JSON routes are those of the OpenAPI document ([`openapi`]), and
+/// only those; the rest are the document itself, `/docs`, Socket.IO and
+/// the files.
 pub fn router(state: AppState, socket_layer: socketioxide::layer::SocketIoLayer) -> Router {
     router_with(state, socket_layer, Router::new())
 }
 
-/// [`router`] with `extra` routes of the caller's (e.g. the `--media`
-/// files) inside the same CORS, body limit and fallback.
+/// [`router`] with `extra` routes of the caller's inside the same CORS,
+/// body limit, tokens and fallback.
 pub fn router_with(
     state: AppState,
     socket_layer: socketioxide::layer::SocketIoLayer,
     extra: Router<AppState>,
 ) -> Router {
     let settings = state.settings().clone();
-    Router::new()
-        .route("/", get(routes::health::root))
-        .route("/health", get(routes::health::health))
-        .route("/metrics", get(metrics_negotiated).post(routes::metrics::post_metrics))
-        .route("/metrics/prometheus", get(routes::metrics::prometheus))
-        .route("/content", get(routes::content::list))
-        .route("/content/{id}", get(routes::content::detail))
-        .route("/analytics", get(routes::analytics::analytics))
-        .route("/analytics/breakdown", get(routes::analytics::breakdown))
-        .route("/analytics/distribution", get(routes::analytics::distribution))
-        .route("/alerts", get(routes::alerts::list))
-        .route("/cmcd", get(routes::cmcd::get_cmcd).post(routes::cmcd::post_cmcd))
-        .route("/cmcd/response", axum::routing::post(routes::cmcd::post_response))
-        .route("/cmcd/logs", axum::routing::post(routes::cmcd::post_logs))
-        .route("/cmcd/sessions", get(routes::cmcd::sessions))
-        .route("/openapi.json", get(routes::openapi))
-        .route("/docs", get(routes::docs))
-        .merge(extra)
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+    let (api, doc) = routes::api().split_for_parts();
+    let mut app = api.route("/openapi.json", routes::openapi(&doc)).route("/docs", get(routes::docs)).merge(extra);
+    if let Some(dir) = &settings.media {
+        app = app.nest_service(media::PREFIX, media::service(state.clone(), dir));
+    }
+    app = match &settings.dashboard {
+        Some(dashboard) => app.fallback_service(dashboard.files()),
+        None => app.fallback(not_found),
+    };
+    app.method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(cors(&settings.cors_origins))
         .layer(socket_layer)

@@ -40,6 +40,9 @@ pub struct HttpSettings {
     /// The web dashboard served at `/` to browsers; `None` serves a page
     /// that says how to build it.
     pub dashboard: Option<std::sync::Arc<crate::Dashboard>>,
+    /// A directory of DASH or HLS media served at `/media/`, the CMCD of
+    /// each request for it read into the collector (when one is on).
+    pub media: Option<std::path::PathBuf>,
     /// Most regions, titles and series clients may push samples for
     /// (`POST /metrics`, `metric_update`). A limit of 0, which
     /// [`Limits::validate`] refuses, counts as 1.
@@ -60,6 +63,7 @@ impl Default for HttpSettings {
             client_buffer: 32,
             max_batch: 1_000,
             dashboard: None,
+            media: None,
             limits: Limits::default(),
             max_rooms_per_client: 64,
         }

@@ -723,6 +723,32 @@ async fn openapi_documents_every_route() {
     assert!(reply.text().to_lowercase().contains("<html"), "{}", reply.brief());
 }
 
+/// Issue 16: routes are registered with their documentation (utoipa-axum's
+/// `routes!`), so every documented operation is routed: none falls through
+/// to the 404 of an unknown path or the 405 of a method the path lacks.
+#[tokio::test]
+async fn every_documented_operation_is_routed() {
+    let (state, _rx) = empty_state(settings(), 1);
+    let served = get(&state, "/openapi.json").await.json();
+    assert_eq!(served, serde_json::to_value(streammon_http::openapi()).unwrap(), "/openapi.json is the router's");
+    let mut operations = 0;
+    for (path, item) in served["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            let uri = path.replace("{id}", "vod-000001");
+            let request = Request::builder().method(method.to_uppercase().as_str()).uri(&uri);
+            let reply = send(&state, request.body(Body::empty()).unwrap()).await;
+            assert_ne!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {}", reply.brief());
+            let unrouted = reply.status == StatusCode::NOT_FOUND
+                && reply.json()["message"].as_str().is_some_and(|m| m.starts_with("no endpoint at"));
+            assert!(!unrouted, "{method} {path} is documented but not routed: {}", reply.brief());
+            operations += 1;
+        }
+    }
+    assert_eq!(operations, 16, "{served}");
+    let unknown = send(&state, Request::delete("/content").body(Body::empty()).unwrap()).await;
+    assert_eq!(unknown.status, StatusCode::METHOD_NOT_ALLOWED, "the check can fail: {}", unknown.brief());
+}
+
 // --------------------------------------------------------------- dashboard
 
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -733,19 +759,29 @@ async fn browse(state: &streammon_http::AppState, uri: &str) -> Reply {
 
 #[tokio::test]
 async fn browsers_get_the_dashboard_at_root_and_everyone_else_the_health_json() {
-    let mut dashboard = streammon_http::Dashboard::default();
-    dashboard
-        .insert("index.html", "<!doctype html><div id=\"root\"></div><script src=\"/assets/index-1a2b.js\"></script>");
-    dashboard.insert("assets/index-1a2b.js", "console.log('streammon')");
-    dashboard.insert("favicon.svg", "<svg/>");
+    let build = tempfile::tempdir().unwrap();
+    std::fs::create_dir(build.path().join("assets")).unwrap();
+    std::fs::write(
+        build.path().join("index.html"),
+        "<!doctype html><div id=\"root\"></div><script src=\"/assets/index-1a2b.js\"></script>",
+    )
+    .unwrap();
+    std::fs::write(build.path().join("assets/index-1a2b.js"), "console.log('streammon')").unwrap();
+    std::fs::write(build.path().join("favicon.svg"), "<svg/>").unwrap();
+    let dashboard = streammon_http::Dashboard::new(build.path());
+    assert!(dashboard.has_index());
     let settings = HttpSettings { dashboard: Some(std::sync::Arc::new(dashboard)), ..settings() };
     let (state, _rx) = empty_state(settings, 1);
 
     let page = browse(&state, "/").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert_eq!(page.header(header::CONTENT_TYPE), Some("text/html; charset=utf-8"));
+    assert_eq!(page.header(header::CONTENT_TYPE), Some("text/html"));
     assert!(page.text().contains("id=\"root\""), "{}", page.brief());
     assert_eq!(page.header(header::CACHE_CONTROL), Some("no-cache"));
+    // The page is revalidated, by its ETag, at `/` too.
+    let etag = page.header(header::ETAG).expect("an etag").to_owned();
+    let request = Request::get("/").header(header::ACCEPT, BROWSER_ACCEPT).header(header::IF_NONE_MATCH, etag);
+    assert_eq!(send(&state, request.body(Body::empty()).unwrap()).await.status, StatusCode::NOT_MODIFIED);
 
     // The health report is unchanged for load balancers, curl and fetch.
     for accept in [None, Some("*/*"), Some("application/json")] {
@@ -763,7 +799,7 @@ async fn browsers_get_the_dashboard_at_root_and_everyone_else_the_health_json() 
 
     let js = get(&state, "/assets/index-1a2b.js").await;
     assert_eq!(js.status, StatusCode::OK);
-    assert_eq!(js.header(header::CONTENT_TYPE), Some("text/javascript; charset=utf-8"));
+    assert_eq!(js.header(header::CONTENT_TYPE), Some("text/javascript"));
     assert!(js.header(header::CACHE_CONTROL).is_some_and(|c| c.contains("immutable")));
     let etag = js.header(header::ETAG).expect("an etag").to_owned();
     let again = send(

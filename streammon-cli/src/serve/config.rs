@@ -285,8 +285,6 @@ pub(crate) struct Settings {
     pub(crate) source: SourceChoice,
     /// The CMCD collector and its endpoints, when the source collects.
     pub(crate) cmcd: Option<(CollectorConfig, CmcdSettings)>,
-    /// The media directory served at `/media/`.
-    pub(crate) media: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -491,6 +489,7 @@ impl ServeArgs {
                 history_ticks: self.history,
                 client_buffer: self.client_buffer,
                 dashboard: dashboard.dashboard.map(std::sync::Arc::new),
+                media,
                 limits,
                 max_rooms_per_client: self.max_rooms_per_client,
                 ..HttpSettings::default()
@@ -500,7 +499,6 @@ impl ServeArgs {
             dashboard_note: dashboard.note,
             source: self.source,
             cmcd,
-            media,
         })
     }
 }

@@ -1,4 +1,4 @@
-//! Reads the dashboard's production build into memory for `--dashboard`.
+//! Finds the dashboard's production build for `--dashboard`.
 
 use std::path::{Path, PathBuf};
 
@@ -10,10 +10,6 @@ use crate::error::CliError;
 /// directory: used when `--dashboard` is not given.
 pub(crate) const DEFAULT_DIR: &str = "dashboard/dist";
 
-/// Largest build read, so a mistyped directory (`--dashboard /`) fails
-/// fast instead of reading a disk into memory.
-const MAX_BYTES: usize = 64 << 20;
-
 /// The dashboard to serve, and a note for the log.
 #[derive(Debug)]
 pub(crate) struct Loaded {
@@ -21,15 +17,15 @@ pub(crate) struct Loaded {
     pub(crate) note: String,
 }
 
-/// Loads `dir`, or the default directory when `dir` is `None`. A missing
-/// default is not an error (the server runs without the dashboard and
-/// says how to build it); a directory named on the command line must hold
-/// a build.
+/// The build in `dir`, or in the default directory when `dir` is `None`.
+/// A missing default is not an error (the server runs without the
+/// dashboard and says how to build it); a directory named on the command
+/// line must hold a build. Its files are read when asked for, by the
+/// server.
 ///
 /// # Errors
 /// [`CliError::Usage`] when the named directory is missing or holds no
-/// `index.html`, or the build is larger than 64 MiB; [`CliError::Io`] when
-/// a file cannot be read.
+/// `index.html`; [`CliError::Io`] when it cannot be resolved.
 pub(crate) fn load(dir: Option<&Path>) -> Result<Loaded, CliError> {
     let (dir, named) = match dir {
         Some(d) => (d.to_path_buf(), true),
@@ -48,33 +44,12 @@ pub(crate) fn load(dir: Option<&Path>) -> Result<Loaded, CliError> {
             ),
         });
     }
-    let mut dashboard = Dashboard::default();
-    let mut pending = vec![dir.clone()];
-    while let Some(d) = pending.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|source| CliError::Io { path: d.clone(), source })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| CliError::Io { path: d.clone(), source })?;
-            let path = entry.path();
-            let kind = entry.file_type().map_err(|source| CliError::Io { path: path.clone(), source })?;
-            if kind.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let Ok(rel) = path.strip_prefix(&dir) else { continue };
-            let Some(rel) = rel.to_str() else {
-                return Err(usage(format!("{}: the file name is not UTF-8", path.display())));
-            };
-            let body = std::fs::read(&path).map_err(|source| CliError::Io { path: path.clone(), source })?;
-            dashboard.insert(&rel.replace(std::path::MAIN_SEPARATOR, "/"), body);
-            if dashboard.bytes() > MAX_BYTES {
-                return Err(usage(format!("{} holds more than 64 MiB: is it a dashboard build?", dir.display())));
-            }
-        }
-    }
+    let dir = dir.canonicalize().map_err(|source| CliError::Io { path: dir.clone(), source })?;
+    let dashboard = Dashboard::new(&dir);
     if !dashboard.has_index() {
         return Err(usage(format!("{} has no index.html: is it a dashboard build (dashboard/dist)?", dir.display())));
     }
-    let note = format!("dashboard: {} files, {} KiB from {}", dashboard.len(), dashboard.bytes() / 1024, dir.display());
+    let note = format!("dashboard: served from {}", dir.display());
     Ok(Loaded { dashboard: Some(dashboard), note })
 }
 
@@ -90,9 +65,9 @@ mod tests {
         std::fs::write(dir.path().join("assets/app-1.js"), "1").unwrap();
         let loaded = load(Some(dir.path())).unwrap();
         let dashboard = loaded.dashboard.unwrap();
-        assert_eq!(dashboard.len(), 2);
         assert!(dashboard.has_index());
-        assert!(loaded.note.contains("2 files"), "{}", loaded.note);
+        assert_eq!(dashboard.dir(), dir.path().canonicalize().unwrap());
+        assert!(loaded.note.starts_with("dashboard: served from"), "{}", loaded.note);
 
         std::fs::remove_file(dir.path().join("index.html")).unwrap();
         let err = load(Some(dir.path())).unwrap_err().to_string();

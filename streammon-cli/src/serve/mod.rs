@@ -16,7 +16,6 @@ mod config;
 mod dashboard;
 #[cfg(debug_assertions)]
 mod fault;
-mod media;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -118,14 +117,10 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         None => None,
     };
     let (layer, hub) = Hub::new(state.clone());
-    let extra = match &settings.media {
-        Some(dir) => {
-            tracing::info!(target: "streammon", dir = %dir.display(), "media served at /media/, CMCD read from its requests");
-            media::router(state.clone(), dir.clone())
-        }
-        None => axum::Router::new(),
-    };
-    let app = streammon_http::router_with(state.clone(), layer, extra);
+    if let Some(dir) = &settings.http.media {
+        tracing::info!(target: "streammon", dir = %dir.display(), "media served at /media/, CMCD read from its requests");
+    }
+    let app = streammon_http::router(state.clone(), layer);
 
     let mut pipeline = Pipeline::new(&settings.pipeline)?;
     let simulator = Simulator::new(settings.sim.clone())?;

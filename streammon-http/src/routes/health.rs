@@ -80,8 +80,8 @@ pub struct ServerHealth {
 pub(crate) async fn root(state: State<AppState>, headers: axum::http::HeaderMap) -> Response {
     if crate::dashboard::wants_html(&headers) {
         let dashboard = state.settings().dashboard.clone();
-        return match dashboard.as_deref().and_then(|d| d.serve("/", &headers)) {
-            Some(page) => page,
+        return match dashboard {
+            Some(d) => d.index(headers).await,
             None => crate::dashboard::missing_page(),
         };
     }

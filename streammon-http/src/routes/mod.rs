@@ -1,5 +1,11 @@
 //! The REST endpoints, one module per resource, and the OpenAPI document
 //! generated from their annotations.
+//!
+//! [`api`] is the one place a JSON route is registered: `routes!` takes a
+//! handler's `#[utoipa::path]` both to route it and to document it, so a
+//! route cannot exist without its documentation, nor the documentation
+//! without its route. To add an endpoint, annotate its handler and list it
+//! there.
 
 pub(crate) mod alerts;
 pub(crate) mod analytics;
@@ -9,34 +15,23 @@ pub(crate) mod health;
 pub(crate) mod metrics;
 
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Html;
+use axum::routing::MethodRouter;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The OpenAPI 3 document of the HTTP API.
+use crate::state::AppState;
+
+/// The parts of the OpenAPI document that are no route's: the
+/// description, the tags, the event schemas and the bearer schemes.
+/// [`api`] adds the paths.
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
         title = "streammon",
         description = "Streaming QoE monitor: health, metrics, content, analytics and alerts. Live events go over Socket.IO (`metrics_update`, `content_change`, `anomaly_alert`, at `/socket.io/` and `/ws/socket.io/`), documented in docs/EVENTS.md.",
         license(name = "MIT")
-    ),
-    paths(
-        health::root,
-        health::health,
-        metrics::get_metrics,
-        metrics::post_metrics,
-        metrics::prometheus,
-        content::list,
-        content::detail,
-        analytics::analytics,
-        analytics::breakdown,
-        analytics::distribution,
-        alerts::list,
-        cmcd::post_cmcd,
-        cmcd::get_cmcd,
-        cmcd::post_response,
-        cmcd::post_logs,
-        cmcd::sessions,
     ),
     components(schemas(
         crate::wire::MetricsUpdate,
@@ -56,7 +51,7 @@ use utoipa::OpenApi;
         (name = "cmcd", description = "Player telemetry in: the CMCD collector (docs/CMCD.md)"),
     )
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 /// The bearer schemes the routes name in `security`: `ingest_token` for
 /// writes, `read_token` for reads when read tokens are configured
@@ -73,11 +68,32 @@ impl utoipa::Modify for Tokens {
     }
 }
 
-/// `GET /openapi.json`.
-pub(crate) async fn openapi() -> Response {
-    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let json = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()));
-    ([(header::CONTENT_TYPE, "application/json")], json.as_str()).into_response()
+/// The JSON API: each route with its documentation, registered together.
+pub(crate) fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::root))
+        .routes(routes!(health::health))
+        .routes(routes!(metrics::get_metrics, metrics::post_metrics))
+        .routes(routes!(metrics::prometheus))
+        .routes(routes!(content::list))
+        .routes(routes!(content::detail))
+        .routes(routes!(analytics::analytics))
+        .routes(routes!(analytics::breakdown))
+        .routes(routes!(analytics::distribution))
+        .routes(routes!(alerts::list))
+        .routes(routes!(cmcd::get_cmcd, cmcd::post_cmcd))
+        .routes(routes!(cmcd::post_response))
+        .routes(routes!(cmcd::post_logs))
+        .routes(routes!(cmcd::sessions))
+}
+
+/// `GET /openapi.json`: `doc`, serialized once.
+pub(crate) fn openapi(doc: &utoipa::openapi::OpenApi) -> MethodRouter<AppState> {
+    let json = bytes::Bytes::from(doc.to_json().unwrap_or_else(|_| "{}".into()));
+    axum::routing::get(move || {
+        let json = json.clone();
+        async move { ([(header::CONTENT_TYPE, "application/json")], json) }
+    })
 }
 
 /// `GET /docs`: interactive API docs, self-contained (no CDN).
