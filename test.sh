@@ -6,7 +6,8 @@
 # REST API against its own OpenAPI document (schemathesis), the
 # web dashboard (its unit tests with Vitest, its production build, and
 # end-to-end tests in headless Chromium against the real server), and the
-# CMCD collector with a real player (dash.js in Chromium).
+# CMCD collector with a real player (dash.js in Chromium), and the TLS
+# deployment of docs/SECURITY.md behind a real nginx.
 # On a fresh machine it first installs what the tests need.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -30,6 +31,12 @@ fi
 # npm ci when the client is missing or older than the lock file.
 if [ ! scripts/node/node_modules/.package-lock.json -nt scripts/node/package-lock.json ]; then
     (cd scripts/node && npm ci --no-audit --no-fund)
+fi
+
+# The TLS deployment test (scripts/node/tls.test.mjs) runs Debian's nginx.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    echo "test.sh: installing nginx for the TLS deployment test" >&2
+    apt-get update && apt-get install -y nginx
 fi
 
 # The dashboard's end-to-end tests drive Debian's Chromium with playwright-core.
