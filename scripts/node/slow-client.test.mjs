@@ -155,12 +155,26 @@ test('a stalled client overflows alone and is told what it missed', async () => 
   const health = await (await fetch(`${url}/`)).json();
   assert.equal(health.status, 'ok', `the pipeline stalled with a slow client: ${JSON.stringify(health.problems)}`);
 
+  // A write from the stalled client, its queue full: the server holds the
+  // ack until the queue has room (up to 2 s) rather than lose it, so a
+  // writer never resends samples that were taken.
+  const sample = {
+    schema: 1, timestamp_ms: Date.now(), interval_ms: 1000, content_id: 'slow-writer-title', content_type: 'video',
+    region: 'us-east', viewers: 10, joins: 1, exits: 0, avg_watch_time_s: 600, latency_ms: 30, e2e_latency_ms: null,
+    startup_time_ms: 900, buffering_ratio: 0.001, rebuffer_events: 0, bitrate_kbps: 4000, rendition: '1080p',
+    renditions: { '1080p': 10 }, segment_duration_s: 6, segment_size_kb: 3000, bandwidth_mbps: 40, error_rate: 0.001,
+  };
+  slow.ws.send(`4299${JSON.stringify(['metric_update', sample])}`);
+  await sleep(300);
+
   // Read again: it drains, then hears how many events it lost.
   slow.ws._socket.resume();
   const resumedAt = Date.now();
   await waitFor('a `lagged` event on the resumed client', 30_000, () => slow.lagged.length > 0);
   console.log(`lagged ${JSON.stringify(slow.lagged[0])} ${Date.now() - resumedAt} ms after resuming`);
   assert.ok(slow.lagged[0].dropped > 0, `lagged carries the number dropped: ${JSON.stringify(slow.lagged[0])}`);
+  await waitFor('the ack of the write sent while stalled', 10_000, () => slow.acks.some((a) => a.startsWith('4399')));
+  assert.equal(slow.acks.find((a) => a.startsWith('4399')), '4399[{"accepted":1}]');
   healthy.close();
   slow.ws.close();
 });

@@ -301,12 +301,16 @@ fn on_connect(socket: SocketRef, state: AppState, registry: Arc<Mutex<fanout::Re
         let (state, registry) = (state.clone(), registry.clone());
         socket.on(event, move |socket: SocketRef, data: TryData<serde_json::Value>, ack: AckSender| {
             let (state, registry) = (state.clone(), registry.clone());
-            async move { change_subscription(&state, &registry, &socket, data, ack, join) }
+            async move {
+                room_for_ack(&socket).await;
+                change_subscription(&state, &registry, &socket, data, ack, join)
+            }
         });
     }
-    socket.on("metric_update", move |data: TryData<serde_json::Value>, ack: AckSender| {
+    socket.on("metric_update", move |socket: SocketRef, data: TryData<serde_json::Value>, ack: AckSender| {
         let state = state.clone();
         async move {
+            room_for_ack(&socket).await;
             if !may_ingest {
                 let message = "writing needs an ingest token: connect with auth: {token} or `Authorization: Bearer`";
                 return ack_error(ack, 401, "token", message.into());
@@ -314,6 +318,20 @@ fn on_connect(socket: SocketRef, state: AppState, registry: Arc<Mutex<fanout::Re
             ingest(&state, data, ack)
         }
     });
+}
+
+/// Longest a `metric_update` waits for room in its client's queue.
+const ACK_ROOM_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits, at most [`ACK_ROOM_WAIT`], until the client's queue has room for
+/// the ack. The ack is a writer's receipt: the fanout may have filled the
+/// queue of a client that reads slowly, and an ack that finds it full is
+/// lost, so the writer would retry samples that were already taken.
+async fn room_for_ack(socket: &SocketRef) {
+    let start = std::time::Instant::now();
+    while !fanout::has_room(socket) && start.elapsed() < ACK_ROOM_WAIT {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Handles `metric_update`: validated samples go to the pipeline.
