@@ -11,7 +11,8 @@
 # cargo-fuzz when it is missing. Each target runs as one process, one after
 # the other (the machines have two cores), from a working corpus in
 # fuzz/corpus/<target>/ that starts from the committed seeds in
-# fuzz/seeds/<target>/ and keeps what each run learns. Crash inputs land in
+# fuzz/seeds/<target>/ and keeps what each run learns, with the words of
+# its format from fuzz/dicts/<target>.dict. Crash inputs land in
 # fuzz/artifacts/<target>/, each run's log in fuzz/logs/<target>.log.
 #
 # The build is cargo fuzz's default, release with debug assertions and
@@ -73,11 +74,15 @@ for t in $targets; do
     if [ -d "seeds/$t" ]; then
         cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
     fi
+    dict=()
+    if [ -f "dicts/$t.dict" ]; then
+        dict=(-dict="dicts/$t.dict")
+    fi
     echo "== $t: $runs executions"
     start=$(date +%s)
     status=0
     cargo +nightly fuzz run -s "$sanitizer" "$t" "corpus/$t" -- \
-        -runs="$runs" -print_final_stats=1 -timeout=30 -rss_limit_mb=2048 \
+        -runs="$runs" -print_final_stats=1 -timeout=30 -rss_limit_mb=2048 "${dict[@]}" \
         >"logs/$t.log" 2>&1 || status=$?
     seconds=$(($(date +%s) - start))
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$' | tail -n1)
