@@ -72,7 +72,9 @@ impl Params {
             return Ok(Some(ms));
         }
         if let Ok(span) = v.parse::<Span>() {
-            return Ok(Some(now_ms - span.as_millis() as i64));
+            // An age further back than i64 reaches is the distant past.
+            let age = i64::try_from(span.as_millis()).unwrap_or(i64::MAX);
+            return Ok(Some(now_ms.saturating_sub(age)));
         }
         parse_rfc3339(v).map(Some).map_err(|_| {
             ApiError::bad(name, format!("{v:?} is not a time: give RFC 3339, epoch milliseconds or an age such as 15m"))
@@ -103,5 +105,20 @@ mod tests {
         assert_eq!(p.time("to", 0).unwrap(), Some(1_767_225_600_000));
         assert!(p.int("limit", 1..=10).is_err());
         assert!(Params::parse(Some("a=1&a=2"), &["a"]).is_err());
+    }
+
+    /// Fuzzing (`fuzz/`, target `query_string`): an age past what i64
+    /// milliseconds reach overflowed `now - age`. It is the distant past.
+    #[test]
+    fn an_age_past_i64_is_the_distant_past() {
+        let now = 1_767_225_600_000;
+        let p = Params::parse(
+            Some("since=9223372036854775807ms500ms1m&from=18446744073709551615ms&to=5m"),
+            &["since", "from", "to"],
+        )
+        .unwrap();
+        assert_eq!(p.time("since", now).unwrap(), Some(now - i64::MAX));
+        assert_eq!(p.time("from", now).unwrap(), Some(now - i64::MAX));
+        assert_eq!(p.time("to", i64::MIN).unwrap(), Some(i64::MIN));
     }
 }
