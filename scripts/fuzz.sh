@@ -18,12 +18,14 @@
 # The build is cargo fuzz's default, release with debug assertions and
 # overflow checks, so an arithmetic overflow is a crash; without a
 # sanitizer (`-s none`): our crates deny unsafe code, the targets look for
-# panics, overflows and broken invariants, and AddressSanitizer would halve
-# the rate. Set FUZZ_SANITIZER=address to use it anyway.
+# panics, overflows and broken invariants, and AddressSanitizer, which
+# instruments every memory access, would slow each execution. Set
+# FUZZ_SANITIZER=address to use it anyway.
 #
-# Prints a table (target, executions, crashes, seconds, corpus files) and
-# exits 1 if any target crashed. Not part of ./test.sh (it takes hours);
-# every crash it has found is a named regression test that is.
+# Prints a table (target, executions, crashes, seconds, and the corpus
+# libFuzzer kept: inputs/size) and exits 1 if any target crashed. Not part
+# of ./test.sh (a full run takes about an hour); every crash it has found
+# is a named regression test that is.
 # docs/RELIABILITY.md ("Fuzzing") has the last full run.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
@@ -85,8 +87,9 @@ for t in $targets; do
         -runs="$runs" -print_final_stats=1 -timeout=30 -rss_limit_mb=2048 "${dict[@]}" \
         >"logs/$t.log" 2>&1 || status=$?
     seconds=$(($(date +%s) - start))
-    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$' | tail -n1)
-    files=$(find "corpus/$t" -type f | wc -l)
+    # From libFuzzer's final figures; `?` when it stopped before them.
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$' | tail -n1 || true)
+    corpus=$(grep -E '^#[0-9]+' "logs/$t.log" | grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' | tail -n1 | cut -d' ' -f2 || true)
     crashes=0
     if [ "$status" -ne 0 ]; then
         crashes=1
@@ -94,11 +97,11 @@ for t in $targets; do
         echo "   CRASH (exit $status); the input is in fuzz/artifacts/$t/, the log in fuzz/logs/$t.log:" >&2
         grep -m1 -A12 -E "panicked|ERROR: libFuzzer|deadly signal|timeout" "logs/$t.log" >&2 || tail -n 20 "logs/$t.log" >&2
     fi
-    rows+=("$(printf '%-16s %14s %8s %9s %9s' "$t" "${execs:-?}" "$crashes" "$seconds" "$files")")
+    rows+=("$(printf '%-16s %12s %8s %8s %14s' "$t" "${execs:-?}" "$crashes" "$seconds" "${corpus:-?}")")
 done
 
 echo
-printf '%-16s %14s %8s %9s %9s\n' target executions crashes seconds corpus
+printf '%-16s %12s %8s %8s %14s\n' target executions crashes seconds corpus
 for r in "${rows[@]}"; do
     echo "$r"
 done
