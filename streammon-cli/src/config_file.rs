@@ -6,25 +6,35 @@ use serde::de::DeserializeOwned;
 
 use crate::error::CliError;
 
-/// Reads and parses `path` as TOML into `T`.
+/// Reads and parses `path` as TOML into `T`, and returns it with the
+/// file's text (for [`locate`]).
 ///
-/// Syntax and type errors carry the line toml reports; unknown or invalid
-/// fields are refused (every config struct denies unknown fields).
-pub(crate) fn load<T: DeserializeOwned>(path: &Path) -> Result<(T, String), CliError> {
+/// # Errors
+/// [`CliError::Io`] when the file cannot be read; otherwise as [`parse`].
+pub fn load<T: DeserializeOwned>(path: &Path) -> Result<(T, String), CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path, e))?;
-    match toml::from_str::<T>(&text) {
-        Ok(value) => Ok((value, text)),
-        Err(err) => Err(CliError::Input {
-            path: path.to_owned(),
-            line: err.span().map(|span| line_of(&text, span.start)),
-            reason: err.message().to_owned(),
-        }),
-    }
+    let value = parse(path, &text)?;
+    Ok((value, text))
 }
 
-/// Turns a core validation error about a file's contents into
-/// `file:line: reason`, finding the line where the offending key is set.
-pub(crate) fn locate(path: &Path, text: &str, err: streammon_core::Error) -> CliError {
+/// Parses `text`, the contents of `path`, as TOML into `T`.
+///
+/// # Errors
+/// [`CliError::Input`] for a syntax or type error, with the line toml
+/// reports; unknown or invalid fields are refused (every config struct
+/// denies unknown fields).
+pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, CliError> {
+    toml::from_str::<T>(text).map_err(|err| CliError::Input {
+        path: path.to_owned(),
+        line: err.span().map(|span| line_of(text, span.start)),
+        reason: err.message().to_owned(),
+    })
+}
+
+/// Turns a core validation error about a file's contents (`text`, read
+/// from `path`) into `file:line: reason`, finding the line where the
+/// offending key is set.
+pub fn locate(path: &Path, text: &str, err: streammon_core::Error) -> CliError {
     let line = match &err {
         streammon_core::Error::InvalidConfig { field, .. } => key_line(text, field),
         _ => None,

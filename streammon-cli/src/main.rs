@@ -1,15 +1,16 @@
 //! `streammon`: the streaming-QoE monitor's command line.
 
 mod alloc;
-mod config_file;
 mod detect;
-mod error;
 mod eval;
 mod output;
-mod series_csv;
 mod serve;
 mod sim_flags;
 mod simulate;
+
+// The readers of the input files and the error type live in the library
+// (`src/lib.rs`), so that the fuzz targets run the same code.
+use streammon_cli::{config_file, error, series_csv, serve_file};
 
 use clap::{Parser, Subcommand};
 

@@ -14,28 +14,36 @@ use crate::error::CliError;
 
 /// A line we could not use, and why.
 #[derive(Debug)]
-pub(crate) struct BadLine(pub(crate) String);
+pub struct BadLine(pub String);
 
 /// One data line: the timestamp as written and read, and the value as
 /// written.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Line<'a> {
+pub struct Line<'a> {
     /// The timestamp field, unquoted.
-    pub(crate) ts_text: &'a str,
+    pub ts_text: &'a str,
     /// The timestamp in milliseconds since the Unix epoch.
-    pub(crate) ts: i64,
+    pub ts: i64,
     /// The value field, unquoted.
-    pub(crate) value_text: &'a str,
+    pub value_text: &'a str,
 }
 
+/// Latest epoch millisecond a series' timestamp may name, 9999-12-31, and
+/// (negated) the earliest, 9999 years before 1970.
+const MAX_TIMESTAMP_MS: f64 = 253_402_300_799_999.0;
+
 /// Parses a timestamp: RFC 3339 / ISO-8601, or a number of epoch seconds
-/// (below 10^11) or milliseconds.
-pub(crate) fn parse_timestamp(text: &str) -> Result<i64, BadLine> {
+/// (below 10^11) or milliseconds, within 9999 years of 1970.
+pub fn parse_timestamp(text: &str) -> Result<i64, BadLine> {
     if let Ok(n) = text.parse::<f64>() {
         if !n.is_finite() {
             return Err(BadLine(format!("timestamp {text:?} is not a finite number")));
         }
-        return Ok(if n.abs() < 1e11 { (n * 1_000.0).round() as i64 } else { n.round() as i64 });
+        let ms = if n.abs() < 1e11 { (n * 1_000.0).round() } else { n.round() };
+        if ms.abs() > MAX_TIMESTAMP_MS {
+            return Err(BadLine(format!("timestamp {text:?} is past the year 9999")));
+        }
+        return Ok(ms as i64);
     }
     streammon_core::time::parse_rfc3339(text).map_err(|e| BadLine(e.to_string()))
 }
@@ -56,7 +64,7 @@ fn fields(line: &str) -> Result<(&str, &str), BadLine> {
 /// Reads a line without its line break. `None` for a blank line, which
 /// is skipped; an error for a line that is not data (on the first line,
 /// a header).
-pub(crate) fn parse_line(text: &str) -> Option<Result<Line<'_>, BadLine>> {
+pub fn parse_line(text: &str) -> Option<Result<Line<'_>, BadLine>> {
     if text.trim().is_empty() {
         return None;
     }
@@ -65,7 +73,7 @@ pub(crate) fn parse_line(text: &str) -> Option<Result<Line<'_>, BadLine>> {
 
 /// Reads a value: a number, or NaN for a missing sample (a blank field or
 /// `nan`); an error for anything else.
-pub(crate) fn parse_value(text: &str) -> Result<f64, BadLine> {
+pub fn parse_value(text: &str) -> Result<f64, BadLine> {
     match text.parse::<f64>() {
         Ok(v) => Ok(v),
         Err(_) if text.is_empty() || text.eq_ignore_ascii_case("nan") => Ok(f64::NAN),
@@ -76,25 +84,34 @@ pub(crate) fn parse_value(text: &str) -> Result<f64, BadLine> {
 /// A whole series, read strictly: every line after an optional header is
 /// data.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Series {
+pub struct Series {
     /// Timestamps, epoch milliseconds.
-    pub(crate) timestamps: Vec<i64>,
+    pub timestamps: Vec<i64>,
     /// Values; NaN for a missing sample.
-    pub(crate) values: Vec<f64>,
+    pub values: Vec<f64>,
     /// The line number of each row in the file.
-    pub(crate) lines: Vec<usize>,
+    pub lines: Vec<usize>,
 }
 
 /// Reads a whole `timestamp,value` file into memory.
 ///
 /// # Errors
-/// [`CliError::Io`] when the file cannot be read; [`CliError::Input`] as
-/// `file:line: reason` for the first line that is neither a header (on
-/// the first line), blank, nor a row with a timestamp and a number or a
-/// missing value.
-pub(crate) fn read_series(path: &Path) -> Result<Series, CliError> {
+/// [`CliError::Io`] when the file cannot be read; otherwise as
+/// [`read_series_from`].
+pub fn read_series(path: &Path) -> Result<Series, CliError> {
     let file = File::open(path).map_err(|e| CliError::io(path, e))?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
+    read_series_from(BufReader::with_capacity(1 << 16, file), path)
+}
+
+/// Reads a whole `timestamp,value` series from `reader` into memory;
+/// `path` names it in errors.
+///
+/// # Errors
+/// [`CliError::Io`] when reading fails (or the text is not UTF-8);
+/// [`CliError::Input`] as `file:line: reason` for the first line that is
+/// neither a header (on the first line), blank, nor a row with a timestamp
+/// and a number or a missing value.
+pub fn read_series_from(mut reader: impl BufRead, path: &Path) -> Result<Series, CliError> {
     let mut series = Series::default();
     let mut text = String::new();
     for number in 1.. {
@@ -131,6 +148,17 @@ mod tests {
         assert!(parse_timestamp("inf").is_err());
         assert_eq!(fields("\"2026-01-01\",\"3.5\",extra").ok(), Some(("2026-01-01", "3.5")));
         assert!(fields("2026-01-01").is_err());
+    }
+
+    /// Fuzzing (target `detect_csv`) read a timestamp past i64 as
+    /// i64::MAX, silently; it is a bad line now.
+    #[test]
+    fn a_timestamp_past_the_calendar_is_a_bad_line() {
+        for text in ["1e30", "-9223372036854775809", "253402300800000"] {
+            let err = parse_timestamp(text).unwrap_err();
+            assert!(err.0.contains("9999"), "{text}: {}", err.0);
+        }
+        assert_eq!(parse_timestamp("253402300799999").unwrap(), 253_402_300_799_999);
     }
 
     #[test]

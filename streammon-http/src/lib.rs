@@ -26,7 +26,7 @@ pub use auth::{AuthSettings, MIN_TOKEN_BYTES, TOKEN_COOKIE, Token, TokenTooShort
 pub use cmcd::{CmcdIngest, CmcdSettings};
 pub use dashboard::Dashboard;
 pub use error::{ApiError, ErrorBody};
-pub use routes::cmcd::ingest_request as ingest_cmcd_request;
+pub use routes::cmcd::{ingest_request as ingest_cmcd_request, json_reports as parse_cmcd_json};
 
 /// The bodies of the REST responses, for clients written in Rust.
 pub mod responses {

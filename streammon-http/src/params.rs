@@ -147,4 +147,21 @@ mod tests {
         assert_eq!(p.time("b", 0).unwrap(), Some(253_402_300_799_999));
         assert_eq!(p.time("c", 0).unwrap(), Some(253_402_300_799_000));
     }
+
+    /// Fuzzing (`fuzz/`, target `query_string`): an age past what i64
+    /// milliseconds reach overflowed `now - age`. It is a 400 naming the
+    /// parameter, as every time outside 1970 to 9999 is.
+    #[test]
+    fn an_age_past_i64_is_refused_by_name() {
+        let now = 1_767_225_600_000;
+        let p = Params::parse(
+            Some("since=9223372036854775807ms500ms1m&from=18446744073709551615ms&to=5m"),
+            &["since", "from", "to"],
+        )
+        .unwrap();
+        for name in ["since", "from"] {
+            assert_eq!(p.time(name, now).unwrap_err().body().field.as_deref(), Some(name));
+        }
+        assert_eq!(p.time("to", i64::MIN).unwrap_err().body().field.as_deref(), Some("to"));
+    }
 }

@@ -190,7 +190,8 @@ pub fn parse_samples(value: serde_json::Value, max: usize, now_ms: i64) -> Resul
             streammon_core::Error::InvalidSample { field, reason } => (format!("{prefix}{field}"), reason),
             other => (prefix.trim_end_matches('.').to_owned(), other.to_string()),
         })?;
-        let offset = sample.timestamp_ms - now_ms;
+        // Saturates for a timestamp at either end of i64: refused below.
+        let offset = sample.timestamp_ms.saturating_sub(now_ms);
         if !(-MAX_SAMPLE_AGE_MS..=MAX_SAMPLE_LEAD_MS).contains(&offset) {
             return Err((
                 format!("{prefix}timestamp_ms"),
@@ -501,6 +502,22 @@ mod tests {
         assert_eq!(parse_samples(good.clone(), 10, now - 120_000).unwrap_err().0, "timestamp_ms");
         assert_eq!(parse_samples(good.clone(), 10, now + 2 * MAX_SAMPLE_AGE_MS).unwrap_err().0, "timestamp_ms");
         assert!(parse_samples(good, 10, now - 30_000).is_ok(), "a little clock skew is fine");
+    }
+
+    /// A sample stamped at either end of i64 overflowed its distance from
+    /// the server's clock (found reading the code while fuzzing, target
+    /// `samples_json`, which reproduces it): it is refused as too far.
+    #[test]
+    fn a_timestamp_at_the_ends_of_i64_is_refused() {
+        let sample = streammon_core::Simulator::new(streammon_core::SimConfig::default()).unwrap().next_frame().samples
+            [0]
+        .clone();
+        let now = sample.timestamp_ms;
+        for ts in [i64::MIN, i64::MAX] {
+            let mut far = serde_json::to_value(&sample).unwrap();
+            far["timestamp_ms"] = serde_json::json!(ts);
+            assert_eq!(parse_samples(far, 10, now).unwrap_err().0, "timestamp_ms", "{ts}");
+        }
     }
 
     #[test]

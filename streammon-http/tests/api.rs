@@ -228,6 +228,33 @@ async fn metrics_series_with_step_returns_buckets() {
     }
 }
 
+/// Fuzzing (`fuzz/`, target `query_string`) asked for a series `to` an age
+/// of 2^63 ms and more (`9223372036854775807ms500ms1m`), and `now - age`
+/// overflowed; so did a range from one end of i64 to the other, a default
+/// `from` 15 minutes before the first instant of i64, and the bucket count
+/// of a step as long. Each is a 400 naming the parameter (a time outside
+/// 1970 to 9999), or an answer, never a panic.
+#[tokio::test]
+async fn series_times_and_steps_at_the_ends_of_i64_are_answered() {
+    let (state, _rx) = empty_state(HttpSettings::default(), 1);
+    for (query, status, field) in [
+        ("metric=buffering_ratio&from=15m&to=9223372036854775807ms500ms1m", StatusCode::BAD_REQUEST, "to"),
+        ("metric=viewers&from=-9223372036854775808&to=9223372036854775807", StatusCode::BAD_REQUEST, "to"),
+        ("metric=viewers&to=-9223372036854775808", StatusCode::BAD_REQUEST, "to"),
+        ("metric=viewers&to=18446744073709551615ms", StatusCode::BAD_REQUEST, "to"),
+        ("metric=viewers&from=10m&step=9223372036854775807ms", StatusCode::OK, ""),
+        ("since=9223372036854775808ms", StatusCode::BAD_REQUEST, "since"),
+    ] {
+        let reply = get(&state, &format!("/metrics?{query}")).await;
+        assert_eq!(reply.status, status, "{query}: {}", reply.brief());
+        if status == StatusCode::BAD_REQUEST {
+            assert_eq!(reply.json()["field"], field, "{query}");
+        }
+    }
+    let reply = get(&state, "/metrics?metric=viewers&from=10m&step=9223372036854775807ms").await;
+    assert_eq!(reply.json()["step_ms"], i64::MAX);
+}
+
 // ------------------------------------------------------------ POST /metrics
 
 async fn sample_json() -> Value {

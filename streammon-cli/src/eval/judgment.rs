@@ -9,7 +9,7 @@ use streammon_core::eval::judgment::{JudgmentConfig, JudgmentReport, judge};
 use super::EvalArgs;
 use crate::config_file;
 use crate::error::CliError;
-use crate::serve::ServeFile;
+use crate::serve_file::ServeFile;
 
 /// Runs the pipeline as `serve` would over a quiet day and a day with
 /// incidents, and prints what its alerts got right.

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
 use streammon_core::cmcd::CollectorConfig;
 use streammon_core::limits::Limits;
 use streammon_core::pipeline::PipelineConfig;
@@ -17,6 +16,8 @@ use streammon_redis::RedisConfig;
 
 use crate::config_file;
 use crate::error::CliError;
+use crate::serve_file::Secret;
+use crate::serve_file::ServeFile;
 use crate::sim_flags::SimFlags;
 
 /// The flags of `streammon serve` (its help text is on the `Serve`
@@ -130,42 +131,9 @@ pub(crate) struct ServeArgs {
     max_rooms_per_client: usize,
 }
 
-/// A token as given (flag, environment or file), before its length is
-/// checked; printed as `<redacted>`.
-#[derive(Clone, Default, Deserialize)]
-#[serde(transparent)]
-pub(crate) struct Secret(String);
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_owned()))
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// The `[auth]` table: who may write and who may read.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct AuthFile {
-    /// Tokens that may write (`POST /metrics`, `metric_update`, the CMCD
-    /// routes, `/cmcd/sessions`), 16 bytes or more; flags add to them.
-    /// Defaults to none (writes open; loopback only unless --open-ingest).
-    ingest_tokens: Vec<Secret>,
-    /// Tokens that may read (REST, Socket.IO, the dashboard), 16 bytes or
-    /// more; flags add to them. Defaults to none (reads open).
-    read_tokens: Vec<Secret>,
-}
-
 /// `given` as a [`Token`](streammon_http::Token), or why not.
-fn token(given: &Secret) -> Result<streammon_http::Token, String> {
-    streammon_http::Token::try_from(given.0.trim().to_owned()).map_err(|e| e.to_string())
+fn token(given: &str) -> Result<streammon_http::Token, String> {
+    streammon_http::Token::try_from(given.trim().to_owned()).map_err(|e| e.to_string())
 }
 
 /// Where samples come from.
@@ -200,66 +168,11 @@ impl SourceChoice {
     }
 }
 
-/// The `[cmcd_ingest]` table: limits of the CMCD endpoints.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct CmcdIngestFile {
-    /// Reports a second one source (token, or client address) may send,
-    /// sustained. Defaults to 5000.
-    rate_per_source: f64,
-    /// Reports one source may send at once above the rate. Defaults to
-    /// 10000.
-    burst: f64,
-    /// Most reports in one request. Defaults to 10000.
-    max_reports: usize,
-    /// Sources and their tokens, `name = "token"`, each 16 bytes or more;
-    /// flags add to them. Defaults to none (no token needed).
-    tokens: std::collections::BTreeMap<String, Secret>,
-}
-
-impl Default for CmcdIngestFile {
-    fn default() -> Self {
-        let d = CmcdSettings::default();
-        Self {
-            rate_per_source: d.rate_per_source,
-            burst: d.burst,
-            max_reports: d.max_reports,
-            tokens: Default::default(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum StoreChoice {
     Auto,
     Memory,
     Redis,
-}
-
-/// The optional configuration file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct ServeFile {
-    /// The simulator. Defaults to `SimConfig::default()` with random
-    /// incidents.
-    pub(crate) simulator: Option<SimConfig>,
-    /// Detectors, alert rules and forecasts. Defaults to
-    /// `PipelineConfig::default()`.
-    pub(crate) pipeline: PipelineConfig,
-    /// In-memory storage bounds. Defaults to 15 minutes of history.
-    memory: Option<MemoryConfig>,
-    /// The CMCD collector: session timeout, sampling, region mapping.
-    /// Defaults to `CollectorConfig::default()`.
-    cmcd: CollectorConfig,
-    /// Limits of the CMCD endpoints. Defaults to `CmcdIngestFile::default()`.
-    cmcd_ingest: CmcdIngestFile,
-    /// Ingest and read tokens. Defaults to none (writes and reads open).
-    auth: AuthFile,
-    /// Most regions, titles and series clients may push samples for
-    /// (docs/LIMITS.md), and how long before a quiet one is forgotten;
-    /// the `--max-*` flags override it. Defaults to `Limits::default()`:
-    /// 256 regions, 20000 titles, 200000 series, idle `30m`.
-    limits: Limits,
 }
 
 /// Where samples are stored.
@@ -302,13 +215,13 @@ impl ServeArgs {
         for (key, flag, in_file, in_flags) in kinds {
             let list = if key == "ingest_tokens" { &mut out.ingest_tokens } else { &mut out.read_tokens };
             for (i, given) in in_file.iter().enumerate() {
-                let t = token(given)
+                let t = token(given.expose())
                     .map_err(|reason| locate(streammon_core::Error::config(format!("auth.{key}[{i}]"), reason)))?;
                 list.push(t);
             }
             for given in in_flags {
                 let reason = |reason| CliError::Usage { flag, reason };
-                list.push(token(given).map_err(reason)?);
+                list.push(token(given.expose()).map_err(reason)?);
             }
         }
         Ok(out)
@@ -423,16 +336,16 @@ impl ServeArgs {
         let cmcd = if self.source.collects() {
             let mut tokens: Vec<(String, String)> = Vec::new();
             for (name, given) in &file.cmcd_ingest.tokens {
-                let t = token(given).map_err(|reason| {
+                let t = token(given.expose()).map_err(|reason| {
                     locate(streammon_core::Error::config(format!("cmcd_ingest.tokens.{name}"), reason))
                 })?;
                 tokens.push((name.clone(), t.expose().to_owned()));
             }
-            for spec in self.cmcd_tokens.iter().map(|s| s.0.trim()).filter(|s| !s.is_empty()) {
+            for spec in self.cmcd_tokens.iter().map(|s| s.expose().trim()).filter(|s| !s.is_empty()) {
                 let (name, given) = spec.split_once('=').filter(|(n, _)| !n.is_empty()).ok_or_else(|| {
                     CliError::Usage { flag: "--cmcd-token", reason: "a value is not NAME=TOKEN".into() }
                 })?;
-                let t = token(&Secret(given.to_owned())).map_err(|reason| CliError::Usage {
+                let t = token(given).map_err(|reason| CliError::Usage {
                     flag: "--cmcd-token",
                     reason: format!("source {name:?}: {reason}"),
                 })?;

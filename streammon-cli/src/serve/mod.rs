@@ -25,9 +25,9 @@ use streammon_core::{Frame, Sample, Simulator, Store};
 use streammon_http::{AppState, CmcdIngest, Hub, Ingest, Publisher, Telemetry};
 use tokio::sync::{mpsc, watch};
 
-pub(crate) use self::config::{ServeArgs, ServeFile};
+pub(crate) use self::config::ServeArgs;
 use self::config::{Settings, StoreSettings};
-use crate::error::CliError;
+use crate::error::{CliError, PIPELINE_FAILED_EXIT};
 
 /// Wall-clock time, epoch milliseconds.
 pub(crate) fn wall_ms() -> i64 {
@@ -280,9 +280,6 @@ const FAILED_GRACE: Duration = Duration::from_secs(1);
 
 /// The name of the pipeline's thread.
 const PIPELINE_THREAD: &str = "streammon-pipeline";
-
-/// The exit code when the pipeline fails: `EX_SOFTWARE` of `sysexits.h`.
-pub(crate) const PIPELINE_FAILED_EXIT: i32 = 70;
 
 /// How the pipeline thread ended.
 #[derive(Debug)]

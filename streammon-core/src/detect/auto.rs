@@ -359,7 +359,7 @@ impl Detector for Auto {
         }
         self.seen += 1;
         if let Some((pt, _)) = self.prev {
-            let gap = (t - pt) as f64;
+            let gap = t.saturating_sub(pt) as f64;
             if self.interval.count() >= 3 && gap > 3.0 * self.interval.mean() {
                 self.excursion = Excursion::default();
                 self.run = 0;

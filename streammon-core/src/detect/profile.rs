@@ -79,7 +79,7 @@ impl<const N: usize> DayProfile<N> {
 
     /// Whether the profile explains the series (see the type's doc).
     pub(crate) fn is_active(&self, timestamp_ms: i64) -> bool {
-        self.active && self.first_ms.is_some_and(|first| timestamp_ms - first >= DAY_MS)
+        self.active && self.first_ms.is_some_and(|first| timestamp_ms.saturating_sub(first) >= DAY_MS)
     }
 
     /// Learns from `value` at `timestamp_ms`, given the level the series

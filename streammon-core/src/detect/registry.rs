@@ -178,6 +178,7 @@ pub struct Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::Point;
 
     #[test]
     fn every_name_builds_and_round_trips() {
@@ -198,5 +199,31 @@ mod tests {
         assert!(err.to_string().contains("windw"), "{err}");
         let config: DetectorConfig = serde_json::from_str(r#"{"kind": "zscore", "window": 1}"#).unwrap();
         assert!(config.build().unwrap_err().to_string().contains("zscore.window"));
+    }
+
+    /// Fuzzing (`fuzz/`, target `detect_csv`) fed `streammon detect` a
+    /// timestamp past i64 (read as i64::MAX) and then one in 1659: the
+    /// seasonal detector's "a full season since the first point" took
+    /// their difference and overflowed, and so did `auto`'s gap between
+    /// points and its daily profile once in use. Any timestamps, in any
+    /// order, must be taken by every detector, warm or not.
+    #[test]
+    fn every_detector_takes_timestamps_at_the_ends_of_i64() {
+        let extremes = [i64::MAX, -9_698_976_000_000, i64::MIN, 0, i64::MAX, i64::MIN + 1, 1_767_225_600_000];
+        let day = |i: i64| 100.0 + 50.0 * (i as f64 / 288.0 * std::f64::consts::TAU).sin();
+        for name in DETECTOR_NAMES {
+            for warm in [0, 288 * 3] {
+                let mut d = DetectorConfig::from_name(name).unwrap().build().unwrap();
+                for i in 0..warm {
+                    d.update(Point::new(1_767_225_600_000 + i * 300_000, day(i)));
+                }
+                for round in 0..40 {
+                    for (i, &t) in extremes.iter().enumerate() {
+                        let v = d.update(Point::new(t, day(round * 7 + i as i64)));
+                        assert!((0.0..=1.0).contains(&v.score), "{name}: {v:?}");
+                    }
+                }
+            }
+        }
     }
 }

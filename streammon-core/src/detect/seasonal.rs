@@ -115,7 +115,7 @@ impl Seasonal {
     /// Whether the profile is in use: a full season seen, and residuals
     /// around it smaller than residuals around the level alone.
     pub fn is_seasonal(&self, timestamp_ms: i64) -> bool {
-        self.first_ms.is_some_and(|first| timestamp_ms - first >= self.period_ms)
+        self.first_ms.is_some_and(|first| timestamp_ms.saturating_sub(first) >= self.period_ms)
             && self.seasonal_resid.variance() < 0.8 * self.plain_resid.variance()
     }
 }

@@ -104,7 +104,15 @@ fn admit(state: &AppState, headers: &HeaderMap, query: Option<&str>, peer: &Peer
     cmcd.admit(source, n)
 }
 
-fn json_reports(body: &[u8]) -> ApiResult<Vec<Report<'static>>> {
+/// The reports of a JSON body of `POST /cmcd`: one object, or an array of
+/// objects, keyed by CMCD key (the JSON transmission of
+/// [`transmission::from_json`]).
+///
+/// # Errors
+/// [`ApiError::BadRequest`] for a body that is no such JSON, or a report
+/// that is malformed, its field naming the key (`br`), and the report when
+/// the array holds more than one (`line 2: br`, from 1).
+pub fn json_reports(body: &[u8]) -> ApiResult<Vec<Report<'static>>> {
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {

@@ -206,16 +206,15 @@ pub(crate) fn now_ms() -> i64 {
 pub(crate) fn window(state: &AppState, params: &Params, default_age_ms: i64) -> ApiResult<(SeriesFilter, i64, i64)> {
     let now = now_ms();
     let to = params.time("to", now)?.unwrap_or(now);
-    let from = params.time("from", now)?.unwrap_or(to - default_age_ms);
+    let from = params.time("from", now)?.unwrap_or(to.saturating_sub(default_age_ms));
     if from >= to {
         return Err(ApiError::bad("from", format!("{from} is not before `to` ({to})")));
     }
-    let max = state.settings().max_range.as_millis() as i64;
-    if to - from > max {
-        return Err(ApiError::bad(
-            "from",
-            format!("the range covers {} s; at most {} s", (to - from) / 1000, max / 1000),
-        ));
+    let max = i64::try_from(state.settings().max_range.as_millis()).unwrap_or(i64::MAX);
+    // Saturates for a range from one end of i64 to the other.
+    let range = to.saturating_sub(from);
+    if range > max {
+        return Err(ApiError::bad("from", format!("the range covers {} s; at most {} s", range / 1000, max / 1000)));
     }
     let filter = SeriesFilter {
         content: params.text("content").map(ContentId::from),
@@ -240,11 +239,13 @@ async fn series(state: &AppState, params: &Params) -> ApiResult<Response> {
     let store = state.store();
     let response = match params.span("step")? {
         Some(step) => {
-            let step_ms = step.as_millis() as i64;
+            let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX);
             if step_ms <= 0 {
                 return Err(ApiError::bad("step", "must be positive"));
             }
-            let points = ((to - from) + step_ms - 1) / step_ms;
+            // Buckets to cover the range, rounded up (`from < to`), without
+            // overflowing for a step near i64::MAX.
+            let points = (to - from - 1) / step_ms + 1;
             if points as usize > DownsampleQuery::MAX_POINTS {
                 return Err(ApiError::bad(
                     "step",
