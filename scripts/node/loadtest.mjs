@@ -21,6 +21,10 @@
 //   --rate R             connections opened per second, all workers together [1000]
 //   --connect-timeout S  per-connection timeout, seconds [20]
 //   --settle S           wait after connecting and after disconnecting before reading RSS [5]
+//   --detail D           `full` connects as the dashboard does (`detail=full`: each region's bands
+//                        in every update); empty for the summary update [empty]
+//   --progress S         during the window, a line on stderr every S seconds with the clients
+//                        connected and the events received so far; 0 for none [0]
 //
 // Prints one JSON object on stdout and a human summary on stderr. Exits 0
 // when every client connected and got every tick, 3 when not, 1 on error.
@@ -52,18 +56,18 @@ if (isMainThread) {
 function parseArgs(argv) {
   const o = {
     url: `http://127.0.0.1:${process.env.API_PORT ?? 8000}`, path: '/socket.io', clients: 1000, duration: 30,
-    pid: null, workers: null, rate: 1000, connectTimeout: 20, settle: 5,
+    pid: null, workers: null, rate: 1000, connectTimeout: 20, settle: 5, detail: '', progress: 0,
   };
   const names = { 'connect-timeout': 'connectTimeout' };
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i];
     if (flag === '--help' || flag === '-h') {
-      process.stderr.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n\n')[1].replace(/^\/\/ ?/gm, '') + '\n');
+      process.stderr.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n\n')[0].replace(/^\/\/ ?/gm, '') + '\n');
       process.exit(0);
     }
     const key = names[flag.slice(2)] ?? flag.slice(2);
     if (!flag.startsWith('--') || !(key in o) || argv[i + 1] === undefined) throw new Error(`bad option ${flag} (see --help)`);
-    o[key] = ['url', 'path'].includes(key) ? argv[i + 1] : Number(argv[i + 1]);
+    o[key] = ['url', 'path', 'detail'].includes(key) ? argv[i + 1] : Number(argv[i + 1]);
     if (typeof o[key] === 'number' && !(o[key] >= 0)) throw new Error(`${flag} must be a number >= 0`);
   }
   const host = new URL(o.url).hostname;
@@ -128,12 +132,16 @@ async function main() {
   for (let w = 0; w < o.workers; w++) {
     const n = Math.floor(o.clients / o.workers) + (w < o.clients % o.workers ? 1 : 0);
     const worker = new Worker(new URL(import.meta.url), {
-      workerData: { url: o.url, path: o.path, clients: n, rate: o.rate / o.workers, connectTimeoutMs: o.connectTimeout * 1000 },
+      workerData: {
+        url: o.url, path: o.path, clients: n, rate: o.rate / o.workers, connectTimeoutMs: o.connectTimeout * 1000,
+        detail: o.detail, progressMs: o.progress * 1000,
+      },
     });
     const inbox = [];
     let waiter = null;
     worker.on('message', (m) => {
       if (m.type === 'progress') worker.progress = m;
+      else if (m.type === 'window') worker.window = m;
       else if (waiter && waiter.type === m.type) { const w2 = waiter; waiter = null; w2.resolve(m); }
       else inbox.push(m);
     });
@@ -176,7 +184,13 @@ async function main() {
   const cpu0 = { server: cpuSeconds(o.pid), client: process.cpuUsage() };
   for (const w of workers) w.postMessage({ type: 'measure', start, end });
   say(`measuring for ${o.duration} s`);
+  const windowTicker = o.progress > 0 && setInterval(() => {
+    const sum = (k) => workers.reduce((s, w) => s + (w.window?.[k] ?? 0), 0);
+    say(`  ${((Date.now() - start) / 1000).toFixed(0)} s: ${sum('open')} connected, ${sum('updates')} updates, ` +
+      `${sum('anomalies')} anomaly_alert, ${sum('changes')} content_change, ${sum('lagged')} lagged, ${sum('disconnects')} disconnects`);
+  }, o.progress * 1000);
   await sleep(end - Date.now());
+  if (windowTicker) clearInterval(windowTicker);
   const cpu1 = { server: cpuSeconds(o.pid), client: process.cpuUsage(cpu0.client) };
   const windowS = (Date.now() - start) / 1000;
   // Give late deliveries of the last ticks a moment, then collect.
@@ -210,6 +224,9 @@ async function main() {
     disconnects_during_window: results.reduce((s, r) => s + r.disconnects, 0),
     lagged_events: results.reduce((s, r) => s + r.lagged, 0),
     lagged_dropped: results.reduce((s, r) => s + r.laggedDropped, 0),
+    anomaly_alerts: results.reduce((s, r) => s + r.anomalies, 0),
+    content_changes: results.reduce((s, r) => s + r.changes, 0),
+    disconnect_reasons: Object.fromEntries(results.flatMap((r) => r.reasons).reduce((m, [k, n]) => m.set(k, (m.get(k) ?? 0) + n), new Map())),
     metrics_update_bytes: Math.round(results.reduce((s, r) => s + r.bytes, 0) / Math.max(1, results.reduce((s, r) => s + r.sized, 0))),
   };
   const clientCpu = (cpu1.client.user + cpu1.client.system) / 1e6;
@@ -260,7 +277,7 @@ async function main() {
 // ---------------------------------------------------------------- worker thread
 
 function worker() {
-  const { url, path, clients, rate, connectTimeoutMs } = workerData;
+  const { url, path, clients, rate, connectTimeoutMs, detail, progressMs } = workerData;
   const sockets = [];
   const times = new Float64Array(clients).fill(NaN);
   const perClient = new Uint32Array(clients);
@@ -276,6 +293,11 @@ function worker() {
   let disconnects = 0;
   let lagged = 0;
   let laggedDropped = 0;
+  let anomalies = 0;
+  let changes = 0;
+  let open_ = 0;
+  const reasons = new Map();
+  let windowTicker = null;
   let bytes = 0;
   let sized = 0;
   const eld = monitorEventLoopDelay({ resolution: 10 });
@@ -285,11 +307,19 @@ function worker() {
     const t = performance.now();
     const s = io(url, {
       path, transports: ['websocket'], forceNew: true, reconnection: false, timeout: connectTimeoutMs,
+      ...(detail ? { query: { detail } } : {}),
     });
     sockets[i] = s;
-    s.once('connect', () => { times[i] = performance.now() - t; connected++; });
+    s.once('connect', () => { times[i] = performance.now() - t; connected++; open_++; });
     s.once('connect_error', (e) => { failed++; errors.push(String(e.message)); });
-    s.on('disconnect', () => { if (win) disconnects++; });
+    s.on('disconnect', (reason) => {
+      open_--;
+      if (!win) return;
+      disconnects++;
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    });
+    s.on('anomaly_alert', () => { if (win) anomalies++; });
+    s.on('content_change', () => { if (win) changes++; });
     s.on('lagged', (m) => { lagged++; laggedDropped += Number(m?.dropped) || 0; });
     s.on('metrics_update', (m) => {
       if (!win) return;
@@ -331,17 +361,23 @@ function worker() {
     } else if (m.type === 'measure') {
       eld.reset();
       win = { start: m.start, end: m.end };
+      if (progressMs > 0) {
+        windowTicker = setInterval(() => parentPort.postMessage({
+          type: 'window', open: open_, updates: latencies.length, anomalies, changes, lagged, disconnects,
+        }), progressMs);
+      }
     } else if (m.type === 'collect') {
       // The histogram samples with a 10 ms timer: report the delay beyond it.
       const beyond = (ns) => Math.max(0, ns / 1e6 - 10);
       const stats = { p50: beyond(eld.percentile(50)), p99: beyond(eld.percentile(99)), max: beyond(eld.max) };
       win = null;
+      if (windowTicker) clearInterval(windowTicker);
       const connectedIdx = [];
       for (let i = 0; i < clients; i++) if (!Number.isNaN(times[i])) connectedIdx.push(perClient[i]);
       const lat = Float64Array.from(latencies);
       parentPort.postMessage({
         type: 'results', latencies: lat, ticks: [...ticks], perClient: Uint32Array.from(connectedIdx), intervalMs,
-        duplicates, disconnects, lagged, laggedDropped, bytes, sized,
+        duplicates, disconnects, lagged, laggedDropped, anomalies, changes, reasons: [...reasons], bytes, sized,
         eld: Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, Math.round(v * 10) / 10])),
       }, [lat.buffer]);
     } else if (m.type === 'close') {

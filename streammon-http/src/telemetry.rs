@@ -51,6 +51,8 @@ pub struct Telemetry {
     pub store_buffered: IntGauge,
     /// Connected Socket.IO clients.
     pub clients: IntGauge,
+    /// Tasks alive in the async runtime, read at each scrape.
+    runtime_tasks: IntGauge,
     /// Socket.IO events sent, by event.
     pub events_sent: IntCounterVec,
     /// Socket.IO events dropped because a client's buffer was full.
@@ -175,6 +177,11 @@ impl Telemetry {
             store_failed: counter(&r, "streammon_store_failed_writes_total", "Writes the backend refused for good."),
             store_buffered: gauge(&r, "streammon_store_buffered_writes", "Writes accepted, not yet stored."),
             clients: gauge(&r, "streammon_socketio_clients", "Connected Socket.IO clients."),
+            runtime_tasks: gauge(
+                &r,
+                "streammon_runtime_tasks",
+                "Tasks alive in the async runtime (connections, Socket.IO clients, the server's own).",
+            ),
             events_sent: counter_vec(&r, "streammon_socketio_events_sent_total", "Socket.IO events sent.", &["event"]),
             events_dropped: counter(
                 &r,
@@ -313,8 +320,14 @@ impl Telemetry {
         self.store_buffered.set(counters.buffered as i64);
     }
 
-    /// The text exposition, format 0.0.4.
+    /// The text exposition, format 0.0.4. Called inside a Tokio runtime,
+    /// it first reads the runtime's live task count: a task per connection
+    /// and three per Socket.IO client, so a leak of either shows there
+    /// before it shows in memory.
     pub fn render(&self) -> String {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            self.runtime_tasks.set(i64::try_from(runtime.metrics().num_alive_tasks()).unwrap_or(i64::MAX));
+        }
         let mut buf = Vec::with_capacity(16 * 1024);
         // Encoding into a Vec cannot fail but for a metric that breaks the
         // format, which `new` rules out.
@@ -344,6 +357,21 @@ mod tests {
         }
         let regions = t.render().lines().filter(|l| l.starts_with("streammon_viewers{")).count();
         assert_eq!(regions, MAX_REGION_LABELS + 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn runtime_tasks_are_counted_at_each_scrape() {
+        let t = Telemetry::new();
+        let line = |text: String| text.lines().find(|l| l.starts_with("streammon_runtime_tasks ")).map(str::to_owned);
+        assert_eq!(line(t.render()).as_deref(), Some("streammon_runtime_tasks 0"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = rx.await;
+        });
+        assert_eq!(line(t.render()).as_deref(), Some("streammon_runtime_tasks 1"));
+        tx.send(()).unwrap();
+        task.await.unwrap();
+        assert_eq!(line(t.render()).as_deref(), Some("streammon_runtime_tasks 0"));
     }
 
     #[test]
