@@ -216,20 +216,28 @@ impl Hub {
             .build_layer();
         let registry = Arc::new(Mutex::new(fanout::Registry::default()));
         let clients = registry.clone();
-        let door = state.clone();
+        // The whole setup of a client (its rooms, its place in the
+        // registry, its event handlers) happens in the middleware, which
+        // socketioxide runs before it sends the CONNECT packet; the connect
+        // handler proper is spawned after that packet, so an event the
+        // client sends at once (a `subscribe`, a `metric_update`) could
+        // arrive before handlers registered there and be lost, ack and all.
+        // (If sending CONNECT then fails, a transport error at that very
+        // moment, socketioxide drops the socket without calling its
+        // disconnect handler, and the registry keeps one stale entry.)
         let admit = move |socket: SocketRef, auth: TryData<serde_json::Value>| {
-            let state = door.clone();
-            async move { admit(&state, &socket, &auth.0) }
-        };
-        let handler = move |socket: SocketRef, auth: TryData<serde_json::Value>| {
             let (state, clients) = (state.clone(), clients.clone());
             async move {
+                admit(&state, &socket, &auth.0)?;
                 let token = handshake_token(&auth.0, &socket.req_parts().headers);
-                let auth = &state.settings().auth;
-                let may_ingest = auth.ingest_tokens.is_empty() || token.as_deref().is_some_and(|t| auth.is_ingest(t));
-                on_connect(socket, state, clients, may_ingest)
+                let settings = &state.settings().auth;
+                let may_ingest =
+                    settings.ingest_tokens.is_empty() || token.as_deref().is_some_and(|t| settings.is_ingest(t));
+                on_connect(socket, state.clone(), clients, may_ingest);
+                Ok::<(), String>(())
             }
         };
+        let handler = || async {};
         io.ns("/", handler.with(admit));
         (layer, Self { io, registry })
     }
