@@ -30,8 +30,10 @@ mod cause;
 mod config;
 mod engine;
 mod impact;
+mod labels;
 mod lifecycle;
 mod rule;
+mod silence;
 mod state;
 mod table;
 
@@ -43,6 +45,11 @@ pub use cause::{Cause, CauseDimension};
 pub use config::AlertConfig;
 pub use engine::{AlertEngine, EngineStats};
 pub use impact::degradation;
+pub use labels::AlertLabels;
+pub use silence::{
+    Ack, Acks, EXPIRED_KEPT_MS, MAX_ACKS, MAX_AUTHOR_LEN, MAX_COMMENT_LEN, MAX_SILENCE_MS, MAX_SILENCES, Matchers, Silence,
+    SilenceRefusal, SilenceRequest, SilenceState, Silences,
+};
 pub use rule::{AbsenceScope, AlertRule, Dimension, Direction, ImpactScope, RuleConfig, RuleKind};
 
 use crate::id::{ContentId, RegionId};
