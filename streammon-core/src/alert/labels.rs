@@ -43,7 +43,8 @@ impl Alert {
     ///
     /// ```
     /// use streammon_core::alert::AlertLabels;
-    /// # use streammon_core::{Alert, AlertState, GroupKey, Severity};
+    /// # use streammon_core::{Alert, AlertState, Severity};
+    /// # use streammon_core::alert::GroupKey;
     /// # use streammon_core::alert::AlertSeries;
     /// # let alert = Alert { id: "alrt-000001".into(), rule: "buffering".into(),
     /// #   severity: Severity::Critical, state: AlertState::Firing, started_ms: 0,
