@@ -38,6 +38,18 @@ pub(crate) enum Write {
     Alert { id: String, json: String, resolved_ms: Option<i64> },
     /// A title's latest status change.
     Content { id: String, json: String },
+    /// An entry of a hash (`acks`, `silences`): set to `json`, or deleted
+    /// when `json` is `None`.
+    Entry { hash: Hash, id: String, json: Option<String> },
+}
+
+/// Which hash an [`Write::Entry`] goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hash {
+    /// Acknowledgements by alert id.
+    Acks,
+    /// Silences by id.
+    Silences,
 }
 
 impl Write {
@@ -45,7 +57,7 @@ impl Write {
     pub(crate) fn units(&self) -> usize {
         match self {
             Self::Samples(s) => s.len(),
-            Self::Alert { .. } | Self::Content { .. } => 1,
+            Self::Alert { .. } | Self::Content { .. } | Self::Entry { .. } => 1,
         }
     }
 }

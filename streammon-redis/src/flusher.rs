@@ -20,7 +20,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::{Pipeline, RedisResult, Value};
 
-use crate::buffer::{Buffer, Encoded, Write};
+use crate::buffer::{Buffer, Encoded, Hash, Write};
 use crate::config::Settings;
 
 /// What the store and its flusher share.
@@ -89,6 +89,16 @@ fn build_batch(writes: &[Write], s: &Settings, newest_ms: i64, dirty: &mut HashM
             }
             Write::Content { id, json } => {
                 b.cmd("HSET", k.content()).arg(id).arg(json);
+            }
+            Write::Entry { hash, id, json } => {
+                let key = match hash {
+                    Hash::Acks => k.acks(),
+                    Hash::Silences => k.silences(),
+                };
+                match json {
+                    Some(json) => b.cmd("HSET", key).arg(id).arg(json),
+                    None => b.cmd("HDEL", key).arg(id),
+                };
             }
         }
     }

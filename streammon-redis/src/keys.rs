@@ -8,6 +8,8 @@
 //! | `{prefix}alerts` | hash | alert id → JSON alert |
 //! | `{prefix}alerts:resolved` | sorted set | ids of resolved alerts, score = `resolved_ms` |
 //! | `{prefix}content` | hash | content id → JSON of its latest status change |
+//! | `{prefix}acks` | hash | alert id → JSON acknowledgement |
+//! | `{prefix}silences` | hash | silence id → JSON silence |
 //!
 //! Content and region ids are escaped (`%` → `%25`, `:` → `%3A`) so that a
 //! stream's name splits back into its parts unambiguously.
@@ -23,6 +25,8 @@ pub struct Keys {
     alerts: String,
     resolved: String,
     content: String,
+    acks: String,
+    silences: String,
 }
 
 fn escape(part: &str) -> String {
@@ -44,6 +48,8 @@ impl Keys {
             alerts: format!("{prefix}alerts"),
             resolved: format!("{prefix}alerts:resolved"),
             content: format!("{prefix}content"),
+            acks: format!("{prefix}acks"),
+            silences: format!("{prefix}silences"),
         }
     }
 
@@ -75,6 +81,16 @@ impl Keys {
     /// The hash of latest status changes by content id.
     pub fn content(&self) -> &str {
         &self.content
+    }
+
+    /// The hash of acknowledgements by alert id.
+    pub fn acks(&self) -> &str {
+        &self.acks
+    }
+
+    /// The hash of silences by id.
+    pub fn silences(&self) -> &str {
+        &self.silences
     }
 
     /// The name of a stream as it appears in [`streams`](Self::streams).

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 
 use serde::Deserializer as _;
 use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use streammon_core::alert::{Ack, Silence};
 use streammon_core::store::downsample::Downsampler;
 use streammon_core::store::{DownsampleQuery, Newest, RangeQuery, SeriesFilter, SeriesPoints};
 use streammon_core::{
@@ -18,7 +19,7 @@ use streammon_core::{
 };
 use tokio::task::JoinHandle;
 
-use crate::buffer::{Buffer, Encoded, Write};
+use crate::buffer::{Buffer, Encoded, Hash, Write};
 use crate::config::{RedisConfig, Settings};
 use crate::error::{RedisError, read_error};
 use crate::flusher::{Shared, flush_loop};
@@ -151,6 +152,28 @@ impl RedisStore {
             .map(|((key, name), reply)| match reply {
                 Ok(members) => Ok((key, name, members)),
                 Err(e) => Err(read_error(&key, &e)),
+            })
+            .collect()
+    }
+
+    /// Queues setting (`Some`) or deleting (`None`) one entry of a hash.
+    fn entry(&self, hash: Hash, id: &str, json: Option<String>) -> Result<(), StoreError> {
+        self.shared.buffer.push(vec![Write::Entry { hash, id: id.to_owned(), json }])
+    }
+
+    /// Every value of the hash `key`, decoded and checked by `check`.
+    async fn hash_values<T: DeserializeOwned>(
+        &self,
+        key: &str,
+        check: impl Fn(&T) -> streammon_core::Result<()>,
+    ) -> Result<Vec<T>, StoreError> {
+        let raw: Vec<Vec<u8>> =
+            redis::cmd("HVALS").arg(key).query_async(&mut self.conn.clone()).await.map_err(|e| read_error(key, &e))?;
+        raw.iter()
+            .map(|bytes| {
+                let value: T = decode(key, "field value", bytes)?;
+                check(&value).map_err(|e| StoreError::corrupt(key, format!("a field value is not valid: {e}")))?;
+                Ok(value)
             })
             .collect()
     }
@@ -353,6 +376,35 @@ impl Store for RedisStore {
         }
         alerts.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(alerts)
+    }
+
+    async fn put_ack(&self, ack: &Ack) -> Result<(), StoreError> {
+        self.entry(Hash::Acks, &ack.alert_id, Some(encode(ack)))
+    }
+
+    async fn delete_ack(&self, alert_id: &str) -> Result<(), StoreError> {
+        self.entry(Hash::Acks, alert_id, None)
+    }
+
+    async fn acks(&self) -> Result<Vec<Ack>, StoreError> {
+        let mut acks: Vec<Ack> = self.hash_values(self.shared.settings.keys.acks(), |a: &Ack| a.validate()).await?;
+        acks.sort_by(|a, b| a.alert_id.cmp(&b.alert_id));
+        Ok(acks)
+    }
+
+    async fn put_silence(&self, silence: &Silence) -> Result<(), StoreError> {
+        self.entry(Hash::Silences, &silence.id, Some(encode(silence)))
+    }
+
+    async fn delete_silence(&self, id: &str) -> Result<(), StoreError> {
+        self.entry(Hash::Silences, id, None)
+    }
+
+    async fn silences(&self) -> Result<Vec<Silence>, StoreError> {
+        let mut silences: Vec<Silence> =
+            self.hash_values(self.shared.settings.keys.silences(), |s: &Silence| s.validate()).await?;
+        silences.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(silences)
     }
 
     async fn put_content_status(&self, change: &ContentChange) -> Result<(), StoreError> {

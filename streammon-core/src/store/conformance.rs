@@ -316,6 +316,45 @@ pub async fn alerts_round_trip(store: &dyn Store) {
     assert!(store.alerts(Some(AlertState::Pending)).await.expect("pending").is_empty());
 }
 
+/// Acknowledgements replace by alert id, delete, and list sorted by id.
+pub async fn acks_round_trip(store: &dyn Store) {
+    let ack = |id: &str, by: &str, at: i64| crate::alert::Ack::new(id, by, at, "on it").expect("valid ack");
+    store.put_ack(&ack("alrt-000002", "alice", 1)).await.expect("put");
+    store.put_ack(&ack("alrt-000001", "bob", 2)).await.expect("put");
+    store.put_ack(&ack("alrt-000002", "carol", 3)).await.expect("put");
+    store.put_ack(&ack("alrt-000003", "dave", 4)).await.expect("put");
+    store.delete_ack("alrt-000003").await.expect("delete");
+    store.delete_ack("alrt-000404").await.expect("deleting what is not there is no error");
+    store.flush().await.expect("flush");
+    assert_eq!(store.acks().await.expect("acks"), vec![ack("alrt-000001", "bob", 2), ack("alrt-000002", "carol", 3)]);
+}
+
+/// Silences replace by id (an expired one comes back with its new end),
+/// delete, and list sorted by id.
+pub async fn silences_round_trip(store: &dyn Store) {
+    use crate::alert::{Matchers, SilenceRequest};
+    let silence = |id: &str, region: &str| {
+        SilenceRequest {
+            matchers: Matchers { region: Some(region.into()), ..Matchers::default() },
+            duration_ms: Some(3_600_000),
+            author: "alice".into(),
+            comment: "maintenance".into(),
+            ..SilenceRequest::default()
+        }
+        .into_silence(id.into(), 1_000)
+        .expect("valid silence")
+    };
+    store.put_silence(&silence("sil-b", "eu-west")).await.expect("put");
+    store.put_silence(&silence("sil-a", "us-east")).await.expect("put");
+    store.put_silence(&silence("sil-c", "ap-south")).await.expect("put");
+    let mut expired = silence("sil-b", "eu-west");
+    expired.ends_ms = 2_000;
+    store.put_silence(&expired).await.expect("put");
+    store.delete_silence("sil-c").await.expect("delete");
+    store.flush().await.expect("flush");
+    assert_eq!(store.silences().await.expect("silences"), vec![silence("sil-a", "us-east"), expired]);
+}
+
 /// A title's latest status change replaces the previous one.
 pub async fn content_status_latest_wins(store: &dyn Store) {
     store.put_content_status(&change("live-000002", ContentStatus::Scheduled, 1)).await.expect("put");
@@ -361,7 +400,7 @@ macro_rules! store_conformance_tests {
             round_trip, latest_is_newest_first_and_capped, range_filters_and_limits, retention_by_count,
             retention_by_age, silent_streams_expire, late_samples_are_ordered, duplicates_are_stored_once,
             downsampled_buckets, downsampled_per_series,
-            alerts_round_trip, content_status_latest_wins, health_counts);
+            alerts_round_trip, acks_round_trip, silences_round_trip, content_status_latest_wins, health_counts);
     };
     (@each $mode:ident $make:expr; $($case:ident),+) => {
         $( $crate::store_conformance_tests!(@one $mode $make; $case); )+

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::downsample::Downsampler;
 use super::{DownsampleQuery, Newest, RangeQuery, SeriesPoints, Store, StoreCounters, StoreError, StoreHealth};
-use crate::alert::{Alert, AlertState};
+use crate::alert::{Ack, Acks, Alert, AlertState, MAX_SILENCES, Silence};
 use crate::content::ContentChange;
 use crate::id::{ContentId, RegionId};
 use crate::sample::Sample;
@@ -118,6 +118,8 @@ struct Inner {
     history: VecDeque<Sample>,
     newest_ms: Option<i64>,
     alerts: BTreeMap<String, Alert>,
+    acks: Acks,
+    silences: BTreeMap<String, Silence>,
     content: BTreeMap<ContentId, ContentChange>,
     accepted: u64,
     appends: u64,
@@ -327,6 +329,45 @@ impl Store for MemoryStore {
     async fn alerts(&self, state: Option<AlertState>) -> Result<Vec<Alert>, StoreError> {
         let inner = self.lock();
         Ok(inner.alerts.values().filter(|a| state.is_none_or(|s| a.state == s)).cloned().collect())
+    }
+
+    async fn put_ack(&self, ack: &Ack) -> Result<(), StoreError> {
+        self.lock().acks.insert(ack.clone());
+        Ok(())
+    }
+
+    async fn delete_ack(&self, alert_id: &str) -> Result<(), StoreError> {
+        self.lock().acks.remove(alert_id);
+        Ok(())
+    }
+
+    async fn acks(&self) -> Result<Vec<Ack>, StoreError> {
+        let mut acks = self.lock().acks.sorted();
+        acks.sort_by(|a, b| a.alert_id.cmp(&b.alert_id));
+        Ok(acks)
+    }
+
+    async fn put_silence(&self, silence: &Silence) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.silences.insert(silence.id.clone(), silence.clone());
+        // Twice what a server keeps unexpired, so expired ones have room;
+        // past it the one that ended first goes.
+        if inner.silences.len() > 2 * MAX_SILENCES {
+            let victim = inner.silences.values().min_by_key(|s| (s.ends_ms, s.id.clone())).map(|s| s.id.clone());
+            if let Some(id) = victim {
+                inner.silences.remove(&id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_silence(&self, id: &str) -> Result<(), StoreError> {
+        self.lock().silences.remove(id);
+        Ok(())
+    }
+
+    async fn silences(&self) -> Result<Vec<Silence>, StoreError> {
+        Ok(self.lock().silences.values().cloned().collect())
     }
 
     async fn put_content_status(&self, change: &ContentChange) -> Result<(), StoreError> {

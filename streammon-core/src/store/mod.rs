@@ -40,7 +40,7 @@ pub mod conformance;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::alert::{Alert, AlertState};
+use crate::alert::{Ack, Alert, AlertState, Silence};
 use crate::content::ContentChange;
 use crate::id::{ContentId, RegionId};
 use crate::sample::{Metric, Sample};
@@ -378,6 +378,43 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`] from a backend.
     async fn alerts(&self, state: Option<AlertState>) -> Result<Vec<Alert>, StoreError>;
+
+    /// Records an acknowledgement, replacing the alert's earlier one.
+    ///
+    /// # Errors
+    /// [`StoreError::BufferFull`] or backend errors.
+    async fn put_ack(&self, ack: &Ack) -> Result<(), StoreError>;
+
+    /// Forgets the acknowledgement of `alert_id`, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::BufferFull`] or backend errors.
+    async fn delete_ack(&self, alert_id: &str) -> Result<(), StoreError>;
+
+    /// Every stored acknowledgement, sorted by alert id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`] from a backend.
+    async fn acks(&self) -> Result<Vec<Ack>, StoreError>;
+
+    /// Stores a silence, replacing one with the same id (an expired one
+    /// is stored again with its new end).
+    ///
+    /// # Errors
+    /// [`StoreError::BufferFull`] or backend errors.
+    async fn put_silence(&self, silence: &Silence) -> Result<(), StoreError>;
+
+    /// Forgets the silence `id`, if stored.
+    ///
+    /// # Errors
+    /// [`StoreError::BufferFull`] or backend errors.
+    async fn delete_silence(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Every stored silence, sorted by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`] from a backend.
+    async fn silences(&self) -> Result<Vec<Silence>, StoreError>;
 
     /// Records a title's latest status change, replacing its previous one.
     ///
