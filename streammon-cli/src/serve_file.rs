@@ -48,6 +48,10 @@ pub struct AuthFile {
     /// Tokens that may read (REST, Socket.IO, the dashboard), 16 bytes or
     /// more; flags add to them. Defaults to none (reads open).
     pub read_tokens: Vec<Secret>,
+    /// Tokens that may acknowledge, silence and test alerts (and read),
+    /// 16 bytes or more; flags add to them. Defaults to none (with no
+    /// ingest token either, those actions are open).
+    pub admin_tokens: Vec<Secret>,
 }
 
 /// The `[cmcd_ingest]` table: limits of the CMCD endpoints.

@@ -5,6 +5,9 @@
 //!   tokens) and `GET /cmcd/sessions`. None configured: writes are open,
 //!   which the binary allows only on a loopback address or with
 //!   `--open-ingest`.
+//! - **Admin tokens** may acknowledge, silence and test alerts (ingest
+//!   tokens may too) and read, but not ingest. With neither ingest nor
+//!   admin tokens, those actions are open like writes.
 //! - **Read tokens**, when any is configured, close everything else but
 //!   `GET /health`: the REST reads, the Socket.IO handshake and the
 //!   dashboard. An ingest token reads too. A browser opens `/?token=…`
@@ -82,6 +85,9 @@ pub struct AuthSettings {
     pub ingest_tokens: Vec<Token>,
     /// Tokens that may read; none: reads are open.
     pub read_tokens: Vec<Token>,
+    /// Tokens that may acknowledge, silence and test alerts (and read),
+    /// but not ingest. Ingest tokens may do this too.
+    pub admin_tokens: Vec<Token>,
 }
 
 /// Whether `given` is one of `tokens`. Every token is compared, so the time
@@ -126,9 +132,32 @@ impl AuthSettings {
         any_matches(&self.ingest_tokens, given)
     }
 
-    /// Whether `given` may read (a read or an ingest token).
+    /// Whether `given` may read (a read, an ingest or an admin token).
     pub(crate) fn is_reader(&self, given: &str) -> bool {
-        any_matches(&self.read_tokens, given) | any_matches(&self.ingest_tokens, given)
+        any_matches(&self.read_tokens, given) | any_matches(&self.ingest_tokens, given) | self.is_admin(given)
+    }
+
+    /// Whether `given` may act on alerts (an ingest or an admin token).
+    pub(crate) fn is_admin(&self, given: &str) -> bool {
+        any_matches(&self.admin_tokens, given) | any_matches(&self.ingest_tokens, given)
+    }
+
+    /// Whether a request with `headers` may act on alerts (acknowledge,
+    /// silence, test): no ingest or admin token is configured, or its
+    /// bearer token or the dashboard's cookie is one. The cookie is
+    /// `SameSite=Strict` and every request passes the Origin allowlist
+    /// first, so another site cannot act with it.
+    pub(crate) fn may_operate(&self, headers: &HeaderMap) -> bool {
+        (self.ingest_tokens.is_empty() && self.admin_tokens.is_empty())
+            || bearer(headers).or(cookie_token(headers)).is_some_and(|t| self.is_admin(t))
+    }
+
+    /// The 401 of an alert action without an admin or ingest token.
+    pub(crate) fn operate_refusal(headers: &HeaderMap) -> ApiError {
+        ApiError::Unauthorized(match bearer(headers).or(cookie_token(headers)) {
+            None => "acknowledging and silencing need an admin token: `Authorization: Bearer <token>`, or open /?token=<token> once in a browser".into(),
+            Some(_) => "the token is not an admin or ingest token this server knows".into(),
+        })
     }
 
     /// Whether a request with `headers` may read: no read token is
@@ -198,10 +227,11 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
         .into_response();
     }
     let auth = &settings.auth;
-    if auth.read_tokens.is_empty() || open_to_all(path) || req.method() == Method::OPTIONS {
-        return next.run(req).await;
-    }
-    if path == "/"
+    let any_token = !(auth.read_tokens.is_empty() && auth.ingest_tokens.is_empty() && auth.admin_tokens.is_empty());
+    // The dashboard's login: `/?token=` sets the cookie, which carries a
+    // read token to read, or an admin token to acknowledge and silence.
+    if any_token
+        && path == "/"
         && let Some(given) = query_token(req.uri().query())
     {
         if !auth.is_reader(given) {
@@ -216,6 +246,9 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
                 .into_response(),
             Err(_) => ApiError::Unauthorized("the token is not one this server knows".into()).into_response(),
         };
+    }
+    if auth.read_tokens.is_empty() || open_to_all(path) || req.method() == Method::OPTIONS {
+        return next.run(req).await;
     }
     if !auth.may_read(headers) {
         return ApiError::Unauthorized(
@@ -244,7 +277,11 @@ mod tests {
         assert!(!t.matches("sixteen-bytes!!?"));
         assert!(!t.matches("sixteen"));
         assert!(
-            !format!("{:?}", AuthSettings { ingest_tokens: vec![t.clone()], read_tokens: vec![t] }).contains("sixteen")
+            !format!(
+                "{:?}",
+                AuthSettings { ingest_tokens: vec![t.clone()], read_tokens: vec![t], admin_tokens: vec![] }
+            )
+            .contains("sixteen")
         );
     }
 
@@ -253,6 +290,7 @@ mod tests {
         let auth = AuthSettings {
             ingest_tokens: vec![token("ingest-ingest-ingest")],
             read_tokens: vec![token("read-read-read-read")],
+            admin_tokens: vec![token("admin-admin-admin-admin")],
         };
         let mut h = HeaderMap::new();
         assert!(!auth.may_read(&h) && !auth.may_write(&h));
@@ -260,6 +298,14 @@ mod tests {
         assert!(auth.may_read(&h) && !auth.may_write(&h));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer ingest-ingest-ingest"));
         assert!(auth.may_read(&h) && auth.may_write(&h));
+        assert!(auth.may_operate(&h), "an ingest token acts on alerts");
+
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("streammon_token=read-read-read-read"));
+        assert!(!auth.may_operate(&h), "a read token does not");
+        h.insert(header::COOKIE, HeaderValue::from_static("streammon_token=admin-admin-admin-admin"));
+        assert!(auth.may_operate(&h) && auth.may_read(&h) && !auth.may_write(&h), "an admin token acts and reads");
+        assert!(AuthSettings::default().may_operate(&HeaderMap::new()), "no token configured: open");
     }
 
     #[test]

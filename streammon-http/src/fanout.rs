@@ -338,6 +338,15 @@ fn broadcast(io: &SocketIo, rooms: Vec<String>, event: &str, payload: &RawValue)
     }
 }
 
+/// Queues `payload` as `event` for every client, lagging ones included (a
+/// rare, small event: an acknowledgement, the silences). A full queue
+/// drops it for that client, who reads the state again on reconnect.
+pub(crate) fn broadcast_all(io: &SocketIo, event: &'static str, payload: &RawValue) {
+    if let Some(Err(e)) = now(io.emit(event, payload)) {
+        tracing::debug!(target: "streammon::socketio", error = %e, event, "broadcast reached not every client");
+    }
+}
+
 /// Sends one payload to the clients in its rooms: lagging ones one by
 /// one, before the rest (whoever the broadcast finds full has had their
 /// try), the rest by broadcast; and counts what was sent and dropped.

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod alerting;
 mod auth;
 mod cmcd;
 mod dashboard;
@@ -22,6 +23,7 @@ use axum::http::{Method, Uri};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use alerting::{AlertSink, DeliveryTest, DestinationHealth, Notes, SilenceView};
 pub use auth::{AuthSettings, MIN_TOKEN_BYTES, TOKEN_COOKIE, Token, TokenTooShort};
 pub use cmcd::{CmcdIngest, CmcdSettings};
 pub use dashboard::Dashboard;
@@ -30,12 +32,13 @@ pub use routes::cmcd::{ingest_request as ingest_cmcd_request, json_reports as pa
 
 /// The bodies of the REST responses, for clients written in Rust.
 pub mod responses {
-    pub use crate::routes::alerts::AlertList;
+    pub use crate::routes::alerts::{AckRequest, AlertList, AlertView, TestReport, TestRequest, UnackRequest, Unacked};
     pub use crate::routes::analytics::{Analytics, BreakdownResponse, DistributionResponse};
     pub use crate::routes::cmcd::{SessionList, SessionRow};
     pub use crate::routes::content::{ContentDetail, ContentList};
     pub use crate::routes::health::{PipelineHealth, ServerHealth, ServerStatus};
     pub use crate::routes::metrics::{Accepted, HistoryResponse, MetricsBody, SeriesOut, SeriesResponse};
+    pub use crate::routes::silences::SilenceList;
 }
 pub use publish::Publisher;
 pub use realtime::{

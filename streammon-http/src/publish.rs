@@ -71,7 +71,19 @@ impl Publisher {
     pub fn publish_events(&mut self, pipeline: &Pipeline, out: &TickOutput, live: bool) {
         self.alerts.clear();
         self.alerts.extend(out.anomalies.iter().map(AnomalyAlert::from_anomaly));
-        self.alerts.extend(out.alert_events.iter().map(AnomalyAlert::from_alert_event));
+        let now_ms = crate::routes::metrics::now_ms();
+        {
+            let notes = self.state.notes();
+            self.alerts.extend(out.alert_events.iter().map(|e| AnomalyAlert {
+                silenced_by: notes.silences.matching_ids(&e.alert, now_ms),
+                ..AnomalyAlert::from_alert_event(e)
+            }));
+        }
+        if live && let Some(sink) = self.state.alert_sink() {
+            for e in &out.alert_events {
+                sink.alert_event(e);
+            }
+        }
         self.alerts.extend(out.forecasts.iter().filter_map(AnomalyAlert::from_forecast));
         self.changes.clear();
         self.changes.extend(out.changes.iter().map(ContentChangeEvent::from));

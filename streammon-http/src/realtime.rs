@@ -143,7 +143,7 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Box<RawValue> {
 /// The field a deserialization error is about, and its message. serde
 /// names a missing or unknown field in the message (`` missing field
 /// `viewers` ``), not in the path, so it is taken from there.
-fn error_field(e: serde_path_to_error::Error<serde_json::Error>) -> (String, String) {
+pub(crate) fn error_field(e: serde_path_to_error::Error<serde_json::Error>) -> (String, String) {
     let path = e.path().to_string();
     let message = e.into_inner().to_string();
     if path != "." {
@@ -225,6 +225,7 @@ impl Hub {
         // (If sending CONNECT then fails, a transport error at that very
         // moment, socketioxide drops the socket without calling its
         // disconnect handler, and the registry keeps one stale entry.)
+        let (greeted, owner) = (state.clone(), state.clone());
         let admit = move |socket: SocketRef, auth: TryData<serde_json::Value>| {
             let (state, clients) = (state.clone(), clients.clone());
             async move {
@@ -237,8 +238,15 @@ impl Hub {
                 Ok::<(), String>(())
             }
         };
-        let handler = || async {};
+        // After CONNECT: what operators said about alerts, so a client
+        // that (re)connects shows the same acknowledgements and silences
+        // as everyone else.
+        let handler = move |socket: SocketRef| {
+            let state = greeted.clone();
+            async move { greet(&state, &socket) }
+        };
         io.ns("/", handler.with(admit));
+        let _ = owner.0.io.set(io.clone());
         (layer, Self { io, registry })
     }
 
@@ -263,6 +271,22 @@ impl Hub {
     /// Disconnects every client (at shutdown).
     pub async fn close(&self) {
         self.io.close().await;
+    }
+}
+
+/// Sends a client that just connected every acknowledgement
+/// (`alert_acks`) and silence (`silences`) the server holds.
+fn greet(state: &AppState, socket: &SocketRef) {
+    let now = crate::routes::metrics::now_ms();
+    let (acks, silences) = {
+        let notes = state.notes();
+        (notes.acks.sorted(), notes.silence_views(now))
+    };
+    let sent = socket
+        .emit("alert_acks", &serde_json::json!({ "acks": acks }))
+        .and_then(|()| socket.emit("silences", &serde_json::json!({ "silences": silences })));
+    if let Err(e) = sent {
+        tracing::debug!(target: "streammon::socketio", error = %e, "could not greet a client");
     }
 }
 

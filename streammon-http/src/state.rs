@@ -184,6 +184,9 @@ pub(crate) struct Inner {
     pub(crate) cmcd: std::sync::OnceLock<Arc<crate::CmcdIngest>>,
     pub(crate) admission: Mutex<Admission>,
     pub(crate) door_swept_ms: std::sync::atomic::AtomicI64,
+    pub(crate) notes: RwLock<crate::alerting::Notes>,
+    pub(crate) sink: std::sync::OnceLock<Arc<dyn crate::alerting::AlertSink>>,
+    pub(crate) io: std::sync::OnceLock<socketioxide::SocketIo>,
 }
 
 /// The state every handler gets; cheap to clone.
@@ -216,7 +219,40 @@ impl AppState {
             cmcd: std::sync::OnceLock::new(),
             admission: Mutex::new(admission(settings_limits)),
             door_swept_ms: std::sync::atomic::AtomicI64::new(0),
+            notes: RwLock::new(crate::alerting::Notes::default()),
+            sink: std::sync::OnceLock::new(),
+            io: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Sends alert events, acknowledgements and test notifications to
+    /// `sink` from now on; returns false (and keeps the first) if one was
+    /// set already.
+    pub fn set_alert_sink(&self, sink: Arc<dyn crate::alerting::AlertSink>) -> bool {
+        self.0.sink.set(sink).is_ok()
+    }
+
+    /// Where alert notifications go, if anywhere.
+    pub fn alert_sink(&self) -> Option<&Arc<dyn crate::alerting::AlertSink>> {
+        self.0.sink.get()
+    }
+
+    /// The acknowledgements and silences, read-locked briefly.
+    pub fn notes(&self) -> std::sync::RwLockReadGuard<'_, crate::alerting::Notes> {
+        self.0.notes.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The acknowledgements and silences, write-locked briefly.
+    pub(crate) fn notes_mut(&self) -> std::sync::RwLockWriteGuard<'_, crate::alerting::Notes> {
+        self.0.notes.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `event` with `payload` to every Socket.IO client (when the hub
+    /// is up), without waiting on any.
+    pub(crate) fn broadcast<T: serde::Serialize>(&self, event: &'static str, payload: &T) {
+        if let Some(io) = self.0.io.get() {
+            crate::fanout::broadcast_all(io, event, &crate::realtime::encode(payload));
+        }
     }
 
     /// Admits a client's batch within [`HttpSettings::limits`], all or

@@ -314,6 +314,14 @@ pub struct AnomalyAlert {
     /// The whole alert (alerts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<streammon_core::Alert>,
+    /// The labels the alert is known by in Alertmanager, webhooks and
+    /// silences (alerts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<streammon_core::alert::AlertLabels>,
+    /// Ids of the active silences covering the alert when it was sent:
+    /// shown, not delivered (alerts; absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub silenced_by: Vec<String>,
     /// The forecast value where it crosses (predictions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted_value: Option<f64>,
@@ -343,6 +351,8 @@ impl AnomalyAlert {
             alert_id: None,
             state: None,
             alert: None,
+            labels: None,
+            silenced_by: Vec::new(),
             predicted_value: None,
             confidence_interval: None,
             crossing_ms: None,
@@ -382,6 +392,7 @@ impl AnomalyAlert {
             alert_id: Some(a.id.clone()),
             state: Some(a.state),
             alert: Some(a.clone()),
+            labels: Some(a.labels()),
             ..Self::base(AlertKind::Alert, e.timestamp_ms, a.severity, scope, a.summary.clone())
         }
     }

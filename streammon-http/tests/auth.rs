@@ -21,8 +21,11 @@ fn token(s: &str) -> Token {
 
 /// A state with an ingest token (and a read token when `read`), CMCD on.
 fn guarded(read: bool) -> (AppState, tokio::sync::mpsc::Receiver<Vec<streammon_core::Sample>>) {
-    let auth =
-        AuthSettings { ingest_tokens: vec![token(INGEST)], read_tokens: if read { vec![token(READ)] } else { vec![] } };
+    let auth = AuthSettings {
+        ingest_tokens: vec![token(INGEST)],
+        read_tokens: if read { vec![token(READ)] } else { vec![] },
+        admin_tokens: vec![],
+    };
     let (state, rx) = empty_state(HttpSettings { auth, ..settings() }, 4);
     let ingest = CmcdIngest::new(
         Collector::new(CollectorConfig::default()).unwrap(),

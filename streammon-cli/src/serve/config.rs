@@ -53,6 +53,12 @@ pub(crate) struct ServeArgs {
     /// comma-separate
     #[arg(long = "read-token", env = "STREAMMON_READ_TOKENS", value_delimiter = ',', value_name = "TOKEN")]
     read_tokens: Vec<Secret>,
+    /// A token that may act on alerts: acknowledge, silence, send a test
+    /// notification (and read), but not ingest; an ingest token may too.
+    /// None and no ingest token: those actions are open. A browser opens
+    /// /?token=TOKEN once. 16 bytes or more; repeat or comma-separate
+    #[arg(long = "admin-token", env = "STREAMMON_ADMIN_TOKENS", value_delimiter = ',', value_name = "TOKEN")]
+    admin_tokens: Vec<Secret>,
     /// Take writes from anyone on a non-loopback address without an ingest
     /// token (a trusted network only)
     #[arg(long)]
@@ -211,9 +217,14 @@ impl ServeArgs {
         let kinds = [
             ("ingest_tokens", "--ingest-token", &file.auth.ingest_tokens, &self.ingest_tokens),
             ("read_tokens", "--read-token", &file.auth.read_tokens, &self.read_tokens),
+            ("admin_tokens", "--admin-token", &file.auth.admin_tokens, &self.admin_tokens),
         ];
         for (key, flag, in_file, in_flags) in kinds {
-            let list = if key == "ingest_tokens" { &mut out.ingest_tokens } else { &mut out.read_tokens };
+            let list = match key {
+                "ingest_tokens" => &mut out.ingest_tokens,
+                "read_tokens" => &mut out.read_tokens,
+                _ => &mut out.admin_tokens,
+            };
             for (i, given) in in_file.iter().enumerate() {
                 let t = token(given.expose())
                     .map_err(|reason| locate(streammon_core::Error::config(format!("auth.{key}[{i}]"), reason)))?;

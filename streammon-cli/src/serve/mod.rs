@@ -116,6 +116,19 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         }
         None => None,
     };
+    // Acknowledgements and silences outlive a restart on Redis.
+    match tokio::time::timeout(Duration::from_secs(5), state.restore_notes(wall_ms())).await {
+        Ok(Ok((0, 0))) => {}
+        Ok(Ok((acks, silences))) => {
+            tracing::info!(target: "streammon", acks, silences, "restored acknowledgements and silences from storage");
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(target: "streammon", error = %e, "cannot read acknowledgements and silences back: starting without them");
+        }
+        Err(_) => {
+            tracing::warn!(target: "streammon", "storage took over 5 s to give acknowledgements and silences back: starting without them")
+        }
+    }
     let (layer, hub) = Hub::new(state.clone());
     if let Some(dir) = &settings.http.media {
         tracing::info!(target: "streammon", dir = %dir.display(), "media served at /media/, CMCD read from its requests");
@@ -193,6 +206,16 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         tokio::spawn(crate::alloc::wake_idle_workers(tokio::runtime::Handle::current().metrics().num_workers()));
 
     let storage_watch = tokio::spawn(streammon_http::watch_storage(state.clone()));
+    let silence_purge = tokio::spawn({
+        let state = state.clone();
+        async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                state.purge_silences(wall_ms()).await;
+            }
+        }
+    });
 
     // Until a signal, or the pipeline's end: it only ends on its own when
     // it fails (it panicked).
@@ -242,6 +265,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     hub.close().await;
     janitor.abort();
     storage_watch.abort();
+    silence_purge.abort();
     match tokio::time::timeout(Duration::from_secs(10), store.flush()).await {
         Ok(Ok(())) => tracing::info!(target: "streammon", "storage flushed"),
         Ok(Err(e)) => {

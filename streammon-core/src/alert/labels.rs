@@ -1,7 +1,7 @@
 //! The labels an alert is known by outside the engine: in Alertmanager, in
 //! webhooks and in the matchers of a [`Silence`](super::Silence).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Alert, Severity};
 use crate::id::{ContentId, RegionId};
@@ -15,20 +15,20 @@ use crate::sample::Metric;
 /// both. The metric is the group's, or else the worst of the metrics
 /// that moved, or else the one every listed series watches.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AlertLabels {
     /// The rule that raised the alert (`alertname` in Alertmanager).
     pub rule: String,
     /// Its severity.
     pub severity: Severity,
     /// The CDN region, if the alert has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<RegionId>,
     /// The title, if the alert has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_id: Option<ContentId>,
     /// The metric, if the alert has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<Metric>,
 }
 
@@ -61,8 +61,7 @@ impl Alert {
     /// ```
     pub fn labels(&self) -> AlertLabels {
         let region = self.group.region.clone().or_else(|| shared(self.series.iter().map(|s| &s.region)).cloned());
-        let content_id =
-            self.group.content.clone().or_else(|| shared(self.series.iter().map(|s| &s.content)).cloned());
+        let content_id = self.group.content.clone().or_else(|| shared(self.series.iter().map(|s| &s.content)).cloned());
         let metric = self
             .group
             .metric

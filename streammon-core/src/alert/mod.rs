@@ -46,11 +46,11 @@ pub use config::AlertConfig;
 pub use engine::{AlertEngine, EngineStats};
 pub use impact::degradation;
 pub use labels::AlertLabels;
-pub use silence::{
-    Ack, Acks, EXPIRED_KEPT_MS, MAX_ACKS, MAX_AUTHOR_LEN, MAX_COMMENT_LEN, MAX_SILENCE_MS, MAX_SILENCES, Matchers, Silence,
-    SilenceRefusal, SilenceRequest, SilenceState, Silences,
-};
 pub use rule::{AbsenceScope, AlertRule, Dimension, Direction, ImpactScope, RuleConfig, RuleKind};
+pub use silence::{
+    Ack, Acks, EXPIRED_KEPT_MS, MAX_ACKS, MAX_AUTHOR_LEN, MAX_COMMENT_LEN, MAX_SILENCE_MS, MAX_SILENCES, Matchers,
+    Silence, SilenceRefusal, SilenceRequest, SilenceState, Silences,
+};
 
 use crate::id::{ContentId, RegionId};
 use crate::sample::Metric;

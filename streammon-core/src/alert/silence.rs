@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use super::{Alert, AlertLabels};
 use crate::error::{Error, Result};
 use crate::id::{ContentId, RegionId};
-use crate::sample::{MAX_ID_LEN, Metric};
 use crate::sample::maxima::TIMESTAMP_MS as MAX_TIMESTAMP_MS;
+use crate::sample::{MAX_ID_LEN, Metric};
 
 /// Longest `by` / `author`, bytes.
 pub const MAX_AUTHOR_LEN: usize = 64;

@@ -13,6 +13,7 @@ pub(crate) mod cmcd;
 pub(crate) mod content;
 pub(crate) mod health;
 pub(crate) mod metrics;
+pub(crate) mod silences;
 
 use axum::http::header;
 use axum::response::Html;
@@ -47,14 +48,15 @@ use crate::state::AppState;
         (name = "metrics", description = "Tick history, series, samples in, Prometheus"),
         (name = "content", description = "Titles and their health"),
         (name = "analytics", description = "Anomalies, forecasts, breakdowns"),
-        (name = "alerts", description = "Alert lifecycle"),
+        (name = "alerts", description = "Alert lifecycle, acknowledgements, silences and delivery (docs/ALERTS.md)"),
         (name = "cmcd", description = "Player telemetry in: the CMCD collector (docs/CMCD.md)"),
     )
 )]
 pub(crate) struct ApiDoc;
 
 /// The bearer schemes the routes name in `security`: `ingest_token` for
-/// writes, `read_token` for reads when read tokens are configured
+/// writes, `admin_token` for acting on alerts (an ingest token acts too),
+/// `read_token` for reads when read tokens are configured
 /// (docs/SECURITY.md).
 struct Tokens;
 
@@ -62,7 +64,7 @@ impl utoipa::Modify for Tokens {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         let components = doc.components.get_or_insert_with(Default::default);
-        for name in ["ingest_token", "read_token"] {
+        for name in ["ingest_token", "read_token", "admin_token"] {
             components.add_security_scheme(name, SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
         }
     }
@@ -81,6 +83,11 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(analytics::breakdown))
         .routes(routes!(analytics::distribution))
         .routes(routes!(alerts::list))
+        .routes(routes!(alerts::ack))
+        .routes(routes!(alerts::unack))
+        .routes(routes!(alerts::test))
+        .routes(routes!(silences::list, silences::create))
+        .routes(routes!(silences::expire))
         .routes(routes!(cmcd::get_cmcd, cmcd::post_cmcd))
         .routes(routes!(cmcd::post_response))
         .routes(routes!(cmcd::post_logs))
