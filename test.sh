@@ -6,8 +6,9 @@
 # REST API against its own OpenAPI document (schemathesis), the
 # web dashboard (its unit tests with Vitest, its production build, and
 # end-to-end tests in headless Chromium against the real server), and the
-# CMCD collector with a real player (dash.js in Chromium), and the TLS
-# deployment of docs/SECURITY.md behind a real nginx.
+# CMCD collector with a real player (dash.js in Chromium), the TLS
+# deployment of docs/SECURITY.md behind a real nginx, and alert delivery
+# through a real Prometheus Alertmanager.
 # On a fresh machine it first installs what the tests need.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -37,6 +38,13 @@ fi
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
     echo "test.sh: installing nginx for the TLS deployment test" >&2
     apt-get update && apt-get install -y nginx
+fi
+
+# Alert delivery's end-to-end test (streammon-cli/tests/alertmanager.rs)
+# runs Debian's Alertmanager on a free port.
+if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+    echo "test.sh: installing prometheus-alertmanager for the alert delivery test" >&2
+    apt-get update && apt-get install -y prometheus-alertmanager
 fi
 
 # The dashboard's end-to-end tests drive Debian's Chromium with playwright-core.

@@ -69,7 +69,7 @@ enum Command {
     /// gracefully: every sample already accepted goes through a last tick
     /// into storage. Exit codes: 0 after a clean stop, 1 when writes could
     /// not be stored, 70 when the pipeline failed (panicked).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
 }
 
 fn main() {

@@ -107,4 +107,77 @@ pub struct ServeFile {
     /// the `--max-*` flags override it. Defaults to `Limits::default()`:
     /// 256 regions, 20000 titles, 200000 series, idle `30m`.
     pub limits: Limits,
+    /// Where alerts are delivered (docs/ALERTS.md); the flags add to it.
+    /// Defaults to nowhere.
+    pub notify: NotifyFile,
+}
+
+/// The `[notify]` table: Alertmanagers, webhooks and how hard delivery
+/// tries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyFile {
+    /// The dashboard's address as people reach it, for the links in
+    /// notifications, e.g. `https://streammon.example.com`. Defaults to
+    /// `--public-url`, else `http://HOST:PORT`.
+    pub public_url: Option<String>,
+    /// Alertmanagers (`[[notify.alertmanagers]]`).
+    pub alertmanagers: Vec<AlertmanagerFile>,
+    /// Webhooks (`[[notify.webhooks]]`).
+    pub webhooks: Vec<WebhookFile>,
+    /// Notifications waiting per destination before the oldest is
+    /// dropped. Defaults to 1000.
+    pub queue: usize,
+    /// Attempts per notification. Defaults to 8.
+    pub max_attempts: u32,
+    /// Wait before the first retry, doubling after. Defaults to `1s`.
+    pub backoff_initial: streammon_core::Span,
+    /// Longest wait between attempts. Defaults to `1m`.
+    pub backoff_max: streammon_core::Span,
+    /// Longest wait for an answer. Defaults to `5s`.
+    pub timeout: streammon_core::Span,
+}
+
+impl Default for NotifyFile {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            alertmanagers: Vec::new(),
+            webhooks: Vec::new(),
+            queue: 1_000,
+            max_attempts: 8,
+            backoff_initial: streammon_core::Span::from_secs(1),
+            backoff_max: streammon_core::Span::from_mins(1),
+            timeout: streammon_core::Span::from_secs(5),
+        }
+    }
+}
+
+/// One `[[notify.alertmanagers]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerFile {
+    /// Its base URL, e.g. `http://alertmanager:9093`.
+    pub url: String,
+    /// How often firing alerts are sent again. Defaults to `1m`.
+    #[serde(default = "default_resend")]
+    pub resend: streammon_core::Span,
+}
+
+fn default_resend() -> streammon_core::Span {
+    streammon_core::Span::from_mins(1)
+}
+
+/// One `[[notify.webhooks]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFile {
+    /// Where bodies are POSTed.
+    pub url: String,
+    /// The signing secret, 16 bytes or more; required for `json`.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// `json` (default) or `slack`.
+    #[serde(default)]
+    pub format: Option<String>,
 }

@@ -212,6 +212,9 @@ pub async fn watch(state: AppState) {
     loop {
         every.tick().await;
         state.telemetry().observe_counters(&state.store().counters());
+        if let Some(sink) = state.alert_sink() {
+            state.telemetry().observe_delivery(&sink.health());
+        }
         kick(&state);
     }
 }

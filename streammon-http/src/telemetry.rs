@@ -83,8 +83,15 @@ pub struct Telemetry {
     utilization: GaugeVec,
     streams: GaugeVec,
     type_viewers: GaugeVec,
+    /// Alert notifications by destination and outcome: `delivered`,
+    /// `failed_attempt`, `dropped_queue_full`, `dropped_exhausted`,
+    /// `dropped_rejected`, `suppressed` (silenced).
+    pub notifications: IntCounterVec,
+    /// Alert notifications waiting, by destination.
+    pub notifications_queued: prometheus::IntGaugeVec,
     regions_seen: Mutex<HashSet<String>>,
     last_store: Mutex<(u64, u64)>,
+    last_delivery: Mutex<std::collections::HashMap<(String, &'static str), u64>>,
 }
 
 fn counter(r: &Registry, name: &str, help: &str) -> IntCounter {
@@ -219,8 +226,24 @@ impl Telemetry {
                 "Concurrent viewers per content type.",
                 "content_type",
             ),
+            notifications: counter_vec(
+                &r,
+                "streammon_notifications_total",
+                "Alert notifications by destination (Alertmanager, webhook) and outcome.",
+                &["kind", "destination", "outcome"],
+            ),
+            notifications_queued: {
+                let g = prometheus::IntGaugeVec::new(
+                    Opts::new("streammon_notifications_queued", "Alert notifications waiting, by destination."),
+                    &["kind", "destination"],
+                )
+                .expect("valid metric");
+                r.register(Box::new(g.clone())).expect("unique metric");
+                g
+            },
             regions_seen: Mutex::new(HashSet::new()),
             last_store: Mutex::new((0, 0)),
+            last_delivery: Mutex::new(std::collections::HashMap::new()),
             registry: r,
         }
         .preset()
@@ -318,6 +341,33 @@ impl Telemetry {
         self.store_failed.inc_by(counters.failed.saturating_sub(last.1));
         *last = (last.0.max(counters.dropped), last.1.max(counters.failed));
         self.store_buffered.set(counters.buffered as i64);
+    }
+
+    /// Brings the alert-delivery counters up to the notifier's own, which
+    /// only grow: called with the storage counters' schedule and at each
+    /// scrape.
+    pub fn observe_delivery(&self, destinations: &[crate::alerting::DestinationHealth]) {
+        let mut last = self.last_delivery.lock().unwrap_or_else(|e| e.into_inner());
+        for d in destinations {
+            let outcomes = [
+                ("delivered", d.delivered),
+                ("failed_attempt", d.failed_attempts),
+                ("dropped_queue_full", d.dropped_queue_full),
+                ("dropped_exhausted", d.dropped_exhausted),
+                ("dropped_rejected", d.dropped_rejected),
+                ("suppressed", d.suppressed),
+            ];
+            for (outcome, now) in outcomes {
+                let seen = last.entry((d.destination.clone(), outcome)).or_insert(0);
+                self.notifications
+                    .with_label_values(&[d.kind.as_str(), d.destination.as_str(), outcome])
+                    .inc_by(now.saturating_sub(*seen));
+                *seen = (*seen).max(now);
+            }
+            self.notifications_queued
+                .with_label_values(&[d.kind.as_str(), d.destination.as_str()])
+                .set(i64::try_from(d.queued).unwrap_or(i64::MAX));
+        }
     }
 
     /// The text exposition, format 0.0.4. Called inside a Tokio runtime,

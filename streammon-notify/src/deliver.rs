@@ -115,8 +115,14 @@ impl Dest {
     }
 }
 
+/// Most fired alerts remembered for their labels at fire time.
+const FIRED_KEPT: usize = 10_000;
+
 #[derive(Debug)]
 struct Shared {
+    /// Each alert as it fired: a silence that held back its fire holds
+    /// back its resolve too, even if its labels moved since.
+    fired: Mutex<std::collections::HashMap<String, Alert>>,
     dests: Vec<Arc<Dest>>,
     policy: DeliveryPolicy,
     dashboard_url: Option<String>,
@@ -155,7 +161,13 @@ impl Notifier {
             dests.push(Arc::new(Dest::new(hook.url.clone(), kind)));
         }
         let clients = dests.iter().map(|d| Client::new(d.endpoint.clone())).collect::<Result<Vec<_>, _>>()?;
-        let shared = Arc::new(Shared { dests, policy: config.policy, dashboard_url: config.dashboard_url, suppress });
+        let shared = Arc::new(Shared {
+            fired: Mutex::new(std::collections::HashMap::new()),
+            dests,
+            policy: config.policy,
+            dashboard_url: config.dashboard_url,
+            suppress,
+        });
         let (alive, stopped) = tokio::sync::watch::channel(());
         for (dest, client) in shared.dests.iter().zip(clients) {
             let (shared, dest, mut stopped) = (shared.clone(), dest.clone(), stopped.clone());
@@ -173,6 +185,15 @@ impl Notifier {
     /// drops its oldest notification (counted). Returns false when there
     /// is no destination.
     pub fn offer(&self, notice: Notice) -> bool {
+        if let Notice::Alert(e) = &notice
+            && e.kind == AlertEventKind::Fired
+        {
+            let mut fired = self.shared.fired.lock().unwrap_or_else(|e| e.into_inner());
+            if fired.len() >= FIRED_KEPT {
+                fired.clear();
+            }
+            fired.insert(e.alert.id.clone(), e.alert.clone());
+        }
         for dest in &self.shared.dests {
             {
                 let mut inbox = dest.inbox();
@@ -359,9 +380,16 @@ async fn run(shared: &Shared, dest: &Dest, client: Client) {
     }
 }
 
-/// Whether `notice` is about an alert a silence covers now.
+/// Whether `notice` is about an alert a silence covers now, as it is or
+/// as it fired.
 fn silenced(shared: &Shared, notice: &Notice) -> bool {
-    notice.alert().is_some_and(|a| shared.suppress.silenced(a, now_ms()).is_some())
+    let Some(alert) = notice.alert() else { return false };
+    let now = now_ms();
+    if shared.suppress.silenced(alert, now).is_some() {
+        return true;
+    }
+    let fired = shared.fired.lock().unwrap_or_else(|e| e.into_inner()).get(&alert.id).cloned();
+    fired.is_some_and(|a| shared.suppress.silenced(&a, now).is_some())
 }
 
 async fn run_webhook(shared: &Shared, dest: &Dest, mut client: Client, format: WebhookFormat) {
@@ -408,10 +436,21 @@ async fn run_alertmanager(shared: &Shared, dest: &Dest, mut client: Client, rese
             dest.busy.store(!inbox.is_empty(), Ordering::Relaxed);
             for notice in inbox.drain(..) {
                 let Notice::Alert(event) = notice else { continue };
-                let resolved_ms = (event.kind == AlertEventKind::Resolved)
-                    .then(|| event.alert.resolved_ms.unwrap_or(event.timestamp_ms));
                 fresh.push(event.alert.id.clone());
-                known.insert(event.alert.id.clone(), Known { alert: event.alert, resolved_ms });
+                if event.kind == AlertEventKind::Resolved {
+                    let resolved_ms = Some(event.alert.resolved_ms.unwrap_or(event.timestamp_ms));
+                    // Alertmanager knows an alert by its labels: resolve
+                    // the label set it was sent firing with, even if the
+                    // alert's severity or metric moved since.
+                    match known.get_mut(&event.alert.id) {
+                        Some(k) => k.resolved_ms = resolved_ms,
+                        None => {
+                            known.insert(event.alert.id.clone(), Known { alert: event.alert, resolved_ms });
+                        }
+                    }
+                } else {
+                    known.insert(event.alert.id.clone(), Known { alert: event.alert, resolved_ms: None });
+                }
             }
         }
         let now = now_ms();

@@ -377,7 +377,13 @@ async fn alertmanager_gets_firing_alerts_again_at_its_cadence_then_the_resolve()
     assert!(got[1..].iter().all(|g| g.json().as_array().unwrap().len() == 1), "re-sent, silenced one left out");
     assert!(got[2].at - got[1].at >= Duration::from_millis(200), "at the cadence");
 
-    n.offer(resolved(&eu, 1_733_300_090_000));
+    // Resolved with its severity and metric moved: Alertmanager must see
+    // the label set it was sent firing with end.
+    let mut moved = eu.clone();
+    moved.severity = Severity::Info;
+    moved.group.metric = None;
+    moved.series.iter_mut().for_each(|s| s.metric = None);
+    n.offer(resolved(&moved, 1_733_300_090_000));
     let deadline = Instant::now() + Duration::from_secs(3);
     let resolve = loop {
         if let Some(g) = rx.got().into_iter().rev().find(|g| g.json()[0]["endsAt"] == "2024-12-04T08:14:50.000Z") {
@@ -387,6 +393,8 @@ async fn alertmanager_gets_firing_alerts_again_at_its_cadence_then_the_resolve()
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(resolve.json()[0]["labels"]["region"], "eu-west");
+    assert_eq!(resolve.json()[0]["labels"]["severity"], "critical", "the fired label set");
+    assert_eq!(resolve.json()[0]["labels"]["metric"], "buffering_ratio");
     let s = &n.stats()[0];
     assert_eq!((s.kind, s.suppressed), ("alertmanager", 1));
     assert_eq!(s.destination, format!("{base}/api/v2/alerts"), "an Alertmanager URL is shown whole");

@@ -63,6 +63,8 @@ pub(crate) struct ServeArgs {
     /// token (a trusted network only)
     #[arg(long)]
     open_ingest: bool,
+    #[command(flatten)]
+    delivery: super::delivery::DeliveryArgs,
     /// Port of the API, Socket.IO and the dashboard
     #[arg(long, env = "API_PORT", default_value_t = 8000)]
     port: u16,
@@ -204,6 +206,8 @@ pub(crate) struct Settings {
     pub(crate) source: SourceChoice,
     /// The CMCD collector and its endpoints, when the source collects.
     pub(crate) cmcd: Option<(CollectorConfig, CmcdSettings)>,
+    /// Where alerts are delivered.
+    pub(crate) notify: streammon_notify::NotifyConfig,
 }
 
 impl ServeArgs {
@@ -343,6 +347,7 @@ impl ServeArgs {
                 reason: format!("{} is not within 1..=100000", self.max_rooms_per_client),
             });
         }
+        let notify = self.delivery.config(&file.notify, &locate, format!("http://{addr}"))?;
         let dashboard = crate::serve::dashboard::load(self.dashboard.as_deref())?;
         let cmcd = if self.source.collects() {
             let mut tokens: Vec<(String, String)> = Vec::new();
@@ -423,6 +428,7 @@ impl ServeArgs {
             dashboard_note: dashboard.note,
             source: self.source,
             cmcd,
+            notify,
         })
     }
 }

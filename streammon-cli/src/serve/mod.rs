@@ -14,6 +14,7 @@
 
 mod config;
 mod dashboard;
+mod delivery;
 #[cfg(debug_assertions)]
 mod fault;
 
@@ -57,6 +58,8 @@ async fn until_wall_ms(deadline_ms: i64) {
 /// Client sample batches waiting at most: past it clients are told to
 /// retry (HTTP 429, an error ack).
 const INGEST_QUEUE: usize = 256;
+/// Longest wait at shutdown for alert notifications still queued.
+const NOTIFY_DRAIN: Duration = Duration::from_secs(5);
 
 /// Runs `streammon serve` until SIGINT or SIGTERM.
 pub(crate) fn run(args: &ServeArgs) -> Result<(), CliError> {
@@ -129,6 +132,18 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
             tracing::warn!(target: "streammon", "storage took over 5 s to give acknowledgements and silences back: starting without them")
         }
     }
+    let notifier = if settings.notify.is_empty() {
+        None
+    } else {
+        let notifier =
+            streammon_notify::Notifier::start(settings.notify.clone(), Arc::new(delivery::Silenced(state.clone())))
+                .map_err(|e| CliError::Server(format!("cannot start alert delivery: {e}")))?;
+        state.set_alert_sink(Arc::new(delivery::Delivery(notifier.clone())));
+        let names: Vec<String> =
+            notifier.stats().into_iter().map(|s| format!("{} {}", s.kind, s.destination)).collect();
+        tracing::info!(target: "streammon", destinations = %names.join(", "), "alerts are delivered to {} destination(s)", names.len());
+        Some(notifier)
+    };
     let (layer, hub) = Hub::new(state.clone());
     if let Some(dir) = &settings.http.media {
         tracing::info!(target: "streammon", dir = %dir.display(), "media served at /media/, CMCD read from its requests");
@@ -261,6 +276,11 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
                 tracing::error!(target: "streammon", "the pipeline thread ended without a word");
             }
         }
+    }
+    if let Some(notifier) = &notifier
+        && !notifier.drain(NOTIFY_DRAIN).await
+    {
+        tracing::warn!(target: "streammon", "alert notifications still queued after {NOTIFY_DRAIN:?}: not delivered");
     }
     hub.close().await;
     janitor.abort();

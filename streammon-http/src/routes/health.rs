@@ -66,6 +66,11 @@ pub struct ServerHealth {
     pub storage: StoreHealth,
     /// Pipeline health.
     pub pipeline: PipelineHealth,
+    /// Each alert destination (Alertmanager, webhook): its queue and what
+    /// became of what was sent to it. Empty when none is configured. A
+    /// destination down or dropping notifications is a warning, not a
+    /// problem: the server itself is well, and restarting it would not help.
+    pub delivery: Vec<crate::alerting::DestinationHealth>,
 }
 
 /// Health: 200 when ok, 503 when degraded (for load balancers), the same
@@ -136,6 +141,28 @@ async fn assess(state: &AppState) -> (StatusCode, ServerHealth) {
             storage.dropped, storage.failed
         ));
     }
+    let delivery = state.alert_sink().map(|sink| sink.health()).unwrap_or_default();
+    for d in &delivery {
+        if d.dropped() > 0 {
+            warnings.push(format!(
+                "alert delivery to {} {} dropped {} notification(s): {} queue full, {} after retries, {} refused",
+                d.kind,
+                d.destination,
+                d.dropped(),
+                d.dropped_queue_full,
+                d.dropped_exhausted,
+                d.dropped_rejected
+            ));
+        }
+        if !d.up {
+            warnings.push(format!(
+                "alert delivery to {} {} failing: {}",
+                d.kind,
+                d.destination,
+                d.last_error.as_deref().unwrap_or("?")
+            ));
+        }
+    }
     if let Some(age) = age
         && interval > 0
         && age > 3 * u64::from(interval)
@@ -160,6 +187,7 @@ async fn assess(state: &AppState) -> (StatusCode, ServerHealth) {
             active_alerts: active,
             clients: state.telemetry().clients.get(),
         },
+        delivery,
     };
     let status = if body.problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, body)

@@ -53,6 +53,9 @@ pub(crate) fn media_type(headers: &HeaderMap) -> String {
 }
 
 pub(crate) fn prometheus_response(state: &AppState) -> Response {
+    if let Some(sink) = state.alert_sink() {
+        state.telemetry().observe_delivery(&sink.health());
+    }
     ([(header::CONTENT_TYPE, PROMETHEUS_TEXT)], state.telemetry().render()).into_response()
 }
 
