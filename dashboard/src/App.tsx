@@ -12,7 +12,7 @@ import Badge from '@mui/material/Badge';
 import { useAppDispatch, useAppSelector } from './store';
 import { uiActions } from './store/uiSlice';
 import { makeTheme } from './theme';
-import { useHashRoute } from './hooks';
+import { useHandled, useHashRoute } from './hooks';
 import { VIEWS, viewHash, type View } from './lib/route';
 import { openCounts } from './lib/alertFeed';
 import ConnectionStatus from './components/ConnectionStatus';
@@ -36,7 +36,7 @@ const TITLES: Record<View, string> = {
 
 function AlertsTabLabel() {
   const items = useAppSelector((s) => s.alerts.items);
-  const acked = useAppSelector((s) => s.alerts.acked);
+  const acked = useHandled();
   // Firing alerts nobody acknowledged here: anomaly points never make a badge.
   const { firing, critical } = useMemo(() => openCounts(items, acked), [items, acked]);
   return (
@@ -64,7 +64,7 @@ export default function App() {
       body = <RegionsView />;
       break;
     case 'alerts':
-      body = <AlertsView regionFromUrl={route.alertRegion} />;
+      body = <AlertsView regionFromUrl={route.alertRegion} alertFromUrl={route.alertId} />;
       break;
     case 'analytics':
       body = <AnalyticsView />;

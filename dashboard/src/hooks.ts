@@ -1,4 +1,6 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import { useAppSelector } from './store';
+import { handledIds } from './lib/silences';
 import { parseHash, type Route } from './lib/route';
 
 export function useHashRoute(): Route {
@@ -23,4 +25,17 @@ export function useNow(ms = 1000): number {
 
 export function go(hash: string): void {
   if (window.location.hash !== hash) window.location.hash = hash;
+}
+
+/**
+ * Feed ids of the alerts someone handled (acknowledged, or covered by an
+ * active silence), with when: they are not open and do not count in the
+ * badge or "needs attention".
+ */
+export function useHandled(): Record<string, number> {
+  const { items, acks, silences } = useAppSelector((s) => s.alerts);
+  // Re-read every 5 s so silences end on time; read afresh whenever the
+  // silences change, since one that starts now must count at once.
+  const tick = useNow(5000);
+  return useMemo(() => handledIds(items, acks, silences, Math.max(tick, Date.now())), [items, acks, silences, tick]);
 }

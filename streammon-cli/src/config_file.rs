@@ -36,7 +36,10 @@ pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, CliError
 /// offending key is set.
 pub fn locate(path: &Path, text: &str, err: streammon_core::Error) -> CliError {
     let line = match &err {
-        streammon_core::Error::InvalidConfig { field, .. } => key_line(text, field),
+        // A key that is missing is placed at the table that lacks it.
+        streammon_core::Error::InvalidConfig { field, .. } => {
+            key_line(text, field).or_else(|| field.rsplit_once('.').and_then(|(parent, _)| key_line(text, parent)))
+        }
         _ => None,
     };
     CliError::Input { path: path.to_owned(), line, reason: err.to_string() }
@@ -62,9 +65,15 @@ fn key_line(text: &str, field: &str) -> Option<usize> {
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
         let is_key = trimmed.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='));
-        let is_table = trimmed.trim_start_matches('[').starts_with(key) && trimmed.starts_with('[');
+        let name = trimmed.trim_start_matches('[').split(']').next().unwrap_or("");
+        let is_table = trimmed.starts_with('[')
+            && (trimmed.trim_start_matches('[').starts_with(key) || name.rsplit('.').next() == Some(key));
+        // `key = [...]`: an inline array, on one line.
+        if is_key && field.ends_with(']') {
+            return Some(i + 1);
+        }
         if is_key || is_table {
-            if seen == nth || field.ends_with(']') {
+            if seen == nth {
                 return Some(i + 1);
             }
             seen += 1;

@@ -238,6 +238,7 @@ fn alerts_reach_alertmanager_and_webhooks_and_silences_hold_them_back() {
     };
     let lag = first_fire.at_ms - fired_ms;
     assert!(lag <= 30_000, "the fire reached the receiver {lag} ms after firing");
+    eprintln!("alertmanager: the fire reached the receiver {lag} ms after firing");
     let note = first_fire.json();
     assert_eq!(note["groupLabels"]["alertname"], "viewers_hurt", "{note}");
     let a = &note["alerts"][0];
@@ -256,6 +257,7 @@ fn alerts_reach_alertmanager_and_webhooks_and_silences_hold_them_back() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert!(resolve.at_ms - resolved_ms <= 30_000, "the resolve came {} ms after", resolve.at_ms - resolved_ms);
+    eprintln!("alertmanager: the resolve reached the receiver {} ms after resolving", resolve.at_ms - resolved_ms);
 
     // The webhook: fired and resolved, signed, with idempotency ids.
     let got = got.lock().expect("lock").clone();

@@ -132,6 +132,51 @@ fn a_bad_config_file_names_the_file_and_line() {
     assert!(stderr(&out).contains(&format!("{}:2:", path.display())), "{}", stderr(&out));
 }
 
+/// Issue 17: the delivery settings are checked at start, each refusal
+/// naming its flag, or its file and line.
+#[test]
+fn bad_delivery_settings_are_refused_naming_the_flag_or_the_line() {
+    let flag = |args: &[&str], named: &str| {
+        let mut all = vec!["serve", "--port", "0"];
+        all.extend_from_slice(args);
+        let out = streammon(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(named), "{args:?}: {}", stderr(&out));
+    };
+    flag(&["--alertmanager-url", "alertmanager:9093"], "--alertmanager-url");
+    flag(&["--webhook-url", "http://127.0.0.1:9/hook"], "--webhook-secret");
+    flag(&["--webhook-url", "http://127.0.0.1:9/hook", "--webhook-secret", "short"], "--webhook-secret");
+    flag(
+        &["--webhook-url", "http://a/,http://b/", "--webhook-secret", "0123456789abcdef,0123456789abcdef,x"],
+        "--webhook-secret",
+    );
+    flag(&["--webhook-url", "http://a/", "--webhook-format", "teams"], "--webhook-format");
+    flag(&["--public-url", "dashboard.example"], "--public-url");
+    // A Slack webhook needs no secret (its URL is one).
+    let secret_leak =
+        streammon(&["serve", "--port", "0", "--webhook-url", "http://u:s3cret@h/x", "--webhook-format", "slack"]);
+    assert!(!stderr(&secret_leak).contains("s3cret"), "{}", stderr(&secret_leak));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serve.toml");
+    let file = |toml: &str, line: usize, field: &str| {
+        std::fs::write(&path, toml).unwrap();
+        let out = streammon(&["serve", "--config", arg(&path), "--port", "0"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("{}:{line}:", path.display())) && err.contains(field), "{err}");
+    };
+    file("[notify]\nqueue = 0\n", 2, "notify.queue");
+    file("[notify]\nbackoff_initial = \"2m\"\n", 2, "notify.backoff_initial");
+    file("[[notify.alertmanagers]]\nurl = \"am:9093\"\n", 2, "notify.alertmanagers[0].url");
+    file(
+        "[[notify.webhooks]]\nurl = \"http://a/\"\nsecret = \"0123456789abcdef\"\n\n[[notify.webhooks]]\nurl = \"http://b/\"\n",
+        5,
+        "notify.webhooks[1].secret",
+    );
+    file("[[notify.webhooks]]\nurl = \"http://a/\"\nformat = \"teams\"\n", 3, "notify.webhooks[0].format");
+}
+
 #[test]
 fn bad_flags_are_refused_before_anything_starts() {
     let out = streammon(&["serve", "--host", "not-an-ip"]);

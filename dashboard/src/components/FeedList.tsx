@@ -5,7 +5,10 @@ import Box from '@mui/material/Box';
 import Typography from '@mui/material/Typography';
 import Button from '@mui/material/Button';
 import Link from '@mui/material/Link';
+import Tooltip from '@mui/material/Tooltip';
 import { itemLink, type FeedItem } from '../lib/alertFeed';
+import { ackOf, describeMatchers, silencesOf } from '../lib/silences';
+import { useAppSelector } from '../store';
 import { ago, clock, duration, formatMetric } from '../lib/format';
 import { useNow } from '../hooks';
 
@@ -13,16 +16,21 @@ const SEV_COLOR = { critical: 'error', warning: 'warning', info: 'info' } as con
 
 export interface FeedListProps {
   items: FeedItem[];
-  acked: Record<string, number>;
-  onAck?: (id: string) => void;
-  onUnack?: (id: string) => void;
+  /** Alerts someone handled (acknowledged or silenced): shown dimmed. */
+  handled: Record<string, number>;
+  onAck?: (item: FeedItem) => void;
+  onUnack?: (item: FeedItem) => void;
+  onSilence?: (item: FeedItem) => void;
+  /** The feed id to point out (a link to `#/alerts/<id>`). */
+  highlight?: string | null;
   compact?: boolean;
   /** What an empty list says. */
   emptyText?: string;
 }
 
-export default function FeedList({ items, acked, onAck, onUnack, compact, emptyText }: FeedListProps) {
+export default function FeedList({ items, handled, onAck, onUnack, onSilence, highlight, compact, emptyText }: FeedListProps) {
   const now = useNow(5000);
+  const { acks, silences } = useAppSelector((s) => s.alerts);
   if (items.length === 0) {
     return (
       <Typography sx={{ p: 2, opacity: 0.7 }} data-testid="feed-empty">
@@ -33,7 +41,11 @@ export default function FeedList({ items, acked, onAck, onUnack, compact, emptyT
   return (
     <List dense disablePadding data-testid="alert-feed">
       {items.map((it) => {
-        const isAcked = it.id in acked;
+        const isHandled = it.id in handled;
+        const ack = ackOf(it, acks);
+        // The clock as of this render: a silence made a moment ago counts.
+        const silencedBy = silencesOf(it, silences, Math.max(now, Date.now()));
+        const isAlert = it.kind === 'alert' && !!it.alertId;
         const windowText = it.kind === 'alert' ? `since ${clock(it.startMs)}${it.endMs ? `, ${duration(it.endMs - it.startMs)}` : ` (${duration(now - it.startMs)})`}` : clock(it.timestampMs);
         return (
           <ListItem
@@ -46,8 +58,19 @@ export default function FeedList({ items, acked, onAck, onUnack, compact, emptyT
             data-region={it.region ?? ''}
             data-regions={it.regions.join(' ')}
             data-severity={it.severity}
-            data-acked={isAcked ? 'yes' : 'no'}
-            sx={{ opacity: isAcked ? 0.55 : 1, alignItems: 'flex-start', gap: 1 }}
+            data-alert-id={it.alertId ?? ''}
+            data-acked={ack ? 'yes' : 'no'}
+            data-acked-by={ack?.by ?? ''}
+            data-silenced={silencedBy.length ? 'yes' : 'no'}
+            data-highlight={highlight === it.id ? 'yes' : 'no'}
+            ref={highlight === it.id ? (el: HTMLLIElement | null) => el?.scrollIntoView({ block: 'center' }) : undefined}
+            sx={{
+              opacity: isHandled ? 0.6 : 1,
+              alignItems: 'flex-start',
+              gap: 1,
+              outline: highlight === it.id ? '2px solid' : 'none',
+              outlineColor: 'primary.main',
+            }}
           >
             <Chip size="small" color={SEV_COLOR[it.severity]} label={it.severity} sx={{ minWidth: 66 }} />
             <Box sx={{ flex: 1, minWidth: 0 }}>
@@ -56,6 +79,16 @@ export default function FeedList({ items, acked, onAck, onUnack, compact, emptyT
                 {it.viewersAffected != null && <Chip size="small" variant="outlined" label={`${formatMetric('viewers', it.viewersAffected)} viewers affected`} data-testid="feed-impact" />}
                 {it.region && <Chip size="small" variant="outlined" label={it.region} />}
                 {it.contentId && <Chip size="small" variant="outlined" label={it.contentId} />}
+                {ack && (
+                  <Tooltip title={ack.comment || 'no comment'}>
+                    <Chip size="small" color="success" variant="outlined" label={`acknowledged by ${ack.by} ${ago(ack.at_ms, now)}`} data-testid="feed-acked" />
+                  </Tooltip>
+                )}
+                {silencedBy.length > 0 && (
+                  <Tooltip title={silencedBy.map((x) => `${describeMatchers(x.matchers)} until ${clock(x.ends_ms)} by ${x.author}${x.comment ? `: ${x.comment}` : ''}`).join('; ')}>
+                    <Chip size="small" color="secondary" variant="outlined" label="silenced" data-testid="feed-silenced" />
+                  </Tooltip>
+                )}
                 <Typography variant="caption" sx={{ opacity: 0.75 }}>
                   {windowText} · {ago(it.timestampMs, now)}
                 </Typography>
@@ -68,14 +101,19 @@ export default function FeedList({ items, acked, onAck, onUnack, compact, emptyT
               <Link href={itemLink(it)} data-testid="feed-link" underline="hover" sx={{ fontSize: 13, alignSelf: 'center' }}>
                 open series
               </Link>
-              {onAck && !isAcked && (
-                <Button size="small" onClick={() => onAck(it.id)} data-testid="feed-ack">
+              {isAlert && onAck && !ack && (
+                <Button size="small" onClick={() => onAck(it)} data-testid="feed-ack">
                   ack
                 </Button>
               )}
-              {onUnack && isAcked && (
-                <Button size="small" onClick={() => onUnack(it.id)}>
+              {isAlert && onUnack && ack && (
+                <Button size="small" onClick={() => onUnack(it)} data-testid="feed-unack">
                   unack
+                </Button>
+              )}
+              {isAlert && onSilence && it.labels && (
+                <Button size="small" onClick={() => onSilence(it)} data-testid="feed-silence">
+                  silence…
                 </Button>
               )}
             </Box>

@@ -1,7 +1,7 @@
 // The alerts-and-anomalies feed: items from `anomaly_alert` events and the
 // REST backfill, grouped (one item per alert id, per prediction region),
 // capped per kind, filtered. Pure; unit-tested in alertFeed.test.ts.
-import type { AlertKind, AlertObject, AnomalyAlert, Severity } from './types';
+import type { AlertKind, AlertLabels, AlertObject, AnomalyAlert, Severity } from './types';
 import { seriesHash } from './route';
 import { isMetric } from './tickShaping';
 
@@ -30,6 +30,10 @@ export interface FeedItem {
   contents: string[];
   /** Alerts: viewers affected, when the server says. */
   viewersAffected: number | null;
+  /** Alerts: the server's id (acknowledgements and links use it). */
+  alertId: string | null;
+  /** Alerts: the labels silences match (from the server). */
+  labels: AlertLabels | null;
 }
 
 export const FEED_CAPS: Record<AlertKind, number> = { anomaly: 300, alert: 150, prediction: 50 };
@@ -114,6 +118,8 @@ export function itemFromAlert(a: AlertObject): FeedItem {
     detector: a.rule,
     ...alertNames(a),
     viewersAffected: viewersAffected(a),
+    alertId: a.id,
+    labels: a.labels ?? null,
   };
 }
 
@@ -124,7 +130,13 @@ export function itemFromEvent(e: AnomalyAlert): FeedItem {
   if (e.kind === 'alert' && e.alert) {
     const item = itemFromAlert(e.alert);
     // The event's state is the transition's; the object is the alert after it.
-    return { ...item, reason: e.reason || item.reason, severity: e.severity ?? item.severity, state: normState(e.state) ?? item.state };
+    return {
+      ...item,
+      reason: e.reason || item.reason,
+      severity: e.severity ?? item.severity,
+      state: normState(e.state) ?? item.state,
+      labels: e.labels ?? item.labels,
+    };
   }
   const base = {
     kind: e.kind,
@@ -142,6 +154,8 @@ export function itemFromEvent(e: AnomalyAlert): FeedItem {
     regions: e.kind === 'alert' && region ? [region] : [],
     contents: e.kind === 'alert' && contentId ? [contentId] : [],
     viewersAffected: null,
+    alertId: e.kind === 'alert' ? (e.alert_id ?? null) : null,
+    labels: e.kind === 'alert' ? (e.labels ?? null) : null,
   };
   if (e.kind === 'prediction') {
     return {
@@ -184,7 +198,7 @@ export function upsertItems(list: FeedItem[], incoming: FeedItem[], caps: Record
     if (!prev) {
       byId.set(it.id, it);
     } else if (it.timestampMs >= prev.timestampMs) {
-      byId.set(it.id, { ...it, startMs: Math.min(prev.startMs, it.startMs) });
+      byId.set(it.id, { ...it, startMs: Math.min(prev.startMs, it.startMs), labels: it.labels ?? prev.labels });
     }
   }
   const sorted = [...byId.values()].sort((a, b) => b.timestampMs - a.timestampMs || (a.id < b.id ? -1 : 1));

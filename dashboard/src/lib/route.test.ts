@@ -28,6 +28,10 @@ describe('parseHash', () => {
 
   test('alerts region filter', () => {
     expect(parseHash('#/alerts?region=eu-west').alertRegion).toBe('eu-west');
+    expect(parseHash('#/alerts/alrt-000042').alertId).toBe('alrt-000042');
+    expect(parseHash('#/alerts/alrt-000042').view).toBe('alerts');
+    expect(parseHash('#/alerts/not%20an%20id').alertId).toBeNull();
+    expect(parseHash('#/content/alrt-000042').alertId).toBeNull();
   });
 });
 

@@ -28,6 +28,8 @@ export interface Route {
   series: SeriesFilter;
   /** Region filter of the alerts view (`#/alerts?region=…`). */
   alertRegion: string | null;
+  /** `#/alerts/<alert id>`: the alert to point out (Alertmanager and webhooks link here). */
+  alertId: string | null;
 }
 
 export const DEFAULT_SERIES: SeriesFilter = {
@@ -74,6 +76,7 @@ export function parseHash(hash: string): Route {
     contentId: view === 'content' ? id(segs[1] ?? null) : null,
     series,
     alertRegion: view === 'alerts' ? id(p.get('region')) : null,
+    alertId: view === 'alerts' ? id(segs[1] ?? null) : null,
   };
 }
 

@@ -102,6 +102,59 @@ export interface AlertObject {
   baseline?: number | null;
   cause?: { dimension: string; value: string; support?: number; coverage?: number; lift?: number; score?: number } | null;
   summary?: string;
+  /** `GET /alerts` only: the labels it is known by (Alertmanager, silences). */
+  labels?: AlertLabels;
+  /** `GET /alerts` only: its acknowledgement. */
+  ack?: Ack | null;
+  /** `GET /alerts` only: the active silences covering it. */
+  silenced_by?: string[];
+}
+
+/** The labels an alert is known by in Alertmanager, webhooks and silences. */
+export interface AlertLabels {
+  rule: string;
+  severity: Severity;
+  region?: string | null;
+  content_id?: string | null;
+  metric?: string | null;
+}
+
+/** An operator's acknowledgement of an alert (kept by the server). */
+export interface Ack {
+  alert_id: string;
+  by: string;
+  at_ms: number;
+  comment: string;
+}
+
+/** Which alerts a silence covers: every matcher given must equal the alert's label. */
+export interface Matchers {
+  region?: string;
+  content_id?: string;
+  metric?: string;
+  rule?: string;
+}
+
+/** A silence: covered alerts show, marked, but are not delivered. */
+export interface Silence {
+  id: string;
+  matchers: Matchers;
+  starts_ms: number;
+  ends_ms: number;
+  author: string;
+  comment: string;
+  created_ms: number;
+  state: 'pending' | 'active' | 'expired';
+}
+
+/** How a destination took a test notification. */
+export interface DeliveryTest {
+  destination: string;
+  kind: string;
+  ok: boolean;
+  status?: number;
+  error?: string;
+  elapsed_ms: number;
 }
 
 export type AlertKind = 'anomaly' | 'alert' | 'prediction';
@@ -122,6 +175,8 @@ export interface AnomalyAlert {
   alert_id?: string | null;
   state?: 'pending' | 'firing' | 'resolved' | 'fired' | null;
   alert?: AlertObject | null;
+  labels?: AlertLabels | null;
+  silenced_by?: string[];
   predicted_value?: number | null;
   confidence_interval?: [number, number] | null;
   crossing_ms?: number | null;

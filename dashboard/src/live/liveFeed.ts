@@ -14,7 +14,7 @@ import { backfillQuery, checkSequence, mergeBackfill } from '../lib/gaps';
 import { itemFromAlert, itemFromEvent, type FeedItem } from '../lib/alertFeed';
 import { contentAlarm, healthOfAlarm, isFiring } from '../lib/alarms';
 import { getJson, isAbort } from '../lib/api';
-import type { AlertList, Analytics, AnomalyAlert, ContentChange, ContentList, ContentRow, HealthResponse, HistoryResponse, MetricsUpdate } from '../lib/types';
+import type { Ack, AlertList, Analytics, Silence, AnomalyAlert, ContentChange, ContentList, ContentRow, HealthResponse, HistoryResponse, MetricsUpdate } from '../lib/types';
 
 const CONTENT_POLL_MS = 3_000;
 const ANALYTICS_POLL_MS = 10_000;
@@ -57,6 +57,13 @@ export class LiveFeed {
     s.on('metrics_update', (t: MetricsUpdate) => this.onTick(t));
     s.on('anomaly_alert', (a: AnomalyAlert) => this.onAlert(a));
     s.on('content_change', (c: ContentChange) => this.store.dispatch(contentActions.changed(c)));
+    // What operators say, kept by the server: every acknowledgement and
+    // silence on connect, then each change as it happens.
+    s.on('alert_acks', (m: { acks?: Ack[] }) => this.store.dispatch(alertsActions.acksLoaded(m?.acks ?? [])));
+    s.on('alert_ack', (m: { alert_id: string; ack: Ack | null }) => {
+      if (m && typeof m.alert_id === 'string') this.store.dispatch(alertsActions.ackChanged({ alert_id: m.alert_id, ack: m.ack ?? null }));
+    });
+    s.on('silences', (m: { silences?: Silence[] }) => this.store.dispatch(alertsActions.silencesLoaded(m?.silences ?? [])));
     s.on('lagged', (l: { dropped?: number }) => this.store.dispatch(connectionActions.lagged(l?.dropped ?? 0)));
     this.poll(CONTENT_POLL_MS, () => this.loadContent());
     this.poll(ANALYTICS_POLL_MS, () => this.loadAnalytics());

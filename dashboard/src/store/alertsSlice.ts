@@ -1,25 +1,19 @@
 import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
 import { DEFAULT_FEED_FILTER, reconcileFiring, upsertItems, type FeedFilter, type FeedItem } from '../lib/alertFeed';
+import type { Ack, Silence } from '../lib/types';
 
 export interface AlertsState {
   items: FeedItem[];
-  /** Acknowledged item ids → when (epoch ms); persisted. */
-  acked: Record<string, number>;
+  /** Acknowledgements by alert id, as the server holds them (`alert_acks`, `alert_ack`). */
+  acks: Record<string, Ack>;
+  /** Every silence the server holds (`silences`). */
+  silences: Silence[];
   filter: FeedFilter;
   loaded: boolean;
   error: string | null;
 }
 
-export const MAX_ACKS = 2000;
-
-export const initialAlerts: AlertsState = { items: [], acked: {}, filter: DEFAULT_FEED_FILTER, loaded: false, error: null };
-
-function capAcks(acked: Record<string, number>): Record<string, number> {
-  const entries = Object.entries(acked);
-  if (entries.length <= MAX_ACKS) return acked;
-  entries.sort((a, b) => b[1] - a[1]);
-  return Object.fromEntries(entries.slice(0, MAX_ACKS));
-}
+export const initialAlerts: AlertsState = { items: [], acks: {}, silences: [], filter: DEFAULT_FEED_FILTER, loaded: false, error: null };
 
 const alertsSlice = createSlice({
   name: 'alerts',
@@ -40,18 +34,21 @@ const alertsSlice = createSlice({
     backfillFailed(s, a: PayloadAction<string>) {
       s.error = a.payload;
     },
-    acknowledge(s, a: PayloadAction<{ ids: string[]; at: number }>) {
-      for (const id of a.payload.ids) s.acked[id] = a.payload.at;
-      s.acked = capAcks(s.acked);
+    /** Every acknowledgement the server holds (on connect). */
+    acksLoaded(s, a: PayloadAction<Ack[]>) {
+      s.acks = Object.fromEntries(a.payload.map((k) => [k.alert_id, k]));
     },
-    unacknowledge(s, a: PayloadAction<string>) {
-      delete s.acked[a.payload];
+    /** One alert acknowledged (`ack` set) or no longer (`ack` null). */
+    ackChanged(s, a: PayloadAction<{ alert_id: string; ack: Ack | null }>) {
+      if (a.payload.ack) s.acks[a.payload.alert_id] = a.payload.ack;
+      else delete s.acks[a.payload.alert_id];
+    },
+    /** The whole list of silences (on connect and on every change). */
+    silencesLoaded(s, a: PayloadAction<Silence[]>) {
+      s.silences = a.payload;
     },
     setFilter(s, a: PayloadAction<Partial<FeedFilter>>) {
       s.filter = { ...s.filter, ...a.payload };
-    },
-    restoreAcks(s, a: PayloadAction<Record<string, number>>) {
-      s.acked = capAcks({ ...a.payload, ...s.acked });
     },
   },
 });

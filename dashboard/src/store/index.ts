@@ -2,7 +2,7 @@ import { configureStore } from '@reduxjs/toolkit';
 import { useDispatch, useSelector, type TypedUseSelectorHook } from 'react-redux';
 import connection from './connectionSlice';
 import ticks from './ticksSlice';
-import alerts, { alertsActions } from './alertsSlice';
+import alerts from './alertsSlice';
 import content from './contentSlice';
 import analytics from './analyticsSlice';
 import ui, { uiActions, type ThemeMode } from './uiSlice';
@@ -16,13 +16,13 @@ export function makeStore() {
   });
   const saved = loadPersisted();
   if (saved.theme) store.dispatch(uiActions.setTheme(saved.theme as ThemeMode));
-  if (saved.acked) store.dispatch(alertsActions.restoreAcks(saved.acked));
-  let prev = { theme: store.getState().ui.theme, acked: store.getState().alerts.acked };
+  if (saved.operator) store.dispatch(uiActions.setOperator(saved.operator));
+  let prev = store.getState().ui;
   store.subscribe(() => {
-    const s = store.getState();
-    if (s.ui.theme !== prev.theme || s.alerts.acked !== prev.acked) {
-      prev = { theme: s.ui.theme, acked: s.alerts.acked };
-      savePersisted(prev);
+    const ui = store.getState().ui;
+    if (ui !== prev) {
+      prev = ui;
+      savePersisted({ theme: ui.theme, operator: ui.operator || undefined });
     }
   });
   return store;

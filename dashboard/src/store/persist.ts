@@ -1,9 +1,11 @@
-// Acknowledgements and the theme survive a reload (localStorage).
+// The theme and the operator's name survive a reload (localStorage).
+// Acknowledgements are the server's (GET /alerts, Socket.IO `alert_acks`).
 const KEY = 'streammon.dashboard.v1';
 
 export interface Persisted {
   theme?: string;
-  acked?: Record<string, number>;
+  /** The name recorded with acknowledgements and silences. */
+  operator?: string;
 }
 
 export function parsePersisted(raw: string | null): Persisted {
@@ -14,10 +16,7 @@ export function parsePersisted(raw: string | null): Persisted {
     const o = v as Record<string, unknown>;
     const out: Persisted = {};
     if (o.theme === 'dark' || o.theme === 'light') out.theme = o.theme;
-    if (o.acked && typeof o.acked === 'object') {
-      out.acked = {};
-      for (const [k, t] of Object.entries(o.acked as Record<string, unknown>)) if (typeof t === 'number') out.acked[k] = t;
-    }
+    if (typeof o.operator === 'string' && o.operator.trim() && o.operator.length <= 64) out.operator = o.operator.trim();
     return out;
   } catch {
     return {};

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import connection, { connectionActions as C, initialConnection } from './connectionSlice';
 import ticks, { ticksActions as T, initialTicks } from './ticksSlice';
-import alerts, { alertsActions as A, initialAlerts, MAX_ACKS } from './alertsSlice';
+import alerts, { alertsActions as A, initialAlerts } from './alertsSlice';
 import content, { contentActions as K, HEALTH_PATCH_MS, initialContent } from './contentSlice';
 import analytics, { analyticsActions as N, initialAnalytics } from './analyticsSlice';
 import ui, { uiActions as U, initialUi } from './uiSlice';
@@ -47,28 +47,32 @@ describe('ticksSlice', () => {
 });
 
 describe('alertsSlice', () => {
-  test('receives, acknowledges, filters', () => {
+  test('receives and filters', () => {
     const it = itemFromEvent(anomaly());
     let s = alerts(initialAlerts, A.received([it]));
     s = alerts(s, A.received([it]));
     expect(s.items).toHaveLength(1);
-    s = alerts(s, A.acknowledge({ ids: [it.id], at: 5 }));
-    expect(s.acked[it.id]).toBe(5);
-    s = alerts(s, A.unacknowledge(it.id));
-    expect(s.acked).toEqual({});
     s = alerts(s, A.setFilter({ region: 'eu-west' }));
     expect(s.filter.region).toBe('eu-west');
     expect(s.filter.kind).toBe('all');
     s = alerts(s, A.backfilled([]));
     expect(s.loaded).toBe(true);
   });
-  test('acknowledgements are capped, newest kept', () => {
-    const ids = Array.from({ length: MAX_ACKS + 10 }, (_, i) => `id${i}`);
-    let s = alerts(initialAlerts, A.acknowledge({ ids: ids.slice(0, 10), at: 1 }));
-    s = alerts(s, A.acknowledge({ ids: ids.slice(10), at: 2 }));
-    expect(Object.keys(s.acked)).toHaveLength(MAX_ACKS);
-    expect(s.acked.id0).toBeUndefined();
-    expect(s.acked[`id${MAX_ACKS + 9}`]).toBe(2);
+  test('acknowledgements and silences are the server\'s: loaded whole, then changed one by one', () => {
+    const ack = (id: string, by: string) => ({ alert_id: id, by, at_ms: 5, comment: '' });
+    let s = alerts(initialAlerts, A.acksLoaded([ack('a', 'alice'), ack('b', 'bob')]));
+    expect(Object.keys(s.acks)).toEqual(['a', 'b']);
+    s = alerts(s, A.ackChanged({ alert_id: 'c', ack: ack('c', 'carol') }));
+    s = alerts(s, A.ackChanged({ alert_id: 'a', ack: null }));
+    expect(Object.keys(s.acks).sort()).toEqual(['b', 'c']);
+    // Idempotent: the answer of our own request and its broadcast both arrive.
+    s = alerts(s, A.ackChanged({ alert_id: 'c', ack: ack('c', 'carol') }));
+    expect(s.acks.c.by).toBe('carol');
+    s = alerts(s, A.acksLoaded([]));
+    expect(s.acks).toEqual({});
+    const silence = { id: 'sil-1', matchers: { region: 'eu-west' }, starts_ms: 0, ends_ms: 10, author: 'a', comment: '', created_ms: 0, state: 'active' as const };
+    s = alerts(s, A.silencesLoaded([silence]));
+    expect(s.silences).toEqual([silence]);
   });
 });
 
@@ -125,7 +129,8 @@ describe('analyticsSlice and uiSlice', () => {
     expect(ui(initialUi, U.setTheme('light')).theme).toBe('light');
   });
   test('persisted state is validated', () => {
-    expect(parsePersisted('{"theme":"light","acked":{"a":1,"b":"x"}}')).toEqual({ theme: 'light', acked: { a: 1 } });
+    expect(parsePersisted('{"theme":"light","operator":" alice ","acked":{"a":1}}')).toEqual({ theme: 'light', operator: 'alice' });
+    expect(parsePersisted(`{"operator":"${'x'.repeat(65)}"}`)).toEqual({});
     expect(parsePersisted('{"theme":"neon"}')).toEqual({});
     expect(parsePersisted('not json')).toEqual({});
     expect(parsePersisted(null)).toEqual({});

@@ -4,14 +4,19 @@ export type ThemeMode = 'dark' | 'light';
 
 export interface UiState {
   theme: ThemeMode;
+  /** The name recorded with acknowledgements and silences; empty until given. */
+  operator: string;
 }
 
-export const initialUi: UiState = { theme: 'dark' };
+export const initialUi: UiState = { theme: 'dark', operator: '' };
 
 const uiSlice = createSlice({
   name: 'ui',
   initialState: initialUi,
   reducers: {
+    setOperator(s, a: PayloadAction<string>) {
+      s.operator = a.payload.trim().slice(0, 64);
+    },
     setTheme(s, a: PayloadAction<ThemeMode>) {
       s.theme = a.payload;
     },

@@ -6,11 +6,16 @@ import MenuItem from '@mui/material/MenuItem';
 import Button from '@mui/material/Button';
 import Typography from '@mui/material/Typography';
 import Alert from '@mui/material/Alert';
+import Chip from '@mui/material/Chip';
 import { useAppDispatch, useAppSelector } from '../store';
 import { alertsActions } from '../store/alertsSlice';
 import { filterItems, type FeedFilter, type FeedItem } from '../lib/alertFeed';
 import { compareAlarms, isFiring } from '../lib/alarms';
+import { describeMatchers, stateAt } from '../lib/silences';
+import { clock } from '../lib/format';
+import { useHandled, useNow } from '../hooks';
 import FeedList from '../components/FeedList';
+import { useAlertActions } from '../components/AlertActions';
 
 /** Anomaly points listed before "show all". */
 const POINTS_SHOWN = 50;
@@ -21,9 +26,13 @@ function alertsFirst(items: FeedItem[]): FeedItem[] {
   return [...firing, ...items.filter((i) => !isFiring(i))];
 }
 
-export default function AlertsView({ regionFromUrl }: { regionFromUrl: string | null }) {
+export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFromUrl: string | null; alertFromUrl: string | null }) {
   const dispatch = useAppDispatch();
-  const { items, acked, filter, loaded, error } = useAppSelector((s) => s.alerts);
+  const { items, silences, filter, loaded, error } = useAppSelector((s) => s.alerts);
+  const acked = useHandled();
+  const actions = useAlertActions();
+  const now = useNow(5000);
+  const highlight = alertFromUrl ? `alert:${alertFromUrl}` : null;
   const regionIds = useAppSelector((s) => s.ticks.regionIds);
   useEffect(() => {
     if (regionFromUrl) dispatch(alertsActions.setFilter({ region: regionFromUrl }));
@@ -31,14 +40,14 @@ export default function AlertsView({ regionFromUrl }: { regionFromUrl: string | 
   const shown = useMemo(() => filterItems(items, filter, acked), [items, filter, acked]);
   const set = (p: Partial<FeedFilter>) => dispatch(alertsActions.setFilter(p));
   const regions = useMemo(() => [...new Set([...regionIds, ...items.map((i) => i.region).filter((r): r is string => !!r)])].sort(), [regionIds, items]);
-  const openShown = shown.filter((i) => !(i.id in acked));
+  const openShown = shown.filter((i) => i.kind === 'alert' && !!i.alertId && !(i.id in acked));
   // Alerts (and capacity predictions) are the list; anomaly points are
   // context for them, in a list of their own below.
   const alerts = useMemo(() => alertsFirst(shown.filter((i) => i.kind !== 'anomaly')), [shown]);
   const points = useMemo(() => shown.filter((i) => i.kind === 'anomaly'), [shown]);
   const [allPoints, setAllPoints] = useState(false);
-  const ack = (id: string) => dispatch(alertsActions.acknowledge({ ids: [id], at: Date.now() }));
-  const unack = (id: string) => dispatch(alertsActions.unacknowledge(id));
+  const at = Math.max(now, Date.now());
+  const liveSilences = silences.filter((x) => stateAt(x, at) !== 'expired');
 
   return (
     <Box>
@@ -65,11 +74,14 @@ export default function AlertsView({ regionFromUrl }: { regionFromUrl: string | 
         <TextField select size="small" label="Acknowledged" value={filter.ack} onChange={(e) => set({ ack: e.target.value as FeedFilter['ack'] })} sx={{ width: 150 }} data-testid="alerts-ack">
           <MenuItem value="all">all</MenuItem>
           <MenuItem value="open">open only</MenuItem>
-          <MenuItem value="acked">acknowledged</MenuItem>
+          <MenuItem value="acked">acknowledged or silenced</MenuItem>
         </TextField>
         <TextField size="small" label="Search reason, title" value={filter.text} onChange={(e) => set({ text: e.target.value })} sx={{ width: 220 }} />
-        <Button variant="outlined" size="small" disabled={openShown.length === 0} onClick={() => dispatch(alertsActions.acknowledge({ ids: openShown.map((i) => i.id), at: Date.now() }))} data-testid="alerts-ack-all">
+        <Button variant="outlined" size="small" disabled={openShown.length === 0} onClick={() => actions.ack(openShown)} data-testid="alerts-ack-all">
           acknowledge {openShown.length} shown
+        </Button>
+        <Button variant="outlined" size="small" onClick={actions.test} data-testid="alerts-test">
+          send test notification
         </Button>
         <Typography variant="body2" sx={{ ml: 'auto', opacity: 0.75 }} data-testid="alerts-count">
           {shown.length} of {items.length}
@@ -79,6 +91,31 @@ export default function AlertsView({ regionFromUrl }: { regionFromUrl: string | 
         <Alert severity="error" sx={{ mt: 1 }}>
           Alert history: {error}
         </Alert>
+      )}
+      {actions.ui}
+      {silences.length > 0 && (
+        <Paper sx={{ mt: 1.5, p: 1.5 }} data-testid="silences" data-count={liveSilences.length}>
+          <Typography variant="subtitle2">
+            Silences ({liveSilences.length} pending or active) — matching alerts show here but are not delivered
+          </Typography>
+          {silences.map((x) => {
+            const state = stateAt(x, at);
+            return (
+              <Box key={x.id} sx={{ display: 'flex', gap: 1, alignItems: 'center', mt: 0.5, opacity: state === 'expired' ? 0.5 : 1 }} data-testid="silence" data-id={x.id} data-state={state}>
+                <Chip size="small" label={state} color={state === 'active' ? 'secondary' : 'default'} />
+                <Typography variant="body2">
+                  {describeMatchers(x.matchers)} · until {clock(x.ends_ms)} · by {x.author}
+                  {x.comment ? ` — ${x.comment}` : ''}
+                </Typography>
+                {state !== 'expired' && (
+                  <Button size="small" onClick={() => actions.expire(x)} data-testid="silence-expire">
+                    expire
+                  </Button>
+                )}
+              </Box>
+            );
+          })}
+        </Paper>
       )}
       {!loaded && items.length === 0 ? (
         <Paper sx={{ mt: 1.5 }}>
@@ -94,7 +131,15 @@ export default function AlertsView({ regionFromUrl }: { regionFromUrl: string | 
                   firing first, worst first; then pending, resolved and capacity predictions, newest first
                 </Typography>
               </Typography>
-              <FeedList items={alerts} acked={acked} onAck={ack} onUnack={unack} emptyText="No alert matches these filters." />
+              <FeedList
+                items={alerts}
+                handled={acked}
+                onAck={(it) => actions.ack([it])}
+                onUnack={actions.unack}
+                onSilence={actions.silence}
+                highlight={highlight}
+                emptyText="No alert matches these filters."
+              />
             </Paper>
           )}
           {(filter.kind === 'all' || filter.kind === 'anomaly') && (
@@ -110,7 +155,7 @@ export default function AlertsView({ regionFromUrl }: { regionFromUrl: string | 
                   </Button>
                 )}
               </Box>
-              <FeedList items={allPoints ? points : points.slice(0, POINTS_SHOWN)} acked={acked} onAck={ack} onUnack={unack} emptyText="No anomaly point matches these filters." />
+              <FeedList items={allPoints ? points : points.slice(0, POINTS_SHOWN)} handled={acked} emptyText="No anomaly point matches these filters." />
             </Paper>
           )}
         </>

@@ -12,6 +12,7 @@ import Alert from '@mui/material/Alert';
 import Button from '@mui/material/Button';
 import Link from '@mui/material/Link';
 import { useAppSelector } from '../store';
+import { useHandled } from '../hooks';
 import { getJson, isAbort } from '../lib/api';
 import type { ContentDetail } from '../lib/types';
 import { RENDITIONS } from '../lib/types';
@@ -28,7 +29,7 @@ const REFRESH_MS = 5_000;
 export default function ContentDetailView({ id }: { id: string }) {
   const [detail, setDetail] = useState<ContentDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const acked = useAppSelector((s) => s.alerts.acked);
+  const acked = useHandled();
   const liveStatus = useAppSelector((s) => s.content.rows[id]?.status);
 
   useEffect(() => {
@@ -158,7 +159,7 @@ export default function ContentDetailView({ id }: { id: string }) {
           <Typography variant="subtitle1" sx={{ fontWeight: 600 }}>
             Alerts and recent anomalies
           </Typography>
-          <FeedList items={feed} acked={acked} />
+          <FeedList items={feed} handled={acked} />
         </Paper>
       </Box>
     </Box>

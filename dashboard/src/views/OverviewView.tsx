@@ -4,8 +4,9 @@ import Paper from '@mui/material/Paper';
 import Typography from '@mui/material/Typography';
 import Link from '@mui/material/Link';
 import { useTheme } from '@mui/material/styles';
-import { useAppDispatch, useAppSelector } from '../store';
-import { alertsActions } from '../store/alertsSlice';
+import { useAppSelector } from '../store';
+import { useHandled } from '../hooks';
+import { useAlertActions } from '../components/AlertActions';
 import { liveSeries } from '../lib/seriesStore';
 import { itemLink, openCounts } from '../lib/alertFeed';
 import { firingAlerts, metricAlarm, needsAttention, regionAlarm } from '../lib/alarms';
@@ -30,8 +31,8 @@ export default function OverviewView() {
   const tick = useAppSelector((s) => s.ticks.latest);
   const version = useAppSelector((s) => s.ticks.version);
   const items = useAppSelector((s) => s.alerts.items);
-  const acked = useAppSelector((s) => s.alerts.acked);
-  const dispatch = useAppDispatch();
+  const acked = useHandled();
+  const actions = useAlertActions();
   const theme = useTheme();
   const counts = useMemo(() => openCounts(items, acked), [items, acked]);
   const firing = useMemo(() => firingAlerts(items), [items]);
@@ -71,7 +72,7 @@ export default function OverviewView() {
         <KpiCard
           label="Open alerts"
           value={String(counts.firing)}
-          sub={`${counts.critical} critical${ackedFiring > 0 ? ` · ${ackedFiring} acknowledged` : ''}`}
+          sub={`${counts.critical} critical${ackedFiring > 0 ? ` · ${ackedFiring} acknowledged or silenced` : ''}`}
           level={alertLevel}
           version={version}
           href={viewHash('alerts')}
@@ -90,11 +91,12 @@ export default function OverviewView() {
           </Box>
           {attention.length === 0 ? (
             <Typography sx={{ p: 2, opacity: 0.7 }} data-testid="needs-attention-empty">
-              No alert is firing{ackedFiring > 0 ? ` that nobody acknowledged (${ackedFiring} acknowledged)` : ''}. Anomaly points are in the alerts view, as context.
+              No alert is firing{ackedFiring > 0 ? ` that nobody acknowledged or silenced (${ackedFiring} handled)` : ''}. Anomaly points are in the alerts view, as context.
             </Typography>
           ) : (
-            <FeedList items={attention} acked={acked} compact onAck={(id) => dispatch(alertsActions.acknowledge({ ids: [id], at: Date.now() }))} />
+            <FeedList items={attention} handled={acked} compact onAck={(it) => actions.ack([it])} onSilence={actions.silence} />
           )}
+          {actions.ui}
         </Paper>
         <Paper sx={{ p: 1.5 }} data-testid="overview-regions">
           <Box sx={{ display: 'flex', justifyContent: 'space-between', alignItems: 'baseline' }}>
