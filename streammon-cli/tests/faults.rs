@@ -238,3 +238,54 @@ fn storage_counters_are_exported_without_health_being_asked() {
     assert!(buffered > 0.0, "the buffered writes are exported while Redis is stalled");
     redis.resume();
 }
+
+/// Issue 17: acknowledgements and silences are kept in Redis and come back
+/// after a restart.
+#[test]
+fn acknowledgements_and_silences_survive_a_restart_on_redis() {
+    let redis = Redis::start();
+    // Half an hour of backfill in 10 s ticks, with a CDN degradation that
+    // fires and resolves in it: a resolved alert in Redis.
+    let args = [
+        "--backfill",
+        "30m",
+        "--step",
+        "10s",
+        "--incidents",
+        "none",
+        "--incidents",
+        "cdn_degradation:eu-west@15m+5m*1",
+    ];
+    let mut server = start_on(&redis, &args, &[]);
+    let list: serde_json::Value = serde_json::from_str(&server.get("/alerts?limit=100").body).expect("JSON");
+    let alert_id = list["alerts"][0]["id"].as_str().unwrap_or_else(|| panic!("an alert: {list}")).to_owned();
+    let ack =
+        server.request("POST", &format!("/alerts/{alert_id}/ack"), Some(r#"{"by":"alice","comment":"CDN ticket 42"}"#));
+    assert_eq!(ack.status, 200, "{}", ack.body);
+    let silence = server.request(
+        "POST",
+        "/silences",
+        Some(r#"{"matchers":{"region":"eu-west"},"duration_ms":3600000,"author":"bob","comment":"maintenance"}"#),
+    );
+    assert_eq!(silence.status, 201, "{}", silence.body);
+    let silence_id =
+        serde_json::from_str::<serde_json::Value>(&silence.body).expect("JSON")["id"].as_str().expect("id").to_owned();
+    server.sigterm();
+    assert_eq!(server.wait_exit(Duration::from_secs(30)).code(), Some(0), "{}", server.log());
+    assert!(redis.cli(&["HGET", "streammon:acks", &alert_id]).contains("CDN ticket 42"));
+
+    // A new server on the same Redis (no backfill: the engine's ids start
+    // again at 1, and a new alert would take the old one's place).
+    let mut again = start_on(&redis, &["--backfill", "0s", "--incidents", "none"], &[]);
+    assert!(
+        again.log().contains("restored acknowledgements and silences from storage acks=1 silences=1"),
+        "{}",
+        again.log()
+    );
+    let silences: serde_json::Value = serde_json::from_str(&again.get("/silences").body).expect("JSON");
+    let restored = silences["silences"].as_array().expect("silences").iter().find(|s| s["id"] == silence_id.as_str());
+    assert_eq!(restored.map(|s| s["state"].clone()), Some(serde_json::json!("active")), "{silences}");
+    let list: serde_json::Value = serde_json::from_str(&again.get("/alerts?limit=1000").body).expect("JSON");
+    let alert = list["alerts"].as_array().expect("alerts").iter().find(|a| a["id"] == alert_id.as_str());
+    assert_eq!(alert.map(|a| a["ack"]["by"].clone()), Some(serde_json::json!("alice")), "{list}");
+}
