@@ -26,8 +26,12 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use streammon_core::alert::{Ack, AlertEvent, AlertEventKind};
 use streammon_core::pipeline::{Pipeline, PipelineConfig, TickOutput};
 use streammon_core::{Alert, AlertState, Frame, MemoryStore, SimConfig, Simulator};
-use streammon_http::{AlertSink, AppState, DeliveryTest, DestinationHealth, HttpSettings, Ingest, Publisher, Telemetry};
-use streammon_notify::{DeliveryPolicy, NoSilences, Notice, Notifier, NotifyConfig, Secret, WebhookConfig, WebhookFormat};
+use streammon_http::{
+    AlertSink, AppState, DeliveryTest, DestinationHealth, HttpSettings, Ingest, Publisher, Telemetry,
+};
+use streammon_notify::{
+    DeliveryPolicy, NoSilences, Notice, Notifier, NotifyConfig, Secret, WebhookConfig, WebhookFormat,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -198,9 +202,11 @@ fn notify(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("notify/publish/1000_alerts");
     group.sample_size(10).measurement_time(Duration::from_secs(5));
-    for (name, sink) in
-        [("no_delivery", None), ("live_receiver", Some(notifier(&live_url))), ("dead_receiver", Some(notifier(&dead_url)))]
-    {
+    for (name, sink) in [
+        ("no_delivery", None),
+        ("live_receiver", Some(notifier(&live_url))),
+        ("dead_receiver", Some(notifier(&dead_url))),
+    ] {
         let mut p = publisher(sink);
         group.bench_function(name, |b| {
             b.iter(|| p.publish(&pipeline, &out, &frame.samples, true));
