@@ -83,7 +83,9 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
-    let layer = CorsLayer::new().allow_methods([Method::GET, Method::POST]).allow_headers(tower_http::cors::Any);
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers(tower_http::cors::Any);
     if origins.iter().any(|o| o == "*") {
         layer.allow_origin(tower_http::cors::Any)
     } else {

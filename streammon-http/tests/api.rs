@@ -991,6 +991,8 @@ async fn cors_allows_the_configured_origin_only() {
     assert_eq!(reply.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), Some(ALLOWED_ORIGIN));
     let methods = reply.header(header::ACCESS_CONTROL_ALLOW_METHODS).unwrap_or_default();
     assert!(methods.contains("POST") && methods.contains("GET"), "{methods}");
+    // An allowed page may expire a silence (issue 17).
+    assert!(methods.contains("DELETE"), "{methods}");
 
     let request = Request::get("/alerts").header(header::ORIGIN, "https://evil.example").body(Body::empty()).unwrap();
     let reply = send(state, request).await;

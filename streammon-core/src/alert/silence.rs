@@ -450,6 +450,13 @@ impl Silences {
         Some(s)
     }
 
+    /// Forgets the silence `id` at once, whatever its state (a silence
+    /// storage would not take); returns it.
+    pub fn remove(&mut self, id: &str) -> Option<Silence> {
+        let at = self.items.iter().position(|s| s.id == id)?;
+        Some(self.items.remove(at))
+    }
+
     /// The silence `id`.
     pub fn get(&self, id: &str) -> Option<&Silence> {
         self.items.iter().find(|s| s.id == id)
@@ -568,6 +575,16 @@ mod tests {
         assert_eq!(set.len(), 1, "an expired silence stays listed");
         assert!(set.purge(2_000 + EXPIRED_KEPT_MS - 1).is_empty());
         assert_eq!(set.purge(2_000 + EXPIRED_KEPT_MS), vec!["sil-1".to_owned()]);
+        let eu = Matchers { region: Some("eu-west".into()), ..Default::default() };
+        let (a, b) = (
+            request(eu.clone()).into_silence("a".into(), 0).unwrap(),
+            request(eu).into_silence("b".into(), 0).unwrap(),
+        );
+        set.insert(a, 0).unwrap();
+        set.insert(b, 0).unwrap();
+        set.expire("b", 1);
+        assert_eq!(set.remove("a").map(|s| s.id), Some("a".into()));
+        assert_eq!((set.len(), set.remove("a")), (1, None), "only that one goes, expired ones stay");
     }
 
     #[test]

@@ -80,8 +80,7 @@ pub(crate) async fn create(
         SilenceRefusal::Duplicate(id) => ApiError::Unavailable(format!("silence id {id} was drawn twice")),
     })?;
     if let Err(e) = state.store().put_silence(&silence).await {
-        state.notes_mut().silences.expire(&silence.id, now);
-        state.notes_mut().silences.purge(i64::MAX);
+        state.notes_mut().silences.remove(&silence.id);
         return Err(e.into());
     }
     state.broadcast_silences(now);
