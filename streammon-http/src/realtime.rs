@@ -274,13 +274,20 @@ impl Hub {
     }
 }
 
-/// Sends a client that just connected every acknowledgement
-/// (`alert_acks`) and silence (`silences`) the server holds.
+/// Most acknowledgements sent to a client on connect, newest first: those
+/// of every alert a dashboard lists and more (`GET /alerts` carries each
+/// listed alert's own).
+const GREETING_ACKS: usize = 1_000;
+
+/// Sends a client that just connected the newest acknowledgements
+/// (`alert_acks`) and every silence (`silences`) the server holds.
 fn greet(state: &AppState, socket: &SocketRef) {
     let now = crate::routes::metrics::now_ms();
     let (acks, silences) = {
         let notes = state.notes();
-        (notes.acks.sorted(), notes.silence_views(now))
+        let mut acks = notes.acks.sorted();
+        acks.truncate(GREETING_ACKS);
+        (acks, notes.silence_views(now))
     };
     let sent = socket
         .emit("alert_acks", &serde_json::json!({ "acks": acks }))
