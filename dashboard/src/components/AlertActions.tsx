@@ -93,12 +93,13 @@ export function useAlertActions(): AlertActions {
         close();
       } else if (pending.kind === 'silence') {
         remember(by);
-        await sendJson<Silence>('POST', '/silences', {
+        const made = await sendJson<Silence>('POST', '/silences', {
           matchers: matchersFor(pending.item.labels, pick),
           duration_ms: duration,
           author: by,
           comment,
         });
+        dispatch(alertsActions.silenceSaved(made));
         close();
       } else if (pending.kind === 'test') {
         remember(by);
@@ -120,7 +121,9 @@ export function useAlertActions(): AlertActions {
       .catch(fail);
   };
   const expire = (s: Silence) => {
-    sendJson<Silence>('DELETE', `/silences/${encodeURIComponent(s.id)}`).catch(fail);
+    sendJson<Silence>('DELETE', `/silences/${encodeURIComponent(s.id)}`)
+      .then((expired) => dispatch(alertsActions.silenceSaved(expired)))
+      .catch(fail);
   };
 
   const silenceItem = pending?.kind === 'silence' ? pending.item : null;
