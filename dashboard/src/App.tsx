@@ -36,9 +36,9 @@ const TITLES: Record<View, string> = {
 
 function AlertsTabLabel() {
   const items = useAppSelector((s) => s.alerts.items);
-  const acked = useHandled();
-  // Firing alerts nobody acknowledged here: anomaly points never make a badge.
-  const { firing, critical } = useMemo(() => openCounts(items, acked), [items, acked]);
+  const handled = useHandled();
+  // Firing alerts nobody acknowledged or silenced: anomaly points never make a badge.
+  const { firing, critical } = useMemo(() => openCounts(items, handled), [items, handled]);
   return (
     <Badge color={critical ? 'error' : 'warning'} badgeContent={firing} max={99} data-testid="alerts-badge" data-firing={firing}>
       <span style={{ paddingRight: firing ? 10 : 0 }}>Alerts</span>

@@ -29,7 +29,7 @@ function alertsFirst(items: FeedItem[]): FeedItem[] {
 export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFromUrl: string | null; alertFromUrl: string | null }) {
   const dispatch = useAppDispatch();
   const { items, silences, filter, loaded, error } = useAppSelector((s) => s.alerts);
-  const acked = useHandled();
+  const handled = useHandled();
   const actions = useAlertActions();
   const now = useNow(5000);
   const highlight = alertFromUrl ? `alert:${alertFromUrl}` : null;
@@ -37,10 +37,10 @@ export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFrom
   useEffect(() => {
     if (regionFromUrl) dispatch(alertsActions.setFilter({ region: regionFromUrl }));
   }, [regionFromUrl, dispatch]);
-  const shown = useMemo(() => filterItems(items, filter, acked), [items, filter, acked]);
+  const shown = useMemo(() => filterItems(items, filter, handled), [items, filter, handled]);
   const set = (p: Partial<FeedFilter>) => dispatch(alertsActions.setFilter(p));
   const regions = useMemo(() => [...new Set([...regionIds, ...items.map((i) => i.region).filter((r): r is string => !!r)])].sort(), [regionIds, items]);
-  const openShown = shown.filter((i) => i.kind === 'alert' && !!i.alertId && !(i.id in acked));
+  const openShown = shown.filter((i) => i.kind === 'alert' && !!i.alertId && !(i.id in handled));
   // Alerts (and capacity predictions) are the list; anomaly points are
   // context for them, in a list of their own below.
   const alerts = useMemo(() => alertsFirst(shown.filter((i) => i.kind !== 'anomaly')), [shown]);
@@ -71,9 +71,9 @@ export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFrom
             </MenuItem>
           ))}
         </TextField>
-        <TextField select size="small" label="Acknowledged" value={filter.ack} onChange={(e) => set({ ack: e.target.value as FeedFilter['ack'] })} sx={{ width: 150 }} data-testid="alerts-ack">
-          <MenuItem value="all">all</MenuItem>
-          <MenuItem value="open">open only</MenuItem>
+        <TextField select size="small" label="Alerts handled" value={filter.ack} onChange={(e) => set({ ack: e.target.value as FeedFilter['ack'] })} sx={{ width: 150 }} data-testid="alerts-ack">
+          <MenuItem value="all">all alerts</MenuItem>
+          <MenuItem value="open">open alerts only</MenuItem>
           <MenuItem value="acked">acknowledged or silenced</MenuItem>
         </TextField>
         <TextField size="small" label="Search reason, title" value={filter.text} onChange={(e) => set({ text: e.target.value })} sx={{ width: 220 }} />
@@ -133,7 +133,7 @@ export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFrom
               </Typography>
               <FeedList
                 items={alerts}
-                handled={acked}
+                handled={handled}
                 onAck={(it) => actions.ack([it])}
                 onUnack={actions.unack}
                 onSilence={actions.silence}
@@ -155,7 +155,7 @@ export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFrom
                   </Button>
                 )}
               </Box>
-              <FeedList items={allPoints ? points : points.slice(0, POINTS_SHOWN)} handled={acked} emptyText="No anomaly point matches these filters." />
+              <FeedList items={allPoints ? points : points.slice(0, POINTS_SHOWN)} handled={{}} emptyText="No anomaly point matches these filters." />
             </Paper>
           )}
         </>
