@@ -16,6 +16,7 @@ import { useHandled, useHashRoute } from './hooks';
 import { VIEWS, viewHash, type View } from './lib/route';
 import { openCounts } from './lib/alertFeed';
 import ConnectionStatus from './components/ConnectionStatus';
+import { OperatorChip } from './components/OperatorName';
 import ReconnectBanner from './components/ReconnectBanner';
 import OverviewView from './views/OverviewView';
 import SeriesView from './views/SeriesView';
@@ -95,6 +96,7 @@ export default function App() {
             ))}
           </Tabs>
           <ConnectionStatus />
+          <OperatorChip />
           <Button size="small" variant="outlined" color="inherit" onClick={() => dispatch(uiActions.toggleTheme())} data-testid="theme-toggle" aria-label="toggle theme">
             {mode === 'dark' ? 'Light' : 'Dark'}
           </Button>

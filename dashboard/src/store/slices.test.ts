@@ -156,6 +156,13 @@ describe('analyticsSlice and uiSlice', () => {
     expect(ui(initialUi, U.toggleTheme()).theme).toBe('light');
     expect(ui(initialUi, U.setTheme('light')).theme).toBe('light');
   });
+  test('the operator\'s name: trimmed, and one the server would refuse (empty, over 64 UTF-8 bytes) ignored', () => {
+    const s = ui(initialUi, U.setOperator('  alice '));
+    expect(s.operator).toBe('alice');
+    expect(ui(s, U.setOperator('   ')).operator).toBe('alice');
+    expect(ui(s, U.setOperator('é'.repeat(33))).operator).toBe('alice');
+    expect(ui(s, U.setOperator('é'.repeat(32))).operator).toBe('é'.repeat(32));
+  });
   test('persisted state is validated', () => {
     expect(parsePersisted('{"theme":"light","operator":" alice ","acked":{"a":1}}')).toEqual({ theme: 'light', operator: 'alice' });
     expect(parsePersisted(`{"operator":"${'x'.repeat(65)}"}`)).toEqual({});
