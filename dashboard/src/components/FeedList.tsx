@@ -62,6 +62,7 @@ export default function FeedList({ items, handled, onAck, onUnack, onSilence, hi
             data-acked={ack ? 'yes' : 'no'}
             data-acked-by={ack?.by ?? ''}
             data-silenced={silencedBy.length ? 'yes' : 'no'}
+            data-handled={isHandled ? 'yes' : 'no'}
             data-highlight={highlight === it.id ? 'yes' : 'no'}
             sx={{
               opacity: isHandled ? 0.6 : 1,
