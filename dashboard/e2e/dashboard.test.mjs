@@ -100,6 +100,7 @@ test('the injected eu-west incident appears in the alert feed, and the region fi
   await page.locator('[data-testid=action-submit]').click();
   await wait('the item acknowledged', 5_000, async () => (await attr(`[data-testid=feed-item][data-id="${ackedId}"]`, 'data-acked')) === 'yes');
   assert.equal(await attr(`[data-testid=feed-item][data-id="${ackedId}"]`, 'data-acked-by'), 'alice');
+  await wait('the dialog gone', 5_000, async () => (await page.locator('[data-testid=alert-action-dialog]').count()) === 0);
   await shot('alerts');
 });
 

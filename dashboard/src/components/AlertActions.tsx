@@ -62,7 +62,9 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 export function useAlertActions(): AlertActions {
   const dispatch = useAppDispatch();
   const operator = useAppSelector((s) => s.ui.operator);
+  // What the dialog is about; kept after it closes, so it does not change while fading out.
   const [pending, setPending] = useState<Pending>(null);
+  const [dialogOpen, setDialogOpen] = useState(false);
   // What to do once the operator has said who they are (asked once).
   const [afterName, setAfterName] = useState<((name: string) => void) | null>(null);
   const [comment, setComment] = useState('');
@@ -84,12 +86,13 @@ export function useAlertActions(): AlertActions {
         setDuration(DEFAULT_SILENCE_MS);
       }
       setPending(p);
+      setDialogOpen(true);
     });
-  const close = () => setPending(null);
+  const close = () => setDialogOpen(false);
   const fail = (e: unknown) => setError(message(e));
 
   async function submit() {
-    if (!pending) return;
+    if (!pending || !dialogOpen) return;
     const by = operator;
     setBusy(true);
     try {
@@ -162,7 +165,7 @@ export function useAlertActions(): AlertActions {
 
   const ui = (
     <>
-      <Dialog open={pending !== null} onClose={close} fullWidth maxWidth="sm" data-testid="alert-action-dialog">
+      <Dialog open={dialogOpen} onClose={close} fullWidth maxWidth="sm" data-testid="alert-action-dialog">
         <DialogTitle>{title}</DialogTitle>
         <DialogContent sx={{ display: 'flex', flexDirection: 'column', gap: 1.5, pt: '8px !important' }}>
           {pending?.kind === 'outcomes' ? (
