@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 
 const api = `http://localhost:${process.env.API_PORT ?? '8000'}`;
-const proxied = ['/health', '/metrics', '/content', '/analytics', '/alerts', '/openapi.json', '/docs'];
+const proxied = ['/health', '/metrics', '/content', '/analytics', '/alerts', '/silences', '/openapi.json', '/docs'];
 
 export default defineConfig({
   plugins: [react()],

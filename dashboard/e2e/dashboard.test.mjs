@@ -93,62 +93,15 @@ test('the injected eu-west incident appears in the alert feed, and the region fi
   const first = page.locator('[data-testid=feed-item][data-kind=alert][data-acked=no]').first();
   ackedId = await first.getAttribute('data-id');
   await first.locator('[data-testid=feed-ack]').click();
+  // Asked once for the name (two operators in two browsers: acks.test.mjs).
   await page.locator('[data-testid=operator-name]').fill('alice');
+  await page.locator('[data-testid=operator-save]').click();
   await page.locator('[data-testid=action-comment]').fill('looking at the CDN');
   await page.locator('[data-testid=action-submit]').click();
   await wait('the item acknowledged', 5_000, async () => (await attr(`[data-testid=feed-item][data-id="${ackedId}"]`, 'data-acked')) === 'yes');
   assert.equal(await attr(`[data-testid=feed-item][data-id="${ackedId}"]`, 'data-acked-by'), 'alice');
+  await wait('the dialog gone', 5_000, async () => (await page.locator('[data-testid=alert-action-dialog]').count()) === 0);
   await shot('alerts');
-});
-
-test('acknowledging in one browser shows in a second within 2 s; a silence made there marks the alert in the first', async () => {
-  const other = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  other.on('pageerror', (e) => problems.push(`page error (second browser): ${e.message}`));
-  await other.goto(`${server.url}/#/alerts?region=eu-west`);
-  const otherAttr = (sel, name) => other.locator(sel).first().getAttribute(name);
-  await wait('alerts in the second browser', 30_000, async () => (await other.locator('[data-testid=feed-item][data-kind=alert]').count()) > 0);
-  // The first browser's acknowledgement is there already: it is the server's.
-  await wait('the earlier acknowledgement in the second browser', 5_000,
-    async () => (await otherAttr(`[data-testid=feed-item][data-id="${ackedId}"]`, 'data-acked-by')) === 'alice');
-  const alertId = await attr(`[data-testid=feed-item][data-id="${ackedId}"]`, 'data-alert-id');
-  const inFirst = `[data-testid=feed-item][data-alert-id="${alertId}"]`;
-  // Taken back in the second browser: reopened in the first.
-  await other.locator(`${inFirst} [data-testid=feed-unack]`).click();
-  await wait('the acknowledgement gone in the first browser', 2_000, async () => (await attr(inFirst, 'data-acked')) === 'no');
-  // Acknowledged in the first (the name is remembered): shown in the second within 2 s.
-  await page.locator(`${inFirst} [data-testid=feed-ack]`).click();
-  assert.equal(await page.locator('[data-testid=operator-name]').inputValue(), 'alice', 'the name is remembered');
-  await page.locator('[data-testid=action-submit]').click();
-  const t0 = Date.now();
-  await waitFor('the acknowledgement in the second browser', 2_000, async () => (await otherAttr(inFirst, 'data-acked-by')) === 'alice', server);
-  const propagated = Date.now() - t0;
-  assert.ok(propagated <= 2_000, `took ${propagated} ms`);
-  console.log(`acknowledgement shown in the second browser after ${propagated} ms`);
-
-  // "Silence like this" from the second browser: the first shows it silenced, still listed.
-  await other.locator(`${inFirst} [data-testid=feed-silence]`).click();
-  await other.locator('[data-testid=operator-name]').fill('bob');
-  assert.match(await other.locator('[data-testid=silence-matchers]').textContent(), /region=eu-west/);
-  await other.locator('[data-testid=action-submit]').click();
-  await wait('the alert marked silenced in the first browser', 2_000, async () => (await attr(inFirst, 'data-silenced')) === 'yes').catch(async (e) => {
-    const errors = await other.locator('[data-testid=action-error]').allTextContents();
-    const silences = await (await fetch(`${server.url}/silences`)).json();
-    const alerts = await (await fetch(`${server.url}/alerts?limit=50`)).json();
-    const labels = alerts.alerts.find((a) => a.id === alertId)?.labels;
-    throw new Error(`${e.message}\nerrors: ${errors}\nsilences: ${JSON.stringify(silences)}\nlabels: ${JSON.stringify(labels)}`);
-  });
-  assert.equal(await page.locator(inFirst).count(), 1, 'a silenced alert is still shown');
-  await wait('the silence listed', 5_000, async () => (await page.locator('[data-testid=silence][data-state=active]').count()) > 0);
-  await shot('alerts-silenced');
-
-  // Expire the silence so the tests after this one see alerts as they are.
-  await page.locator('[data-testid=silence][data-state=active] [data-testid=silence-expire]').first().click();
-  await wait('the silence expired', 5_000, async () => (await page.locator('[data-testid=silence][data-state=active]').count()) === 0);
-
-  // The link Alertmanager and webhooks carry points the alert out.
-  await other.goto(`${server.url}/#/alerts/${alertId}`);
-  await waitFor('the linked alert highlighted', 15_000, async () => (await otherAttr(inFirst, 'data-highlight')) === 'yes', server);
-  await other.context().close();
 });
 
 test('an alert link opens the series view with the window highlighted and the bands drawn', async () => {

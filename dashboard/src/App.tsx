@@ -16,6 +16,7 @@ import { useHandled, useHashRoute } from './hooks';
 import { VIEWS, viewHash, type View } from './lib/route';
 import { openCounts } from './lib/alertFeed';
 import ConnectionStatus from './components/ConnectionStatus';
+import { OperatorChip } from './components/OperatorName';
 import ReconnectBanner from './components/ReconnectBanner';
 import OverviewView from './views/OverviewView';
 import SeriesView from './views/SeriesView';
@@ -36,9 +37,9 @@ const TITLES: Record<View, string> = {
 
 function AlertsTabLabel() {
   const items = useAppSelector((s) => s.alerts.items);
-  const acked = useHandled();
-  // Firing alerts nobody acknowledged here: anomaly points never make a badge.
-  const { firing, critical } = useMemo(() => openCounts(items, acked), [items, acked]);
+  const handled = useHandled();
+  // Firing alerts nobody acknowledged or silenced: anomaly points never make a badge.
+  const { firing, critical } = useMemo(() => openCounts(items, handled), [items, handled]);
   return (
     <Badge color={critical ? 'error' : 'warning'} badgeContent={firing} max={99} data-testid="alerts-badge" data-firing={firing}>
       <span style={{ paddingRight: firing ? 10 : 0 }}>Alerts</span>
@@ -95,6 +96,7 @@ export default function App() {
             ))}
           </Tabs>
           <ConnectionStatus />
+          <OperatorChip />
           <Button size="small" variant="outlined" color="inherit" onClick={() => dispatch(uiActions.toggleTheme())} data-testid="theme-toggle" aria-label="toggle theme">
             {mode === 'dark' ? 'Light' : 'Dark'}
           </Button>

@@ -17,8 +17,8 @@ import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
 import { useAppDispatch, useAppSelector } from '../store';
 import { alertsActions } from '../store/alertsSlice';
-import { uiActions } from '../store/uiSlice';
-import { sendJson } from '../lib/api';
+import { ApiError, sendJson } from '../lib/api';
+import { OperatorDialog } from './OperatorName';
 import { defaultPick, describeMatchers, matchersFor, type MatcherPick } from '../lib/silences';
 import type { FeedItem } from '../lib/alertFeed';
 import type { Ack, DeliveryTest, Silence } from '../lib/types';
@@ -30,6 +30,8 @@ export const SILENCE_DURATIONS: [string, number][] = [
   ['4 h', 4 * 3_600_000],
   ['1 day', 24 * 3_600_000],
 ];
+
+const DEFAULT_SILENCE_MS = 3_600_000;
 
 type Pending =
   | { kind: 'ack'; items: FeedItem[] }
@@ -55,53 +57,69 @@ const PICK_LABELS: [keyof MatcherPick, string][] = [
   ['rule', 'rule'],
 ];
 
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
 export function useAlertActions(): AlertActions {
   const dispatch = useAppDispatch();
   const operator = useAppSelector((s) => s.ui.operator);
+  // What the dialog is about; kept after it closes, so it does not change while fading out.
   const [pending, setPending] = useState<Pending>(null);
-  const [name, setName] = useState(operator);
+  const [dialogOpen, setDialogOpen] = useState(false);
+  // What to do once the operator has said who they are (asked once).
+  const [afterName, setAfterName] = useState<((name: string) => void) | null>(null);
   const [comment, setComment] = useState('');
   const [pick, setPick] = useState<MatcherPick>(defaultPick(null));
-  const [duration, setDuration] = useState(3_600_000);
+  const [duration, setDuration] = useState(DEFAULT_SILENCE_MS);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const open = (p: Pending) => {
-    setName(operator);
-    setComment('');
-    if (p?.kind === 'silence') setPick(defaultPick(p.item.labels));
-    setPending(p);
+  /** Runs `f` with the operator's name, asking for it first if it is not known yet. */
+  const asOperator = (f: (name: string) => void) => {
+    if (operator) f(operator);
+    else setAfterName(() => f);
   };
-  const close = () => setPending(null);
-  const fail = (e: unknown) => setError(e instanceof Error ? e.message : String(e));
-  const remember = (n: string) => {
-    if (n.trim() !== operator) dispatch(uiActions.setOperator(n));
-  };
+  const open = (p: Pending) =>
+    asOperator(() => {
+      setComment('');
+      if (p?.kind === 'silence') {
+        setPick(defaultPick(p.item.labels));
+        setDuration(DEFAULT_SILENCE_MS);
+      }
+      setPending(p);
+      setDialogOpen(true);
+    });
+  const close = () => setDialogOpen(false);
+  const fail = (e: unknown) => setError(message(e));
 
   async function submit() {
-    if (!pending) return;
-    const by = name.trim();
+    if (!pending || !dialogOpen) return;
+    const by = operator;
     setBusy(true);
     try {
       if (pending.kind === 'ack') {
-        remember(by);
+        // One POST per alert; one refused (say, gone meanwhile) does not stop the others.
+        const refused: string[] = [];
         for (const it of pending.items) {
           if (!it.alertId) continue;
-          const ack = await sendJson<Ack>('POST', `/alerts/${encodeURIComponent(it.alertId)}/ack`, { by, comment });
-          dispatch(alertsActions.ackChanged({ alert_id: ack.alert_id, ack }));
+          try {
+            const ack = await sendJson<Ack>('POST', `/alerts/${encodeURIComponent(it.alertId)}/ack`, { by, comment });
+            dispatch(alertsActions.ackChanged({ alert_id: ack.alert_id, ack }));
+          } catch (e) {
+            refused.push(message(e));
+          }
         }
         close();
+        if (refused.length) fail(`${refused.length} of ${pending.items.length} not acknowledged: ${[...new Set(refused)].join('; ')}`);
       } else if (pending.kind === 'silence') {
-        remember(by);
-        await sendJson<Silence>('POST', '/silences', {
+        const made = await sendJson<Silence>('POST', '/silences', {
           matchers: matchersFor(pending.item.labels, pick),
           duration_ms: duration,
           author: by,
           comment,
         });
+        dispatch(alertsActions.silenceSaved(made));
         close();
       } else if (pending.kind === 'test') {
-        remember(by);
         const report = await sendJson<{ outcomes: DeliveryTest[] }>('POST', '/alerts/test', { by });
         setPending({ kind: 'outcomes', outcomes: report.outcomes });
       }
@@ -113,20 +131,27 @@ export function useAlertActions(): AlertActions {
   }
 
   const unack = (item: FeedItem) => {
-    if (!item.alertId) return;
-    const by = operator || 'dashboard';
-    sendJson<unknown>('POST', `/alerts/${encodeURIComponent(item.alertId)}/unack`, { by })
-      .then(() => dispatch(alertsActions.ackChanged({ alert_id: item.alertId as string, ack: null })))
-      .catch(fail);
+    const alertId = item.alertId;
+    if (!alertId) return;
+    asOperator((by) => {
+      sendJson<unknown>('POST', `/alerts/${encodeURIComponent(alertId)}/unack`, { by })
+        // 404: it was not acknowledged (someone took it back first): the same outcome.
+        .catch((e) => {
+          if (!(e instanceof ApiError && e.status === 404)) throw e;
+        })
+        .then(() => dispatch(alertsActions.ackChanged({ alert_id: alertId, ack: null })))
+        .catch(fail);
+    });
   };
   const expire = (s: Silence) => {
-    sendJson<Silence>('DELETE', `/silences/${encodeURIComponent(s.id)}`).catch(fail);
+    sendJson<Silence>('DELETE', `/silences/${encodeURIComponent(s.id)}`)
+      .then((expired) => dispatch(alertsActions.silenceSaved(expired)))
+      .catch(fail);
   };
 
   const silenceItem = pending?.kind === 'silence' ? pending.item : null;
   const matchers = silenceItem ? matchersFor(silenceItem.labels, pick) : {};
-  const nameOk = name.trim().length > 0 && name.trim().length <= 64;
-  const canSubmit = nameOk && !busy && (pending?.kind !== 'silence' || Object.keys(matchers).length > 0);
+  const canSubmit = !!operator && !busy && (pending?.kind !== 'silence' || Object.keys(matchers).length > 0);
   const title =
     pending?.kind === 'ack'
       ? pending.items.length === 1
@@ -140,7 +165,7 @@ export function useAlertActions(): AlertActions {
 
   const ui = (
     <>
-      <Dialog open={pending !== null} onClose={close} fullWidth maxWidth="sm" data-testid="alert-action-dialog">
+      <Dialog open={dialogOpen} onClose={close} fullWidth maxWidth="sm" data-testid="alert-action-dialog">
         <DialogTitle>{title}</DialogTitle>
         <DialogContent sx={{ display: 'flex', flexDirection: 'column', gap: 1.5, pt: '8px !important' }}>
           {pending?.kind === 'outcomes' ? (
@@ -190,16 +215,9 @@ export function useAlertActions(): AlertActions {
                   </TextField>
                 </>
               )}
-              <TextField
-                size="small"
-                label="Your name"
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-                helperText="Recorded with acknowledgements and silences; remembered in this browser."
-                error={name.length > 0 && !nameOk}
-                slotProps={{ htmlInput: { 'data-testid': 'operator-name', maxLength: 64 } }}
-                autoFocus={!name}
-              />
+              <Typography variant="body2" data-testid="action-operator">
+                Recorded as <b>{operator}</b> (change it in the bar at the top).
+              </Typography>
               {pending?.kind !== 'test' && (
                 <TextField size="small" label="Comment" value={comment} onChange={(e) => setComment(e.target.value)} multiline slotProps={{ htmlInput: { 'data-testid': 'action-comment', maxLength: 1024 } }} />
               )}
@@ -215,6 +233,15 @@ export function useAlertActions(): AlertActions {
           )}
         </DialogActions>
       </Dialog>
+      <OperatorDialog
+        open={afterName !== null}
+        onSaved={(name) => {
+          const then = afterName;
+          setAfterName(null);
+          then?.(name);
+        }}
+        onClose={() => setAfterName(null)}
+      />
       <Snackbar open={error !== null} autoHideDuration={10_000} onClose={() => setError(null)}>
         <Alert severity="error" onClose={() => setError(null)} data-testid="action-error">
           {error}

@@ -62,8 +62,8 @@ export default function FeedList({ items, handled, onAck, onUnack, onSilence, hi
             data-acked={ack ? 'yes' : 'no'}
             data-acked-by={ack?.by ?? ''}
             data-silenced={silencedBy.length ? 'yes' : 'no'}
+            data-handled={isHandled ? 'yes' : 'no'}
             data-highlight={highlight === it.id ? 'yes' : 'no'}
-            ref={highlight === it.id ? (el: HTMLLIElement | null) => el?.scrollIntoView({ block: 'center' }) : undefined}
             sx={{
               opacity: isHandled ? 0.6 : 1,
               alignItems: 'flex-start',

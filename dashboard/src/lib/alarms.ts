@@ -30,10 +30,10 @@ export function firingAlerts(items: FeedItem[]): FeedItem[] {
   return items.filter(isFiring).sort(compareAlarms);
 }
 
-/** "Needs attention": the firing alerts nobody acknowledged here, worst first. */
-export function needsAttention(items: FeedItem[], acked: Record<string, number>, limit = 8): FeedItem[] {
+/** "Needs attention": the firing alerts nobody acknowledged or silenced (`handled`), worst first. */
+export function needsAttention(items: FeedItem[], handled: Record<string, number>, limit = 8): FeedItem[] {
   return firingAlerts(items)
-    .filter((it) => !(it.id in acked))
+    .filter((it) => !(it.id in handled))
     .slice(0, limit);
 }
 

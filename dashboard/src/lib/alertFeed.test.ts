@@ -109,9 +109,12 @@ describe('filterItems and counts', () => {
     const eu = filterItems(items, { ...DEFAULT_FEED_FILTER, region: 'eu-west' }, {});
     expect(eu).toHaveLength(2);
     expect(eu.every((i) => i.region === 'eu-west')).toBe(true);
-    const acked = { [items[0].id]: 1 };
-    expect(filterItems(items, { ...DEFAULT_FEED_FILTER, ack: 'open' }, acked)).toHaveLength(2);
-    expect(filterItems(items, { ...DEFAULT_FEED_FILTER, ack: 'acked' }, acked)).toHaveLength(1);
+    // Acknowledged or silenced narrows the alerts; anomaly points are never acknowledged and always pass.
+    const handled = { [items[2].id]: 1 };
+    expect(filterItems(items, { ...DEFAULT_FEED_FILTER, ack: 'open' }, handled).map((i) => i.kind)).toEqual(['anomaly', 'anomaly']);
+    expect(filterItems(items, { ...DEFAULT_FEED_FILTER, ack: 'acked' }, handled).map((i) => i.kind)).toEqual(['anomaly', 'anomaly', 'alert']);
+    expect(filterItems(items, { ...DEFAULT_FEED_FILTER, ack: 'open' }, {}).map((i) => i.kind)).toEqual(['anomaly', 'anomaly', 'alert']);
+    expect(filterItems(items, { ...DEFAULT_FEED_FILTER, ack: 'acked' }, {}).map((i) => i.kind)).toEqual(['anomaly', 'anomaly']);
     expect(filterItems(items, { ...DEFAULT_FEED_FILTER, text: 'US-EAST' }, {})).toHaveLength(1);
   });
   test('open counts: firing alerts only (a critical anomaly point is no alarm), acknowledged ones left out', () => {

@@ -227,37 +227,38 @@ export interface FeedFilter {
   minSeverity: Severity;
   kind: AlertKind | 'all';
   region: string | null;
+  /** Alerts only: open, or handled (acknowledged or silenced). Anomaly points and predictions are never acknowledged. */
   ack: 'all' | 'open' | 'acked';
   text: string;
 }
 
 export const DEFAULT_FEED_FILTER: FeedFilter = { minSeverity: 'info', kind: 'all', region: null, ack: 'all', text: '' };
 
-export function filterItems(items: FeedItem[], f: FeedFilter, acked: Record<string, number>): FeedItem[] {
+/** The items `f` keeps; `handled` holds the feed ids of the alerts acknowledged or silenced. */
+export function filterItems(items: FeedItem[], f: FeedFilter, handled: Record<string, number>): FeedItem[] {
   const min = severityRank(f.minSeverity);
   const text = f.text.trim().toLowerCase();
   return items.filter((it) => {
     if (severityRank(it.severity) < min) return false;
     if (f.kind !== 'all' && it.kind !== f.kind) return false;
     if (f.region && it.region !== f.region) return false;
-    const isAcked = it.id in acked;
-    if (f.ack === 'open' && isAcked) return false;
-    if (f.ack === 'acked' && !isAcked) return false;
+    if (it.kind === 'alert' && f.ack !== 'all' && (it.id in handled) !== (f.ack === 'acked')) return false;
     if (text && !`${it.reason} ${it.contentId ?? ''} ${it.region ?? ''}`.toLowerCase().includes(text)) return false;
     return true;
   });
 }
 
 /**
- * Counts for the nav badge and the open-alerts tile: open (unacknowledged)
- * alerts that fire, and how many of them are critical. Anomaly points and
- * pending alerts are not alarms and are not counted.
+ * Counts for the nav badge and the open-alerts tile: open (neither
+ * acknowledged nor silenced: not in `handled`) alerts that fire, and how
+ * many of them are critical. Anomaly points and pending alerts are not
+ * alarms and are not counted.
  */
-export function openCounts(items: FeedItem[], acked: Record<string, number>): { firing: number; critical: number } {
+export function openCounts(items: FeedItem[], handled: Record<string, number>): { firing: number; critical: number } {
   let firing = 0;
   let critical = 0;
   for (const it of items) {
-    if (it.id in acked || it.kind !== 'alert' || it.state !== 'firing') continue;
+    if (it.id in handled || it.kind !== 'alert' || it.state !== 'firing') continue;
     firing++;
     if (it.severity === 'critical') critical++;
   }

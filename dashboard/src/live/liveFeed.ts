@@ -14,7 +14,7 @@ import { backfillQuery, checkSequence, mergeBackfill } from '../lib/gaps';
 import { itemFromAlert, itemFromEvent, type FeedItem } from '../lib/alertFeed';
 import { contentAlarm, healthOfAlarm, isFiring } from '../lib/alarms';
 import { getJson, isAbort } from '../lib/api';
-import type { Ack, AlertList, Analytics, Silence, AnomalyAlert, ContentChange, ContentList, ContentRow, HealthResponse, HistoryResponse, MetricsUpdate } from '../lib/types';
+import type { Ack, AlertList, AlertObject, Analytics, Silence, AnomalyAlert, ContentChange, ContentList, ContentRow, HealthResponse, HistoryResponse, MetricsUpdate } from '../lib/types';
 
 const CONTENT_POLL_MS = 3_000;
 const ANALYTICS_POLL_MS = 10_000;
@@ -181,8 +181,10 @@ export class LiveFeed {
   }
 
   async loadAlerts(): Promise<void> {
+    void this.loadSilences();
     try {
       const sentMs = Date.now();
+      const epoch = this.store.getState().alerts.ackEpoch;
       const [alerts, firing, analytics] = await Promise.all([
         getJson<AlertList>('/alerts?limit=150'),
         getJson<AlertList>(FIRING_URL),
@@ -195,6 +197,7 @@ export class LiveFeed {
         ...(analytics.predictions ?? []).map(itemFromEvent),
       ];
       this.store.dispatch(alertsActions.backfilled(items));
+      this.listAcks([...(alerts.alerts ?? []), ...(firing.alerts ?? [])], epoch);
       this.reconcile(firing, sentMs);
       this.store.dispatch(analyticsActions.fetched({ data: analytics, at: Date.now() }));
     } catch (e) {
@@ -210,9 +213,33 @@ export class LiveFeed {
   private async loadAlertList(): Promise<void> {
     try {
       const sentMs = Date.now();
+      const epoch = this.store.getState().alerts.ackEpoch;
       const [res, firing] = await Promise.all([getJson<AlertList>('/alerts?limit=150'), getJson<AlertList>(FIRING_URL)]);
-      this.store.dispatch(alertsActions.backfilled([...(res.alerts ?? []), ...(firing.alerts ?? [])].map(itemFromAlert)));
+      const listed = [...(res.alerts ?? []), ...(firing.alerts ?? [])];
+      this.store.dispatch(alertsActions.backfilled(listed.map(itemFromAlert)));
+      this.listAcks(listed, epoch);
       this.reconcile(firing, sentMs);
+    } catch (e) {
+      this.store.dispatch(alertsActions.backfillFailed(errMsg(e)));
+    }
+  }
+
+  /**
+   * The acknowledgements `GET /alerts` carries, asked at `epoch`: ignored
+   * when the socket told newer ones meanwhile (`alert_acks` on connect,
+   * `alert_ack` on every change), which heals a missed event otherwise.
+   */
+  private listAcks(alerts: AlertObject[], epoch: number): void {
+    const acks = alerts.flatMap((a) => (a.ack ? [a.ack] : []));
+    this.store.dispatch(alertsActions.acksListed({ alertIds: alerts.map((a) => a.id), acks, epoch }));
+  }
+
+  /** The silences, on load and on every connect (the socket's `silences` keeps them after). */
+  private async loadSilences(): Promise<void> {
+    try {
+      const epoch = this.store.getState().alerts.silenceEpoch;
+      const res = await getJson<{ silences?: Silence[] }>('/silences');
+      this.store.dispatch(alertsActions.silencesListed({ silences: res.silences ?? [], epoch }));
     } catch (e) {
       this.store.dispatch(alertsActions.backfillFailed(errMsg(e)));
     }

@@ -1,5 +1,7 @@
 // The theme and the operator's name survive a reload (localStorage).
 // Acknowledgements are the server's (GET /alerts, Socket.IO `alert_acks`).
+import { operatorNameOk } from './uiSlice';
+
 const KEY = 'streammon.dashboard.v1';
 
 export interface Persisted {
@@ -16,7 +18,7 @@ export function parsePersisted(raw: string | null): Persisted {
     const o = v as Record<string, unknown>;
     const out: Persisted = {};
     if (o.theme === 'dark' || o.theme === 'light') out.theme = o.theme;
-    if (typeof o.operator === 'string' && o.operator.trim() && o.operator.length <= 64) out.operator = o.operator.trim();
+    if (typeof o.operator === 'string' && operatorNameOk(o.operator)) out.operator = o.operator.trim();
     return out;
   } catch {
     return {};

@@ -74,6 +74,34 @@ describe('alertsSlice', () => {
     s = alerts(s, A.silencesLoaded([silence]));
     expect(s.silences).toEqual([silence]);
   });
+  test('a REST listing of acknowledgements applies unless the socket told something since it was asked', () => {
+    const ack = (id: string, by: string) => ({ alert_id: id, by, at_ms: 5, comment: 'on it' });
+    let s = alerts(initialAlerts, A.acksLoaded([ack('a', 'alice'), ack('z', 'zoe')]));
+    const asked = s.ackEpoch;
+    // Listed: `a` no longer acknowledged, `b` acknowledged; `z` not listed, so kept.
+    const listing = A.acksListed({ alertIds: ['a', 'b'], acks: [ack('b', 'bob')], epoch: asked });
+    const fresh = alerts(s, listing);
+    expect(Object.keys(fresh.acks).sort()).toEqual(['b', 'z']);
+    // An `alert_ack` came while the listing was on its way: the listing is older.
+    s = alerts(s, A.ackChanged({ alert_id: 'c', ack: ack('c', 'carol') }));
+    s = alerts(s, listing);
+    expect(Object.keys(s.acks).sort()).toEqual(['a', 'c', 'z']);
+  });
+  test('silences: a REST listing loses to the socket; a write\'s answer is upserted, twice is once', () => {
+    const silence = (id: string, state: 'active' | 'expired') => ({ id, matchers: { rule: 'r' }, starts_ms: 0, ends_ms: 10, author: 'a', comment: '', created_ms: 0, state });
+    let s = alerts(initialAlerts, A.silencesListed({ silences: [silence('s1', 'active')], epoch: initialAlerts.silenceEpoch }));
+    expect(s.silences.map((x) => x.id)).toEqual(['s1']);
+    const asked = s.silenceEpoch;
+    s = alerts(s, A.silenceSaved(silence('s2', 'active')));
+    s = alerts(s, A.silenceSaved(silence('s2', 'active')));
+    expect(s.silences.map((x) => x.id)).toEqual(['s2', 's1']);
+    s = alerts(s, A.silenceSaved(silence('s1', 'expired')));
+    expect(s.silences.map((x) => `${x.id} ${x.state}`)).toEqual(['s2 active', 's1 expired']);
+    s = alerts(s, A.silencesListed({ silences: [], epoch: asked }));
+    expect(s.silences).toHaveLength(2);
+    s = alerts(s, A.silencesLoaded([silence('s3', 'active')]));
+    expect(s.silences.map((x) => x.id)).toEqual(['s3']);
+  });
 });
 
 describe('contentSlice', () => {
@@ -127,6 +155,13 @@ describe('analyticsSlice and uiSlice', () => {
   test('theme toggles', () => {
     expect(ui(initialUi, U.toggleTheme()).theme).toBe('light');
     expect(ui(initialUi, U.setTheme('light')).theme).toBe('light');
+  });
+  test('the operator\'s name: trimmed, and one the server would refuse (empty, over 64 UTF-8 bytes) ignored', () => {
+    const s = ui(initialUi, U.setOperator('  alice '));
+    expect(s.operator).toBe('alice');
+    expect(ui(s, U.setOperator('   ')).operator).toBe('alice');
+    expect(ui(s, U.setOperator('é'.repeat(33))).operator).toBe('alice');
+    expect(ui(s, U.setOperator('é'.repeat(32))).operator).toBe('é'.repeat(32));
   });
   test('persisted state is validated', () => {
     expect(parsePersisted('{"theme":"light","operator":" alice ","acked":{"a":1}}')).toEqual({ theme: 'light', operator: 'alice' });

@@ -8,14 +8,24 @@ export interface UiState {
   operator: string;
 }
 
+/** The server's bound on `by` and `author`, in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 64;
+
+/** Whether `name`, trimmed, is one the server takes as `by` or `author`. */
+export function operatorNameOk(name: string): boolean {
+  const n = name.trim();
+  return n.length > 0 && new TextEncoder().encode(n).length <= MAX_NAME_BYTES;
+}
+
 export const initialUi: UiState = { theme: 'dark', operator: '' };
 
 const uiSlice = createSlice({
   name: 'ui',
   initialState: initialUi,
   reducers: {
+    /** A name the server would refuse is ignored. */
     setOperator(s, a: PayloadAction<string>) {
-      s.operator = a.payload.trim().slice(0, 64);
+      if (operatorNameOk(a.payload)) s.operator = a.payload.trim();
     },
     setTheme(s, a: PayloadAction<ThemeMode>) {
       s.theme = a.payload;

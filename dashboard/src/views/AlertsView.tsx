@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import Box from '@mui/material/Box';
 import Paper from '@mui/material/Paper';
 import TextField from '@mui/material/TextField';
@@ -6,15 +6,13 @@ import MenuItem from '@mui/material/MenuItem';
 import Button from '@mui/material/Button';
 import Typography from '@mui/material/Typography';
 import Alert from '@mui/material/Alert';
-import Chip from '@mui/material/Chip';
 import { useAppDispatch, useAppSelector } from '../store';
 import { alertsActions } from '../store/alertsSlice';
-import { filterItems, type FeedFilter, type FeedItem } from '../lib/alertFeed';
+import { DEFAULT_FEED_FILTER, filterItems, type FeedFilter, type FeedItem } from '../lib/alertFeed';
 import { compareAlarms, isFiring } from '../lib/alarms';
-import { describeMatchers, stateAt } from '../lib/silences';
-import { clock } from '../lib/format';
 import { useHandled, useNow } from '../hooks';
 import FeedList from '../components/FeedList';
+import SilencesPanel from '../components/SilencesPanel';
 import { useAlertActions } from '../components/AlertActions';
 
 /** Anomaly points listed before "show all". */
@@ -29,7 +27,7 @@ function alertsFirst(items: FeedItem[]): FeedItem[] {
 export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFromUrl: string | null; alertFromUrl: string | null }) {
   const dispatch = useAppDispatch();
   const { items, silences, filter, loaded, error } = useAppSelector((s) => s.alerts);
-  const acked = useHandled();
+  const handled = useHandled();
   const actions = useAlertActions();
   const now = useNow(5000);
   const highlight = alertFromUrl ? `alert:${alertFromUrl}` : null;
@@ -37,17 +35,25 @@ export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFrom
   useEffect(() => {
     if (regionFromUrl) dispatch(alertsActions.setFilter({ region: regionFromUrl }));
   }, [regionFromUrl, dispatch]);
-  const shown = useMemo(() => filterItems(items, filter, acked), [items, filter, acked]);
+  const shown = useMemo(() => filterItems(items, filter, handled), [items, filter, handled]);
   const set = (p: Partial<FeedFilter>) => dispatch(alertsActions.setFilter(p));
   const regions = useMemo(() => [...new Set([...regionIds, ...items.map((i) => i.region).filter((r): r is string => !!r)])].sort(), [regionIds, items]);
-  const openShown = shown.filter((i) => i.kind === 'alert' && !!i.alertId && !(i.id in acked));
+  const openShown = shown.filter((i) => i.kind === 'alert' && !!i.alertId && !(i.id in handled));
   // Alerts (and capacity predictions) are the list; anomaly points are
   // context for them, in a list of their own below.
   const alerts = useMemo(() => alertsFirst(shown.filter((i) => i.kind !== 'anomaly')), [shown]);
   const points = useMemo(() => shown.filter((i) => i.kind === 'anomaly'), [shown]);
   const [allPoints, setAllPoints] = useState(false);
+  // `#/alerts/<id>`: scrolled into view once, when it is listed (not on every render).
+  const linked = highlight ? items.find((i) => i.id === highlight) ?? null : null;
+  const linkedShown = !!highlight && filter.kind !== 'anomaly' && alerts.some((i) => i.id === highlight);
+  const scrolledTo = useRef<string | null>(null);
+  useEffect(() => {
+    if (!highlight || !linkedShown || scrolledTo.current === highlight) return;
+    scrolledTo.current = highlight;
+    document.querySelector(`[data-testid=feed-item][data-id="${CSS.escape(highlight)}"]`)?.scrollIntoView({ block: 'center' });
+  }, [highlight, linkedShown]);
   const at = Math.max(now, Date.now());
-  const liveSilences = silences.filter((x) => stateAt(x, at) !== 'expired');
 
   return (
     <Box>
@@ -71,9 +77,9 @@ export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFrom
             </MenuItem>
           ))}
         </TextField>
-        <TextField select size="small" label="Acknowledged" value={filter.ack} onChange={(e) => set({ ack: e.target.value as FeedFilter['ack'] })} sx={{ width: 150 }} data-testid="alerts-ack">
-          <MenuItem value="all">all</MenuItem>
-          <MenuItem value="open">open only</MenuItem>
+        <TextField select size="small" label="Alerts handled" value={filter.ack} onChange={(e) => set({ ack: e.target.value as FeedFilter['ack'] })} sx={{ width: 150 }} data-testid="alerts-ack">
+          <MenuItem value="all">all alerts</MenuItem>
+          <MenuItem value="open">open alerts only</MenuItem>
           <MenuItem value="acked">acknowledged or silenced</MenuItem>
         </TextField>
         <TextField size="small" label="Search reason, title" value={filter.text} onChange={(e) => set({ text: e.target.value })} sx={{ width: 220 }} />
@@ -93,29 +99,21 @@ export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFrom
         </Alert>
       )}
       {actions.ui}
-      {silences.length > 0 && (
-        <Paper sx={{ mt: 1.5, p: 1.5 }} data-testid="silences" data-count={liveSilences.length}>
-          <Typography variant="subtitle2">
-            Silences ({liveSilences.length} pending or active) — matching alerts show here but are not delivered
-          </Typography>
-          {silences.map((x) => {
-            const state = stateAt(x, at);
-            return (
-              <Box key={x.id} sx={{ display: 'flex', gap: 1, alignItems: 'center', mt: 0.5, opacity: state === 'expired' ? 0.5 : 1 }} data-testid="silence" data-id={x.id} data-state={state}>
-                <Chip size="small" label={state} color={state === 'active' ? 'secondary' : 'default'} />
-                <Typography variant="body2">
-                  {describeMatchers(x.matchers)} · until {clock(x.ends_ms)} · by {x.author}
-                  {x.comment ? ` — ${x.comment}` : ''}
-                </Typography>
-                {state !== 'expired' && (
-                  <Button size="small" onClick={() => actions.expire(x)} data-testid="silence-expire">
-                    expire
-                  </Button>
-                )}
-              </Box>
-            );
-          })}
-        </Paper>
+      {highlight && !linkedShown && (loaded || linked) && (
+        <Alert
+          severity="info"
+          sx={{ mt: 1 }}
+          data-testid="alerts-linked-missing"
+          action={
+            linked ? (
+              <Button size="small" color="inherit" onClick={() => set(DEFAULT_FEED_FILTER)} data-testid="alerts-linked-show">
+                show it
+              </Button>
+            ) : undefined
+          }
+        >
+          {linked ? `Alert ${alertFromUrl} is hidden by the filters.` : `Alert ${alertFromUrl} is not among the latest alerts (it may have resolved long ago).`}
+        </Alert>
       )}
       {!loaded && items.length === 0 ? (
         <Paper sx={{ mt: 1.5 }}>
@@ -133,7 +131,7 @@ export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFrom
               </Typography>
               <FeedList
                 items={alerts}
-                handled={acked}
+                handled={handled}
                 onAck={(it) => actions.ack([it])}
                 onUnack={actions.unack}
                 onSilence={actions.silence}
@@ -142,6 +140,7 @@ export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFrom
               />
             </Paper>
           )}
+          <SilencesPanel silences={silences} now={at} onExpire={actions.expire} />
           {(filter.kind === 'all' || filter.kind === 'anomaly') && (
             <Paper variant="outlined" sx={{ mt: 1.5, opacity: 0.9 }} data-testid="anomaly-points" data-count={points.length}>
               <Box sx={{ display: 'flex', alignItems: 'baseline', gap: 1, px: 1.5, pt: 1, flexWrap: 'wrap' }}>
@@ -155,7 +154,7 @@ export default function AlertsView({ regionFromUrl, alertFromUrl }: { regionFrom
                   </Button>
                 )}
               </Box>
-              <FeedList items={allPoints ? points : points.slice(0, POINTS_SHOWN)} handled={acked} emptyText="No anomaly point matches these filters." />
+              <FeedList items={allPoints ? points : points.slice(0, POINTS_SHOWN)} handled={{}} emptyText="No anomaly point matches these filters." />
             </Paper>
           )}
         </>

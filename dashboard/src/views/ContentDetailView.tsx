@@ -29,7 +29,7 @@ const REFRESH_MS = 5_000;
 export default function ContentDetailView({ id }: { id: string }) {
   const [detail, setDetail] = useState<ContentDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const acked = useHandled();
+  const handled = useHandled();
   const liveStatus = useAppSelector((s) => s.content.rows[id]?.status);
 
   useEffect(() => {
@@ -159,7 +159,7 @@ export default function ContentDetailView({ id }: { id: string }) {
           <Typography variant="subtitle1" sx={{ fontWeight: 600 }}>
             Alerts and recent anomalies
           </Typography>
-          <FeedList items={feed} handled={acked} />
+          <FeedList items={feed} handled={handled} />
         </Paper>
       </Box>
     </Box>

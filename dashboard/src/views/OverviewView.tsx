@@ -31,13 +31,13 @@ export default function OverviewView() {
   const tick = useAppSelector((s) => s.ticks.latest);
   const version = useAppSelector((s) => s.ticks.version);
   const items = useAppSelector((s) => s.alerts.items);
-  const acked = useHandled();
+  const handled = useHandled();
   const actions = useAlertActions();
   const theme = useTheme();
-  const counts = useMemo(() => openCounts(items, acked), [items, acked]);
+  const counts = useMemo(() => openCounts(items, handled), [items, handled]);
   const firing = useMemo(() => firingAlerts(items), [items]);
   // Firing alerts only, worst first: a single anomaly point is no alarm.
-  const attention = useMemo(() => needsAttention(firing, acked), [firing, acked]);
+  const attention = useMemo(() => needsAttention(firing, handled), [firing, handled]);
   const ackedFiring = firing.length - counts.firing;
   const all = liveSeries.scope('all');
 
@@ -94,7 +94,7 @@ export default function OverviewView() {
               No alert is firing{ackedFiring > 0 ? ` that nobody acknowledged or silenced (${ackedFiring} handled)` : ''}. Anomaly points are in the alerts view, as context.
             </Typography>
           ) : (
-            <FeedList items={attention} handled={acked} compact onAck={(it) => actions.ack([it])} onSilence={actions.silence} />
+            <FeedList items={attention} handled={handled} compact onAck={(it) => actions.ack([it])} onSilence={actions.silence} />
           )}
           {actions.ui}
         </Paper>
