@@ -167,6 +167,7 @@ fn bad_delivery_settings_are_refused_naming_the_flag_or_the_line() {
         assert!(err.contains(&format!("{}:{line}:", path.display())) && err.contains(field), "{err}");
     };
     file("[notify]\nqueue = 0\n", 2, "notify.queue");
+    file("[notify]\npublic_url = \"dashboard.example\"\n", 2, "notify.public_url");
     file("[notify]\nbackoff_initial = \"2m\"\n", 2, "notify.backoff_initial");
     file("[[notify.alertmanagers]]\nurl = \"am:9093\"\n", 2, "notify.alertmanagers[0].url");
     file(

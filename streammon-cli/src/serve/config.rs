@@ -347,7 +347,7 @@ impl ServeArgs {
                 reason: format!("{} is not within 1..=100000", self.max_rooms_per_client),
             });
         }
-        let notify = self.delivery.config(&file.notify, &locate, format!("http://{addr}"))?;
+        let notify = self.delivery.config(&file.notify, &locate)?;
         let dashboard = crate::serve::dashboard::load(self.dashboard.as_deref())?;
         let cmcd = if self.source.collects() {
             let mut tokens: Vec<(String, String)> = Vec::new();

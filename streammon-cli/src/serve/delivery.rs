@@ -58,12 +58,13 @@ fn per_item<'a, T>(flag: &'static str, given: &'a [T], items: usize) -> Result<V
 
 impl DeliveryArgs {
     /// The flags and the file's `[notify]`, checked. `locate` places an
-    /// error of the file; `default_public` is `http://HOST:PORT`.
+    /// error of the file. Without a public URL, `dashboard_url` is left
+    /// `None` for `serve` to fill in once it knows the address it listens
+    /// on.
     pub(crate) fn config(
         &self,
         file: &NotifyFile,
         locate: &dyn Fn(streammon_core::Error) -> CliError,
-        default_public: String,
     ) -> Result<NotifyConfig, CliError> {
         let in_file = |field: String, reason: String| locate(streammon_core::Error::config(field, reason));
         let mut config = NotifyConfig {
@@ -139,12 +140,22 @@ impl DeliveryArgs {
             }
             config.webhooks.push(WebhookConfig { url, secret, format });
         }
-        let public = self.public_url.clone().or_else(|| file.public_url.clone()).unwrap_or(default_public);
-        let public = public.trim().trim_end_matches('/').to_owned();
-        if public.parse::<Endpoint>().is_err() {
-            return Err(CliError::Usage { flag: "--public-url", reason: format!("{public:?} is not an http(s) URL") });
+        let public = match (&self.public_url, &file.public_url) {
+            (Some(flag), _) => Some((flag.trim().trim_end_matches('/').to_owned(), true)),
+            (None, Some(in_file)) => Some((in_file.trim().trim_end_matches('/').to_owned(), false)),
+            (None, None) => None,
+        };
+        if let Some((url, from_flag)) = public {
+            if let Err(e) = url.parse::<Endpoint>() {
+                let reason = format!("{e}");
+                return Err(if from_flag {
+                    CliError::Usage { flag: "--public-url", reason }
+                } else {
+                    in_file("notify.public_url".into(), reason)
+                });
+            }
+            config.dashboard_url = Some(url);
         }
-        config.dashboard_url = Some(public);
         Ok(config)
     }
 }

@@ -132,18 +132,6 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
             tracing::warn!(target: "streammon", "storage took over 5 s to give acknowledgements and silences back: starting without them")
         }
     }
-    let notifier = if settings.notify.is_empty() {
-        None
-    } else {
-        let notifier =
-            streammon_notify::Notifier::start(settings.notify.clone(), Arc::new(delivery::Silenced(state.clone())))
-                .map_err(|e| CliError::Server(format!("cannot start alert delivery: {e}")))?;
-        state.set_alert_sink(Arc::new(delivery::Delivery(notifier.clone())));
-        let names: Vec<String> =
-            notifier.stats().into_iter().map(|s| format!("{} {}", s.kind, s.destination)).collect();
-        tracing::info!(target: "streammon", destinations = %names.join(", "), "alerts are delivered to {} destination(s)", names.len());
-        Some(notifier)
-    };
     let (layer, hub) = Hub::new(state.clone());
     if let Some(dir) = &settings.http.media {
         tracing::info!(target: "streammon", dir = %dir.display(), "media served at /media/, CMCD read from its requests");
@@ -162,6 +150,21 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Server(format!("cannot listen on {}: {e}", settings.addr)))?;
     let local = listener.local_addr().map_err(|e| CliError::Server(e.to_string()))?;
+    // Alert delivery, once the address is known: links in notifications
+    // name it when no --public-url was given.
+    let notifier = if settings.notify.is_empty() {
+        None
+    } else {
+        let mut config = settings.notify.clone();
+        config.dashboard_url.get_or_insert_with(|| format!("http://{local}"));
+        let notifier = streammon_notify::Notifier::start(config, Arc::new(delivery::Silenced(state.clone())))
+            .map_err(|e| CliError::Server(format!("cannot start alert delivery: {e}")))?;
+        state.set_alert_sink(Arc::new(delivery::Delivery(notifier.clone())));
+        let names: Vec<String> =
+            notifier.stats().into_iter().map(|s| format!("{} {}", s.kind, s.destination)).collect();
+        tracing::info!(target: "streammon", destinations = %names.join(", "), "alerts are delivered to {} destination(s)", names.len());
+        Some(notifier)
+    };
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let publisher = Publisher::new(state.clone(), Some(hub.clone()));
