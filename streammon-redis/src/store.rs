@@ -161,7 +161,8 @@ impl RedisStore {
         self.shared.buffer.push(vec![Write::Entry { hash, id: id.to_owned(), json }])
     }
 
-    /// Every value of the hash `key`, decoded and checked by `check`.
+    /// Every value of the hash `key`, decoded and checked by `check` (a
+    /// value that does not decode or pass is `StoreError::Corrupt`).
     async fn hash_values<T: DeserializeOwned>(
         &self,
         key: &str,
@@ -364,16 +365,8 @@ impl Store for RedisStore {
     }
 
     async fn alerts(&self, state: Option<AlertState>) -> Result<Vec<Alert>, StoreError> {
-        let key = self.shared.settings.keys.alerts();
-        let raw: Vec<Vec<u8>> =
-            redis::cmd("HVALS").arg(key).query_async(&mut self.conn.clone()).await.map_err(|e| read_error(key, &e))?;
-        let mut alerts = Vec::with_capacity(raw.len());
-        for bytes in raw {
-            let alert: Alert = decode(key, "field value", &bytes)?;
-            if state.is_none_or(|s| alert.state == s) {
-                alerts.push(alert);
-            }
-        }
+        let mut alerts: Vec<Alert> = self.hash_values(self.shared.settings.keys.alerts(), |_| Ok(())).await?;
+        alerts.retain(|a| state.is_none_or(|s| a.state == s));
         alerts.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(alerts)
     }
@@ -413,11 +406,7 @@ impl Store for RedisStore {
     }
 
     async fn content_statuses(&self) -> Result<Vec<ContentChange>, StoreError> {
-        let key = self.shared.settings.keys.content();
-        let raw: Vec<Vec<u8>> =
-            redis::cmd("HVALS").arg(key).query_async(&mut self.conn.clone()).await.map_err(|e| read_error(key, &e))?;
-        let mut out: Vec<ContentChange> =
-            raw.iter().map(|b| decode(key, "field value", b)).collect::<Result<_, _>>()?;
+        let mut out: Vec<ContentChange> = self.hash_values(self.shared.settings.keys.content(), |_| Ok(())).await?;
         out.sort_by(|a, b| a.content_id.cmp(&b.content_id));
         Ok(out)
     }
