@@ -16,19 +16,15 @@
 //!
 //! Run: `cargo bench -p streammon-benches --bench notify`
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use streammon_core::alert::{Ack, AlertEvent, AlertEventKind};
+use streammon_core::alert::{AlertEvent, AlertEventKind};
 use streammon_core::pipeline::{Pipeline, PipelineConfig, TickOutput};
 use streammon_core::{Alert, AlertState, Frame, MemoryStore, SimConfig, Simulator};
-use streammon_http::{
-    AlertSink, AppState, DeliveryTest, DestinationHealth, HttpSettings, Ingest, Publisher, Telemetry,
-};
+use streammon_http::{AppState, HttpSettings, Ingest, Publisher, Telemetry};
 use streammon_notify::{
     DeliveryPolicy, NoSilences, Notice, Notifier, NotifyConfig, Secret, WebhookConfig, WebhookFormat,
 };
@@ -97,28 +93,6 @@ fn notifier(url: &str) -> Notifier {
     Notifier::start(config, Arc::new(NoSilences)).expect("notifier")
 }
 
-/// The transport's seam, as `streammon serve` fills it.
-#[derive(Debug)]
-struct Sink(Notifier);
-
-impl AlertSink for Sink {
-    fn alert_event(&self, event: &AlertEvent) {
-        self.0.offer(Notice::Alert(event.clone()));
-    }
-    fn acknowledged(&self, alert: &Alert, ack: &Ack) {
-        self.0.offer(Notice::Acknowledged { alert: alert.clone(), ack: ack.clone() });
-    }
-    fn unacknowledged(&self, alert: &Alert, by: &str, at_ms: i64) {
-        self.0.offer(Notice::Unacknowledged { alert: alert.clone(), by: by.to_owned(), at_ms });
-    }
-    fn test<'a>(&'a self, _: &'a str, _: i64) -> Pin<Box<dyn Future<Output = Vec<DeliveryTest>> + Send + 'a>> {
-        Box::pin(async { Vec::new() })
-    }
-    fn health(&self) -> Vec<DestinationHealth> {
-        Vec::new()
-    }
-}
-
 /// A tick's output holding `ALERTS` fired alerts, and the pipeline it came from.
 fn tick_with_alerts() -> (Pipeline, TickOutput, Frame) {
     let mut sim = Simulator::new(SimConfig { seed: 0x5EED, ..SimConfig::default() }).expect("sim");
@@ -167,7 +141,7 @@ fn publisher(sink: Option<Notifier>) -> Publisher {
         "simulator",
     );
     if let Some(n) = sink {
-        state.set_alert_sink(Arc::new(Sink(n)));
+        state.set_alert_sink(Arc::new(n));
     }
     Publisher::new(state, None)
 }

@@ -5,7 +5,8 @@
 //!   server on Redis finds them again after a restart
 //!   ([`AppState::restore_notes`]).
 //! - [`AlertSink`]: the seam to the notifier that delivers alerts to
-//!   Alertmanager and webhooks (`streammon-notify`, wired by the binary).
+//!   Alertmanager and webhooks: `streammon-notify`'s `Notifier` (wired by
+//!   the binary), or a stand-in in tests.
 //!   The transport hands it what happened and never waits on it.
 
 use std::fmt;
@@ -14,6 +15,7 @@ use std::pin::Pin;
 
 use serde::Serialize;
 use streammon_core::alert::{Ack, Acks, Alert, AlertEvent, Silence, SilenceState, Silences};
+use streammon_notify::{DestinationStats, Notice, Notifier, TestOutcome};
 use utoipa::ToSchema;
 
 use crate::state::AppState;
@@ -29,66 +31,31 @@ pub trait AlertSink: Send + Sync + fmt::Debug {
     fn unacknowledged(&self, alert: &Alert, by: &str, at_ms: i64);
     /// Sends a test notification to every destination now, once each,
     /// and reports how each went.
-    fn test<'a>(&'a self, by: &'a str, now_ms: i64) -> Pin<Box<dyn Future<Output = Vec<DeliveryTest>> + Send + 'a>>;
+    fn test<'a>(&'a self, by: &'a str, now_ms: i64) -> Pin<Box<dyn Future<Output = Vec<TestOutcome>> + Send + 'a>>;
     /// How each destination is doing, read at once.
-    fn health(&self) -> Vec<DestinationHealth>;
+    fn health(&self) -> Vec<DestinationStats>;
 }
 
-/// How one destination took a test notification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct DeliveryTest {
-    /// The destination, its secrets redacted, e.g. `https://hooks.slack.com/…`.
-    pub destination: String,
-    /// `alertmanager`, `webhook` or `slack`.
-    pub kind: String,
-    /// Whether it answered 2xx.
-    pub ok: bool,
-    /// Its HTTP status, when it answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// What went wrong, when it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// How long it took, ms.
-    pub elapsed_ms: u64,
-}
+/// The notifier of `streammon-notify` is the sink `streammon serve` uses.
+impl AlertSink for Notifier {
+    fn alert_event(&self, event: &AlertEvent) {
+        self.offer(Notice::Alert(event.clone()));
+    }
 
-/// How one destination is doing: its queue and what became of what was
-/// sent to it since the server started.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct DestinationHealth {
-    /// The destination, its secrets redacted.
-    pub destination: String,
-    /// `alertmanager`, `webhook` or `slack`.
-    pub kind: String,
-    /// Whether the last attempt succeeded (true before the first).
-    pub up: bool,
-    /// Notifications waiting.
-    pub queued: u64,
-    /// Notifications delivered.
-    pub delivered: u64,
-    /// Attempts that failed (each retry counts).
-    pub failed_attempts: u64,
-    /// Dropped because its queue was full.
-    pub dropped_queue_full: u64,
-    /// Dropped after the last retry failed.
-    pub dropped_exhausted: u64,
-    /// Dropped because the destination refused them (4xx).
-    pub dropped_rejected: u64,
-    /// Not sent because a silence covered the alert.
-    pub suppressed: u64,
-    /// When the last delivery succeeded, epoch ms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_success_ms: Option<i64>,
-    /// The last error, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-}
+    fn acknowledged(&self, alert: &Alert, ack: &Ack) {
+        self.offer(Notice::Acknowledged { alert: alert.clone(), ack: ack.clone() });
+    }
 
-impl DestinationHealth {
-    /// Everything dropped, whatever the reason.
-    pub fn dropped(&self) -> u64 {
-        self.dropped_queue_full + self.dropped_exhausted + self.dropped_rejected
+    fn unacknowledged(&self, alert: &Alert, by: &str, at_ms: i64) {
+        self.offer(Notice::Unacknowledged { alert: alert.clone(), by: by.to_owned(), at_ms });
+    }
+
+    fn test<'a>(&'a self, by: &'a str, now_ms: i64) -> Pin<Box<dyn Future<Output = Vec<TestOutcome>> + Send + 'a>> {
+        Box::pin(Notifier::test(self, by, now_ms))
+    }
+
+    fn health(&self) -> Vec<DestinationStats> {
+        self.stats()
     }
 }
 

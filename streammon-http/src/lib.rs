@@ -23,12 +23,13 @@ use axum::http::{Method, Uri};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub use alerting::{AlertSink, DeliveryTest, DestinationHealth, Notes, SilenceView};
+pub use alerting::{AlertSink, Notes, SilenceView};
 pub use auth::{AuthSettings, MIN_TOKEN_BYTES, TOKEN_COOKIE, Token, TokenTooShort};
 pub use cmcd::{CmcdIngest, CmcdSettings};
 pub use dashboard::Dashboard;
 pub use error::{ApiError, ErrorBody};
 pub use routes::cmcd::{ingest_request as ingest_cmcd_request, json_reports as parse_cmcd_json};
+pub use streammon_notify::{DestinationStats, TestOutcome};
 
 /// The bodies of the REST responses, for clients written in Rust.
 pub mod responses {

@@ -346,7 +346,7 @@ impl Telemetry {
     /// Brings the alert-delivery counters up to the notifier's own, which
     /// only grow: called with the storage counters' schedule and at each
     /// scrape.
-    pub fn observe_delivery(&self, destinations: &[crate::alerting::DestinationHealth]) {
+    pub fn observe_delivery(&self, destinations: &[streammon_notify::DestinationStats]) {
         let mut last = self.last_delivery.lock().unwrap_or_else(|e| e.into_inner());
         for d in destinations {
             let outcomes = [
@@ -360,12 +360,12 @@ impl Telemetry {
             for (outcome, now) in outcomes {
                 let seen = last.entry((d.destination.clone(), outcome)).or_insert(0);
                 self.notifications
-                    .with_label_values(&[d.kind.as_str(), d.destination.as_str(), outcome])
+                    .with_label_values(&[d.kind, d.destination.as_str(), outcome])
                     .inc_by(now.saturating_sub(*seen));
                 *seen = (*seen).max(now);
             }
             self.notifications_queued
-                .with_label_values(&[d.kind.as_str(), d.destination.as_str()])
+                .with_label_values(&[d.kind, d.destination.as_str()])
                 .set(i64::try_from(d.queued).unwrap_or(i64::MAX));
         }
     }

@@ -13,7 +13,7 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use streammon_core::alert::{Ack, AlertEvent, AlertSeries, GroupKey};
 use streammon_core::{Alert, AlertState, Metric, Severity};
-use streammon_http::{AlertSink, AppState, AuthSettings, DeliveryTest, DestinationHealth, HttpSettings, Token};
+use streammon_http::{AlertSink, AppState, AuthSettings, DestinationStats, HttpSettings, TestOutcome, Token};
 
 use common::*;
 
@@ -56,12 +56,12 @@ impl AlertSink for Recorder {
     fn unacknowledged(&self, alert: &Alert, by: &str, _at_ms: i64) {
         self.0.lock().unwrap().push(format!("unack {} by {by}", alert.id));
     }
-    fn test<'a>(&'a self, by: &'a str, _now_ms: i64) -> Pin<Box<dyn Future<Output = Vec<DeliveryTest>> + Send + 'a>> {
+    fn test<'a>(&'a self, by: &'a str, _now_ms: i64) -> Pin<Box<dyn Future<Output = Vec<TestOutcome>> + Send + 'a>> {
         Box::pin(async move {
             self.0.lock().unwrap().push(format!("test by {by}"));
-            vec![DeliveryTest {
+            vec![TestOutcome {
                 destination: "http://127.0.0.1:9/…".into(),
-                kind: "webhook".into(),
+                kind: "webhook",
                 ok: false,
                 status: None,
                 error: Some("connection refused".into()),
@@ -69,7 +69,7 @@ impl AlertSink for Recorder {
             }]
         })
     }
-    fn health(&self) -> Vec<DestinationHealth> {
+    fn health(&self) -> Vec<DestinationStats> {
         Vec::new()
     }
 }

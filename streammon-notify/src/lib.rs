@@ -131,6 +131,7 @@ impl Suppress for NoSilences {
 }
 
 /// How one destination took a test notification.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TestOutcome {
     /// The destination, redacted.
@@ -140,14 +141,17 @@ pub struct TestOutcome {
     /// Whether it answered 2xx.
     pub ok: bool,
     /// Its HTTP status, when it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     /// What went wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// How long it took, ms.
     pub elapsed_ms: u64,
 }
 
 /// How one destination is doing since the notifier started.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DestinationStats {
     /// The destination, redacted.
@@ -171,9 +175,18 @@ pub struct DestinationStats {
     /// Not sent because a silence covered the alert.
     pub suppressed: u64,
     /// When a delivery last succeeded, epoch ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_success_ms: Option<i64>,
     /// The last error.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+impl DestinationStats {
+    /// Everything dropped, whatever the reason.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_queue_full + self.dropped_exhausted + self.dropped_rejected
+    }
 }
 
 /// Wall-clock time, epoch ms.

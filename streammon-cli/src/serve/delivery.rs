@@ -1,17 +1,12 @@
 //! Alert delivery for `serve`: the flags and the `[notify]` table checked
-//! into a [`NotifyConfig`], and the glue between the notifier
-//! (`streammon-notify`) and the transport's [`AlertSink`] seam.
+//! into a [`NotifyConfig`], and the silences the notifier asks.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use streammon_core::Alert;
-use streammon_core::alert::{Ack, AlertEvent};
-use streammon_http::{AlertSink, AppState, DeliveryTest, DestinationHealth};
+use streammon_http::AppState;
 use streammon_notify::{
-    AlertmanagerConfig, DeliveryPolicy, Endpoint, Notice, Notifier, NotifyConfig, Secret, Suppress, WebhookConfig,
-    WebhookFormat,
+    AlertmanagerConfig, DeliveryPolicy, Endpoint, NotifyConfig, Secret, Suppress, WebhookConfig, WebhookFormat,
 };
 
 use crate::error::CliError;
@@ -167,62 +162,5 @@ pub(crate) struct Silenced(pub(crate) AppState);
 impl Suppress for Silenced {
     fn silenced(&self, alert: &Alert, now_ms: i64) -> Option<String> {
         self.0.silenced(alert, now_ms)
-    }
-}
-
-/// The notifier behind the transport's [`AlertSink`].
-#[derive(Debug)]
-pub(crate) struct Delivery(pub(crate) Notifier);
-
-impl AlertSink for Delivery {
-    fn alert_event(&self, event: &AlertEvent) {
-        self.0.offer(Notice::Alert(event.clone()));
-    }
-
-    fn acknowledged(&self, alert: &Alert, ack: &Ack) {
-        self.0.offer(Notice::Acknowledged { alert: alert.clone(), ack: ack.clone() });
-    }
-
-    fn unacknowledged(&self, alert: &Alert, by: &str, at_ms: i64) {
-        self.0.offer(Notice::Unacknowledged { alert: alert.clone(), by: by.to_owned(), at_ms });
-    }
-
-    fn test<'a>(&'a self, by: &'a str, now_ms: i64) -> Pin<Box<dyn Future<Output = Vec<DeliveryTest>> + Send + 'a>> {
-        Box::pin(async move {
-            self.0
-                .test(by, now_ms)
-                .await
-                .into_iter()
-                .map(|o| DeliveryTest {
-                    destination: o.destination,
-                    kind: o.kind.to_owned(),
-                    ok: o.ok,
-                    status: o.status,
-                    error: o.error,
-                    elapsed_ms: o.elapsed_ms,
-                })
-                .collect()
-        })
-    }
-
-    fn health(&self) -> Vec<DestinationHealth> {
-        self.0
-            .stats()
-            .into_iter()
-            .map(|s| DestinationHealth {
-                destination: s.destination,
-                kind: s.kind.to_owned(),
-                up: s.up,
-                queued: s.queued,
-                delivered: s.delivered,
-                failed_attempts: s.failed_attempts,
-                dropped_queue_full: s.dropped_queue_full,
-                dropped_exhausted: s.dropped_exhausted,
-                dropped_rejected: s.dropped_rejected,
-                suppressed: s.suppressed,
-                last_success_ms: s.last_success_ms,
-                last_error: s.last_error,
-            })
-            .collect()
     }
 }

@@ -159,7 +159,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         config.dashboard_url.get_or_insert_with(|| format!("http://{local}"));
         let notifier = streammon_notify::Notifier::start(config, Arc::new(delivery::Silenced(state.clone())))
             .map_err(|e| CliError::Server(format!("cannot start alert delivery: {e}")))?;
-        state.set_alert_sink(Arc::new(delivery::Delivery(notifier.clone())));
+        state.set_alert_sink(Arc::new(notifier.clone()));
         let names: Vec<String> =
             notifier.stats().into_iter().map(|s| format!("{} {}", s.kind, s.destination)).collect();
         tracing::info!(target: "streammon", destinations = %names.join(", "), "alerts are delivered to {} destination(s)", names.len());

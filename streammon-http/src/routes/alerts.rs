@@ -11,13 +11,13 @@ use streammon_core::alert::{Ack, AlertLabels};
 use streammon_core::{Alert, AlertState};
 use utoipa::ToSchema;
 
-use crate::alerting::DeliveryTest;
 use crate::auth::AuthSettings;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::routes::metrics::now_ms;
 use crate::state::AppState;
 use crate::wire::AnomalyAlert;
+use streammon_notify::TestOutcome;
 
 /// An alert with what operators said about it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -272,7 +272,7 @@ pub struct TestRequest {
 pub struct TestReport {
     /// One per destination (Alertmanager, webhook); empty when none is
     /// configured.
-    pub outcomes: Vec<DeliveryTest>,
+    pub outcomes: Vec<TestOutcome>,
 }
 
 /// Sends a test notification to every destination (each Alertmanager and

@@ -70,7 +70,7 @@ pub struct ServerHealth {
     /// became of what was sent to it. Empty when none is configured. A
     /// destination down or dropping notifications is a warning, not a
     /// problem: the server itself is well, and restarting it would not help.
-    pub delivery: Vec<crate::alerting::DestinationHealth>,
+    pub delivery: Vec<streammon_notify::DestinationStats>,
 }
 
 /// Health: 200 when ok, 503 when degraded (for load balancers), the same
