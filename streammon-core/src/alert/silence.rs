@@ -484,8 +484,13 @@ impl Silences {
 
     /// Every active silence that covers `alert` at `now_ms`, by id.
     pub fn matching_ids(&self, alert: &Alert, now_ms: i64) -> Vec<String> {
-        let labels = alert.labels();
-        self.items.iter().filter(|s| s.silences(&labels, now_ms)).map(|s| s.id.clone()).collect()
+        self.covering(&alert.labels(), now_ms)
+    }
+
+    /// Every active silence that covers an alert with `labels` at
+    /// `now_ms`, by id.
+    pub fn covering(&self, labels: &AlertLabels, now_ms: i64) -> Vec<String> {
+        self.items.iter().filter(|s| s.silences(labels, now_ms)).map(|s| s.id.clone()).collect()
     }
 
     /// Every silence, newest first.

@@ -37,12 +37,13 @@ pub struct AlertView {
 }
 
 impl AlertView {
-    /// `alert` with its acknowledgement and silences in `state` at `now_ms`.
-    pub(crate) fn new(state: &AppState, alert: Alert, now_ms: i64) -> Self {
-        let notes = state.notes();
+    /// `alert` with its acknowledgement and the silences in `notes` that
+    /// cover it at `now_ms`.
+    pub(crate) fn new(notes: &crate::alerting::Notes, alert: Alert, now_ms: i64) -> Self {
+        let labels = alert.labels();
         let ack = notes.acks.get(&alert.id).cloned();
-        let silenced_by = notes.silences.matching_ids(&alert, now_ms);
-        Self { labels: alert.labels(), alert, ack, silenced_by }
+        let silenced_by = notes.silences.covering(&labels, now_ms);
+        Self { labels, alert, ack, silenced_by }
     }
 }
 
@@ -97,7 +98,10 @@ pub(crate) async fn list(State(state): State<AppState>, RawQuery(query): RawQuer
     alerts.sort_by(|a, b| b.started_ms.cmp(&a.started_ms).then_with(|| b.id.cmp(&a.id)));
     alerts.truncate(limit);
     let now = now_ms();
-    let alerts = alerts.into_iter().map(|a| AlertView::new(&state, a, now)).collect();
+    let alerts = {
+        let notes = state.notes();
+        alerts.into_iter().map(|a| AlertView::new(&notes, a, now)).collect()
+    };
     let events = state.read(|live| live.alert_events.iter().rev().take(limit).cloned().collect());
     Ok(Json(AlertList { alerts, events, partial }))
 }
