@@ -162,7 +162,6 @@ fn memory(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("range/one_series", |b| b.iter(|| black_box(ready(store.range(&one)).unwrap())));
     g.bench_function("downsampled/region_100", |b| b.iter(|| black_box(ready(store.downsampled(&region)).unwrap())));
-    g.bench_function("latest/100", |b| b.iter(|| black_box(ready(store.latest(100)).unwrap())));
     g.throughput(Throughput::Elements(extra[0].len() as u64));
     let mut next = shifted(extra);
     g.bench_function("append/frame", |b| {
@@ -200,7 +199,6 @@ fn redis_store(c: &mut Criterion) {
     g.bench_function("downsampled/region_100", |b| {
         b.iter(|| black_box(rt.block_on(store.downsampled(&region)).unwrap()))
     });
-    g.bench_function("latest/100", |b| b.iter(|| black_box(rt.block_on(store.latest(100)).unwrap())));
     // Last: the writes move time forward and trim what the queries read.
     g.throughput(Throughput::Elements(writes[..per_iter].iter().map(|f| f.len() as u64).sum()));
     let mut next = shifted(writes);

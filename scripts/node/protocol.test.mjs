@@ -224,6 +224,17 @@ function checkShares(obj, what, keys) {
   return sum;
 }
 
+function checkCounts(obj, what, keys) {
+  assert.ok(isObj(obj), `${what} is not an object: ${JSON.stringify(obj)}`);
+  let sum = 0;
+  for (const [k, v] of Object.entries(obj)) {
+    assert.ok(keys.includes(k), `${what} has an unknown key ${JSON.stringify(k)}`);
+    assert.ok(isInt(v) && v >= 0, `${what}.${k} is not a count: ${v}`);
+    sum += v;
+  }
+  return sum;
+}
+
 function checkMetricsUpdate(m) {
   const what = 'metrics_update';
   assert.ok(isObj(m), `${what} is not an object`);
@@ -231,15 +242,22 @@ function checkMetricsUpdate(m) {
   checkTimestamps(m, what);
   assert.equal(m.interval_ms, STEP_MS, `${what}.interval_ms`);
   assert.ok(isNum(m.latency) && m.latency >= 0, `${what}.latency is not a number >= 0: ${m.latency}`);
-  assert.ok(isNum(m.buffering) && m.buffering >= 0 && m.buffering <= 1, `${what}.buffering is not a ratio: ${m.buffering}`);
+  // The original's meanings: `buffering` counts the tick's buffer events,
+  // `cdn_distribution` and `content_types` count viewers; the ratio and the
+  // shares have fields of their own.
+  assert.ok(isInt(m.buffering) && m.buffering >= 0, `${what}.buffering is not a count of buffer events: ${m.buffering}`);
+  assert.ok(isNum(m.buffering_ratio) && m.buffering_ratio >= 0 && m.buffering_ratio <= 1,
+    `${what}.buffering_ratio is not a ratio: ${m.buffering_ratio}`);
   assert.ok(isInt(m.users) && m.users >= 0, `${what}.users is not a count: ${m.users}`);
   assert.ok(isNum(m.total_bandwidth_mbps) && m.total_bandwidth_mbps >= 0, `${what}.total_bandwidth_mbps: ${m.total_bandwidth_mbps}`);
   assert.ok(isInt(m.active_streams) && m.active_streams >= 0, `${what}.active_streams is not a count: ${m.active_streams}`);
-  const cdn = checkShares(m.cdn_distribution, `${what}.cdn_distribution`, REGION_IDS);
-  const types = checkShares(m.content_types, `${what}.content_types`, CONTENT_TYPES);
+  assert.equal(checkCounts(m.cdn_distribution, `${what}.cdn_distribution`, REGION_IDS), m.users, `${what}.cdn_distribution does not add up to users`);
+  assert.equal(checkCounts(m.content_types, `${what}.content_types`, CONTENT_TYPES), m.users, `${what}.content_types does not add up to users`);
+  const cdn = checkShares(m.cdn_shares, `${what}.cdn_shares`, REGION_IDS);
+  const types = checkShares(m.content_type_shares, `${what}.content_type_shares`, CONTENT_TYPES);
   if (m.users > 0) {
-    assert.ok(Math.abs(cdn - 1) < 0.01, `${what}.cdn_distribution sums to ${cdn}, not 1`);
-    assert.ok(Math.abs(types - 1) < 0.01, `${what}.content_types sums to ${types}, not 1`);
+    assert.ok(Math.abs(cdn - 1) < 0.01, `${what}.cdn_shares sums to ${cdn}, not 1`);
+    assert.ok(Math.abs(types - 1) < 0.01, `${what}.content_type_shares sums to ${types}, not 1`);
   }
   assert.ok(Array.isArray(m.regions), `${what}.regions is not an array`);
   for (const r of m.regions) {
@@ -362,6 +380,28 @@ describe('streammon serve: Socket.IO protocol', () => {
     assert.equal(prom.status, 200, 'GET /metrics/prometheus');
     assert.match(prom.headers.get('content-type') ?? '', /^text\/plain/, 'Prometheus content type');
     assert.match(await prom.text(), /^# (HELP|TYPE) /m, 'Prometheus text has no HELP/TYPE lines');
+  });
+
+  test('a client is greeted with the latest metrics_update at once, then gets every tick once, in order', async () => {
+    await waitFor('a first live tick', TICK_WAIT_MS, () => global.received('metrics_update').length > 0);
+    for (const opts of [{}, { query: { detail: 'full' } }, { transports: ['polling'] }]) {
+      const c = client(opts);
+      await c.connected();
+      const connectedAt = Date.now();
+      const [first] = await waitFor('the greeting', TICK_WAIT_MS, () => { const u = c.received('metrics_update'); return u.length > 0 && u; });
+      const took = c.events.find((e) => e.event === 'metrics_update').at - connectedAt;
+      checkMetricsUpdate(first);
+      // The greeting is the latest tick, sent at once, not the next tick
+      // (which would come 0 to 200 ms later: three clients all under 80 ms
+      // by chance is a 6 % event).
+      assert.ok(took < 80, `the first metrics_update came ${took} ms after connect (${JSON.stringify(opts)})`);
+      assert.ok(Date.now() - first.timestamp_ms < 2 * STEP_MS + 1_000, `the greeting is tick ${first.seq}, ${Date.now() - first.timestamp_ms} ms old`);
+      assert.equal(Array.isArray(first.regions) && first.regions.some((r) => r.bands), Boolean(opts.query), `detail in the greeting (${JSON.stringify(opts)})`);
+      const updates = await waitFor('3 more updates', 4 * STEP_MS + TICK_WAIT_MS, () => { const u = c.received('metrics_update'); return u.length >= 4 && u; });
+      for (let i = 1; i < updates.length; i++) {
+        assert.equal(updates[i].seq, updates[i - 1].seq + 1, `seq ${updates[i - 1].seq} then ${updates[i].seq} (${JSON.stringify(opts)})`);
+      }
+    }
   });
 
   test('connects on /socket.io/ and on /ws/socket.io/, and both get metrics_update', async () => {

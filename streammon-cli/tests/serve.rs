@@ -309,20 +309,54 @@ impl Drop for Redis {
 }
 
 #[test]
-fn redis_host_selects_redis_and_the_history_survives_shutdown() {
+fn redis_host_selects_redis_and_the_history_survives_a_restart() {
     let redis = Redis::start();
     let port = redis.port.to_string();
-    let server =
-        Server::start(&["--backfill", "5s", "--step", "200ms"], &[("REDIS_HOST", "127.0.0.1"), ("REDIS_PORT", &port)]);
+    let env = [("REDIS_HOST", "127.0.0.1"), ("REDIS_PORT", port.as_str())];
+    let server = Server::start(&["--backfill", "5s", "--step", "200ms"], &env);
     let (status, body) = server.get("/");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""backend":"redis""#), "{body}");
+    std::thread::sleep(Duration::from_millis(600));
+    let (_, before) = server.get("/metrics?limit=1000");
+    let before: serde_json::Value = serde_json::from_str(&before).expect("JSON");
     assert_eq!(server.terminate(), Some(0));
-    // The original's layout: the latest samples as JSON in `metrics_history`.
+
+    // The original's layout: one JSON record per tick in `metrics_history`,
+    // newest first, in the `metrics_update` shape with the original's
+    // meanings (buffer events and viewers per region and type are counts).
     let len: usize = redis.cli(&["LLEN", "metrics_history"]).parse().expect("a length");
-    assert_eq!(len, 1_000, "the history holds the 1000 latest samples");
-    let newest = redis.cli(&["LINDEX", "metrics_history", "0"]);
-    assert!(newest.starts_with('{') && newest.contains("\"buffering_ratio\""), "{newest}");
+    assert!((26..=1_000).contains(&len), "one record per tick: {len}");
+    let newest: serde_json::Value =
+        serde_json::from_str(&redis.cli(&["LINDEX", "metrics_history", "0"])).expect("a JSON record");
+    let oldest: serde_json::Value =
+        serde_json::from_str(&redis.cli(&["LINDEX", "metrics_history", "-1"])).expect("a JSON record");
+    assert!(newest["timestamp_ms"].as_i64() > oldest["timestamp_ms"].as_i64(), "newest first");
+    let users = newest["users"].as_u64().expect("users");
+    for field in ["cdn_distribution", "content_types"] {
+        let counts: u64 = newest[field].as_object().expect(field).values().map(|v| v.as_u64().expect("a count")).sum();
+        assert_eq!(counts, users, "{field}");
+    }
+    assert!(newest["buffering"].is_u64() && newest["buffering_ratio"].is_f64(), "{newest}");
+    // Samples live under our own keys, one sorted set per stream.
+    assert!(redis.cli(&["EXISTS", "streammon:streams"]) == "1");
+
+    // A restarted server serves the history it had, and goes on from it.
+    let server = Server::start(&["--backfill", "0s", "--step", "200ms"], &env);
+    let (status, after) = server.get("/metrics?limit=1000");
+    assert_eq!(status, 200, "{after}");
+    let after: serde_json::Value = serde_json::from_str(&after).expect("JSON");
+    let before = before["ticks"].as_array().expect("ticks");
+    let after = after["ticks"].as_array().expect("ticks");
+    assert!(!before.is_empty() && after.len() >= before.len(), "{} ticks before, {} after", before.len(), after.len());
+    for (a, b) in before.iter().zip(after) {
+        assert_eq!((&a["timestamp_ms"], &a["users"], &a["seq"]), (&b["timestamp_ms"], &b["users"], &b["seq"]));
+    }
+    for pair in after.windows(2) {
+        assert!(pair[0]["timestamp_ms"].as_i64() < pair[1]["timestamp_ms"].as_i64(), "the history moves forward");
+        assert!(pair[0]["seq"].as_u64() < pair[1]["seq"].as_u64(), "seq goes on from the restored history");
+    }
+    assert_eq!(server.terminate(), Some(0));
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub mod sample;
 mod series;
 pub mod significance;
 pub mod simulator;
+pub mod source;
 pub mod stats;
 pub mod store;
 pub mod time;
@@ -39,5 +40,6 @@ pub use simulator::{
     ContentMix, Frame, Incident, IncidentConfig, IncidentKind, IncidentScope, IncidentScript, SimConfig, Simulator,
     TargetKind,
 };
+pub use source::Source;
 pub use store::{MemoryStore, Store, StoreCounters, StoreError, StoreHealth};
 pub use time::Span;

@@ -12,6 +12,7 @@ mod params;
 mod publish;
 mod realtime;
 mod routes;
+mod sources;
 mod state;
 mod storage;
 mod telemetry;
@@ -41,10 +42,11 @@ pub mod responses {
     pub use crate::routes::metrics::{Accepted, HistoryResponse, MetricsBody, SeriesOut, SeriesResponse};
     pub use crate::routes::silences::SilenceList;
 }
-pub use publish::Publisher;
+pub use publish::{Publisher, Restored};
 pub use realtime::{
     Hub, MAX_ANOMALY_EVENTS, MAX_SAMPLE_AGE_MS, MAX_SAMPLE_LEAD_MS, TickEvents, TickUpdates, parse_samples,
 };
+pub use sources::{ClientQueue, CmcdSource};
 pub use state::{AppState, HistoryEntry, HttpSettings, Ingest, Live};
 pub use storage::watch as watch_storage;
 pub use telemetry::{MAX_REGION_LABELS, Telemetry};
@@ -134,8 +136,10 @@ pub fn router_with(
     };
     app.method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
-        .layer(cors(&settings.cors_origins))
         .layer(socket_layer)
+        // Outside Socket.IO's layer, so that its polling transport answers
+        // CORS for the allowed origins as the REST routes do.
+        .layer(cors(&settings.cors_origins))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         .layer(axum::middleware::map_request(legacy_socket_path))
         .with_state(state)

@@ -28,6 +28,8 @@ pub struct Publisher {
     seq: u64,
     /// The tick's update between the two halves, for the history.
     update: Option<(MetricsUpdate, Bytes)>,
+    /// The last tick's record for storage, until taken.
+    record: Option<Bytes>,
     alerts: Vec<AnomalyAlert>,
     changes: Vec<ContentChangeEvent>,
 }
@@ -36,7 +38,45 @@ impl Publisher {
     /// A publisher into `state`, and to Socket.IO clients through `hub`
     /// when there is one.
     pub fn new(state: AppState, hub: Option<Hub>) -> Self {
-        Self { state, hub, seq: 0, update: None, alerts: Vec::new(), changes: Vec::new() }
+        Self { state, hub, seq: 0, update: None, record: None, alerts: Vec::new(), changes: Vec::new() }
+    }
+
+    /// Restores the tick history from stored records (newest first, as
+    /// [`Store::ticks`](streammon_core::Store::ticks) gives them), so a
+    /// restarted server serves the history it had; `seq` goes on from
+    /// the newest. Records that do not decode are skipped and counted in
+    /// the answer. Call before the first tick.
+    pub fn restore(&mut self, records: &[String]) -> Restored {
+        let mut restored = Restored::default();
+        let mut entries: Vec<Arc<HistoryEntry>> = Vec::with_capacity(records.len());
+        for record in records.iter().rev() {
+            match serde_json::from_str::<MetricsUpdate>(record) {
+                Ok(update) if entries.last().is_none_or(|e| e.update.timestamp_ms < update.timestamp_ms) => {
+                    self.seq = self.seq.max(update.seq);
+                    entries.push(Arc::new(HistoryEntry::new(update, Bytes::copy_from_slice(record.as_bytes()))));
+                }
+                Ok(_) => restored.skipped += 1,
+                Err(e) => {
+                    restored.skipped += 1;
+                    restored.error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        restored.ticks = entries.len();
+        restored.newest_ms = entries.last().map(|e| e.update.timestamp_ms);
+        let history_len = self.state.settings().history_ticks.max(1);
+        self.state.write(|live| {
+            live.history.clear();
+            live.history.extend(entries.into_iter().rev().take(history_len).rev());
+        });
+        restored
+    }
+
+    /// The JSON record of the last published tick (the whole service's
+    /// `metrics_update`, in full), once, for the store's tick history;
+    /// `None` if the tick was not newer than the history it joins.
+    pub fn take_record(&mut self) -> Option<Bytes> {
+        self.record.take()
     }
 
     /// Publishes one whole tick: `out` from `pipeline`, over `samples`.
@@ -118,8 +158,14 @@ impl Publisher {
         let (active, titles): (Vec<_>, Vec<_>) = pipeline.alert_titles().map(|(a, t)| (a.clone(), t.to_vec())).unzip();
         let alerts = &self.alerts;
         let update = self.update.take();
+        let record = &mut self.record;
         self.state.write(|live| {
-            if let Some((update, json)) = update {
+            // History moves forward only: after a restart, backfilled
+            // ticks older than the restored ones are not history.
+            if let Some((update, json)) = update
+                && live.history.back().is_none_or(|b| b.update.timestamp_ms < update.timestamp_ms)
+            {
+                *record = Some(json.clone());
                 live.history.push_back(Arc::new(HistoryEntry::new(update, json)));
             }
             while live.history.len() > history_len {
@@ -143,4 +189,17 @@ impl Publisher {
             live.last_tick_at = Some(Instant::now());
         });
     }
+}
+
+/// What [`Publisher::restore`] read back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// Ticks restored into the history.
+    pub ticks: usize,
+    /// The newest restored tick's end, epoch ms.
+    pub newest_ms: Option<i64>,
+    /// Records skipped: undecodable, or out of order.
+    pub skipped: usize,
+    /// The first decoding error, for the log.
+    pub error: Option<String>,
 }

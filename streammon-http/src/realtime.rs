@@ -128,6 +128,17 @@ pub struct TickEvents<'a> {
 pub struct Hub {
     io: SocketIo,
     registry: Arc<Mutex<fanout::Registry>>,
+    greeting: Arc<Mutex<Greeting>>,
+}
+
+/// The latest whole-service `metrics_update`, lean and full, for clients
+/// that connect. Its lock orders greetings and broadcasts: a client is
+/// greeted and joins the service's rooms while no tick goes out, so it
+/// gets every tick from the greeting on, once and in order.
+#[derive(Debug, Default)]
+struct Greeting {
+    lean: Option<Box<RawValue>>,
+    full: Option<Box<RawValue>>,
 }
 
 fn ack_error(ack: AckSender, status: u16, field: &str, message: String) {
@@ -225,7 +236,8 @@ impl Hub {
         // (If sending CONNECT then fails, a transport error at that very
         // moment, socketioxide drops the socket without calling its
         // disconnect handler, and the registry keeps one stale entry.)
-        let (greeted, owner) = (state.clone(), state.clone());
+        let greeting = Arc::new(Mutex::new(Greeting::default()));
+        let (greeted, owner, latest) = (state.clone(), state.clone(), greeting.clone());
         let admit = move |socket: SocketRef, auth: TryData<serde_json::Value>| {
             let (state, clients) = (state.clone(), clients.clone());
             async move {
@@ -242,18 +254,21 @@ impl Hub {
         // that (re)connects shows the same acknowledgements and silences
         // as everyone else.
         let handler = move |socket: SocketRef| {
-            let state = greeted.clone();
-            async move { greet(&state, &socket) }
+            let (state, latest) = (greeted.clone(), latest.clone());
+            async move { greet(&state, &latest, &socket) }
         };
         io.ns("/", handler.with(admit));
         let _ = owner.0.io.set(io.clone());
-        (layer, Self { io, registry })
+        (layer, Self { io, registry, greeting })
     }
 
     /// Sends one tick's `metrics_update`s to every client, as each
     /// subscribed; and tells lagging clients whose queue has room again
     /// what they missed. Never waits on a client.
     pub fn send_updates(&self, updates: &TickUpdates<'_>, state: &AppState) {
+        let mut greeting = self.greeting.lock().unwrap_or_else(|e| e.into_inner());
+        greeting.lean = Some(updates.update_lean.to_owned());
+        greeting.full = Some(updates.update.to_owned());
         fanout::send_updates(&self.io, &self.registry, updates, state);
     }
 
@@ -279,9 +294,26 @@ impl Hub {
 /// listed alert's own).
 const GREETING_ACKS: usize = 1_000;
 
-/// Sends a client that just connected the newest acknowledgements
-/// (`alert_acks`) and every silence (`silences`) the server holds.
-fn greet(state: &AppState, socket: &SocketRef) {
+/// Sends a client that just connected the latest `metrics_update` (as the
+/// original server did, so its charts start at once; in full or lean as
+/// the client asked) and joins it to the whole service's rooms, between
+/// two ticks; then the newest acknowledgements (`alert_acks`) and every
+/// silence (`silences`) the server holds.
+fn greet(state: &AppState, latest: &Mutex<Greeting>, socket: &SocketRef) {
+    if let Some(client) = socket.extensions.get::<Arc<Client>>() {
+        let latest = latest.lock().unwrap_or_else(|e| e.into_inner());
+        let update = if client.full_detail { &latest.full } else { &latest.lean };
+        if let Some(update) = update
+            && let Err(e) = socket.emit("metrics_update", update)
+        {
+            tracing::debug!(target: "streammon::socketio", error = %e, "could not send a client the latest update");
+        }
+        // A client that subscribed at once (before this) has its rooms.
+        let sub = client.subscription.lock().unwrap_or_else(|e| e.into_inner());
+        if sub.is_empty() {
+            socket.join(fanout::whole_rooms(client.full_detail).to_vec());
+        }
+    }
     let now = crate::routes::metrics::now_ms();
     let (acks, silences) = {
         let notes = state.notes();
@@ -327,7 +359,6 @@ fn on_connect(socket: SocketRef, state: AppState, registry: Arc<Mutex<fanout::Re
     let full_detail = wants_full_detail(socket.req_parts().uri.query());
     let client = Arc::new(Client { full_detail, ..Client::default() });
     socket.extensions.insert(client.clone());
-    socket.join(fanout::whole_rooms(full_detail).to_vec());
     registry.lock().unwrap_or_else(|e| e.into_inner()).connected(&client);
     state.telemetry().clients.inc();
     let telemetry = state.telemetry().clone();

@@ -80,6 +80,9 @@ pub struct HistoryEntry {
     /// Its JSON without the per-region and per-type arrays: what
     /// `GET /metrics` lists by default.
     pub compact: Bytes,
+    /// Its original server's fields only, as JSON: an entry of the
+    /// original's `history` in `GET /metrics`.
+    pub original: Bytes,
 }
 
 impl HistoryEntry {
@@ -87,7 +90,9 @@ impl HistoryEntry {
     pub fn new(update: MetricsUpdate, json: Bytes) -> Self {
         let compact = MetricsUpdate { regions: Vec::new(), types: Vec::new(), ..update.clone() };
         let compact = Bytes::from(serde_json::to_vec(&compact).unwrap_or_default());
-        Self { update, json, compact }
+        let original =
+            Bytes::from(serde_json::to_vec(&crate::wire::OriginalMetrics::from(&update)).unwrap_or_default());
+        Self { update, json, compact, original }
     }
 }
 

@@ -51,18 +51,28 @@ pub struct MetricsUpdate {
     pub interval_ms: u32,
     /// Mean segment latency over viewers, milliseconds (original field).
     pub latency: f64,
-    /// Mean buffering ratio over viewers, within [0, 1] (original field).
-    pub buffering: f64,
+    /// Rebuffer events in the tick, a count (original field and meaning;
+    /// the mean ratio is `buffering_ratio`).
+    pub buffering: u64,
     /// Concurrent viewers (original field).
     pub users: u64,
     /// Egress, megabits per second (original field).
     pub total_bandwidth_mbps: f64,
     /// Titles streaming (original field).
     pub active_streams: u32,
-    /// Share of viewers per CDN region, summing to 1 (original field).
-    pub cdn_distribution: BTreeMap<RegionId, f64>,
-    /// Share of viewers per content type, summing to 1 (original field).
-    pub content_types: BTreeMap<ContentType, f64>,
+    /// Viewers per CDN region, a count (original field and meaning; the
+    /// shares are `cdn_shares`).
+    pub cdn_distribution: BTreeMap<RegionId, u64>,
+    /// Viewers per content type, a count (original field and meaning; the
+    /// shares are `content_type_shares`).
+    pub content_types: BTreeMap<ContentType, u64>,
+    /// Mean share of watch time spent rebuffering over viewers, within
+    /// [0, 1].
+    pub buffering_ratio: f64,
+    /// Share of viewers per CDN region, summing to 1.
+    pub cdn_shares: BTreeMap<RegionId, f64>,
+    /// Share of viewers per content type, summing to 1.
+    pub content_type_shares: BTreeMap<ContentType, f64>,
     /// Mean startup time over viewers, milliseconds.
     pub startup_time_ms: f64,
     /// Mean delivered bitrate over viewers, kbps.
@@ -96,6 +106,44 @@ pub struct MetricsUpdate {
     /// room has none.
     #[serde(default)]
     pub bands: Bands,
+}
+
+/// One tick in the original server's shape, its fields only: what
+/// `GET /metrics` answers as `current_metrics` and lists in `history`, for
+/// the original's clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OriginalMetrics {
+    /// End of the tick, RFC 3339 UTC with milliseconds.
+    pub timestamp: String,
+    /// Mean segment latency over viewers, milliseconds.
+    pub latency: f64,
+    /// Rebuffer events in the tick, a count.
+    pub buffering: u64,
+    /// Concurrent viewers.
+    pub users: u64,
+    /// Egress, megabits per second.
+    pub total_bandwidth_mbps: f64,
+    /// Titles streaming.
+    pub active_streams: u32,
+    /// Viewers per CDN region.
+    pub cdn_distribution: BTreeMap<RegionId, u64>,
+    /// Viewers per content type.
+    pub content_types: BTreeMap<ContentType, u64>,
+}
+
+impl From<&MetricsUpdate> for OriginalMetrics {
+    fn from(u: &MetricsUpdate) -> Self {
+        Self {
+            timestamp: u.timestamp.clone(),
+            latency: u.latency,
+            buffering: u.buffering,
+            users: u.users,
+            total_bandwidth_mbps: u.total_bandwidth_mbps,
+            active_streams: u.active_streams,
+            cdn_distribution: u.cdn_distribution.clone(),
+            content_types: u.content_types.clone(),
+        }
+    }
 }
 
 /// Rounds `v` to `1 / scale` (`scale` a power of ten): figures on the wire
@@ -149,12 +197,15 @@ impl MetricsUpdate {
             seq,
             interval_ms: tick.interval_ms,
             latency: t.latency_ms,
-            buffering: t.buffering_ratio,
+            buffering: t.rebuffer_events,
             users: t.viewers,
             total_bandwidth_mbps: t.bandwidth_mbps,
             active_streams: tick.active_titles,
-            cdn_distribution: tick.cdn_distribution().into_iter().map(|(k, v)| (k, round(v, 1e6))).collect(),
-            content_types: tick.content_types().into_iter().map(|(k, v)| (k, round(v, 1e6))).collect(),
+            cdn_distribution: tick.cdn_viewers(),
+            content_types: tick.content_type_viewers(),
+            buffering_ratio: t.buffering_ratio,
+            cdn_shares: tick.cdn_shares().into_iter().map(|(k, v)| (k, round(v, 1e6))).collect(),
+            content_type_shares: tick.content_type_shares().into_iter().map(|(k, v)| (k, round(v, 1e6))).collect(),
             startup_time_ms: t.startup_time_ms,
             bitrate_kbps: t.bitrate_kbps,
             error_rate: t.error_rate,
@@ -471,6 +522,20 @@ mod tests {
         }
         assert!(json["timestamp"].as_str().unwrap().ends_with('Z'));
         assert_eq!(json["seq"], 7);
+        // The original's meanings: a count of buffer events, viewers per
+        // region and per type; the shares sit beside them.
+        let rebuffers: u64 = frame.samples.iter().map(|s| u64::from(s.rebuffer_events)).sum();
+        assert_eq!(json["buffering"], rebuffers);
+        let users = json["users"].as_u64().unwrap();
+        for field in ["cdn_distribution", "content_types"] {
+            let counts = json[field].as_object().unwrap();
+            assert!(counts.values().all(serde_json::Value::is_u64), "{field} holds counts: {counts:?}");
+            assert_eq!(counts.values().map(|v| v.as_u64().unwrap()).sum::<u64>(), users, "{field}");
+        }
+        for field in ["cdn_shares", "content_type_shares"] {
+            let shares: f64 = json[field].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
+            assert!((shares - 1.0).abs() < 1e-4, "{field} sums to {shares}");
+        }
         assert!(json.get("contents").is_none(), "the global payload stays small");
         let region = tick.regions[0].region.clone();
         let scoped = MetricsUpdate::for_region(&tick, 7, &region, &frame.samples).unwrap();
@@ -494,7 +559,8 @@ mod tests {
         let json = serde_json::to_value(MetricsUpdate::from_tick(&tick, 1)).unwrap();
         let band = &json["bands"]["buffering_ratio"];
         let (low, high) = (band["low"].as_f64().unwrap(), band["high"].as_f64().unwrap());
-        assert!(low <= json["buffering"].as_f64().unwrap() && json["buffering"].as_f64().unwrap() <= high, "{band}");
+        let ratio = json["buffering_ratio"].as_f64().unwrap();
+        assert!(low <= ratio && ratio <= high, "{band}");
         assert_eq!((low * 1e6).round() / 1e6, low, "ratios rounded to 1e-6: {low}");
         let latency_high = json["bands"]["latency_ms"]["high"].as_f64().unwrap();
         assert_eq!((latency_high * 10.0).round() / 10.0, latency_high);

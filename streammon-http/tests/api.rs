@@ -61,14 +61,18 @@ async fn metrics_history_returns_the_last_100_ticks_with_the_original_fields() {
     }
     for tick in ticks {
         assert!(tick["timestamp"].as_str().is_some_and(|t| t.ends_with('Z') && t.contains('T')), "{tick}");
-        for field in ["latency", "buffering", "total_bandwidth_mbps"] {
+        for field in ["latency", "buffering_ratio", "total_bandwidth_mbps"] {
             assert!(num(&tick[field]) >= 0.0, "{field} in {tick}");
         }
-        assert!(tick["users"].as_u64().is_some_and(|u| u > 0), "{tick}");
+        // The original's meanings: buffer events, and viewers per region
+        // and per type, are counts.
+        assert!(tick["buffering"].is_u64(), "{tick}");
+        let users = tick["users"].as_u64().filter(|&u| u > 0).expect("users");
         assert!(tick["active_streams"].as_u64().is_some_and(|n| n > 0), "{tick}");
         let cdn = tick["cdn_distribution"].as_object().expect("cdn_distribution");
         assert!(cdn.contains_key(INCIDENT_REGION), "{tick}");
-        let share: f64 = cdn.values().map(num).sum();
+        assert_eq!(cdn.values().map(|v| v.as_u64().expect("a count")).sum::<u64>(), users, "{tick}");
+        let share: f64 = tick["cdn_shares"].as_object().expect("cdn_shares").values().map(num).sum();
         // Shares go on the wire rounded to 1e-6: ten regions are off by at
         // most 5e-6 in all.
         assert!((share - 1.0).abs() <= 5e-6, "cdn shares sum to {share}");
@@ -77,7 +81,34 @@ async fn metrics_history_returns_the_last_100_ticks_with_the_original_fields() {
         assert!(array(&tick["regions"], "regions").is_empty() && array(&tick["types"], "types").is_empty(), "{tick}");
         let types = tick["content_types"].as_object().expect("content_types");
         assert!(types.keys().all(|k| ["video", "audio", "live"].contains(&k.as_str())), "{tick}");
+        assert_eq!(types.values().map(|v| v.as_u64().expect("a count")).sum::<u64>(), users, "{tick}");
     }
+    // The original's own fields beside ours: the newest tick, and the same
+    // ticks in its shape (its eight fields, nothing else).
+    const ORIGINAL: [&str; 8] = [
+        "timestamp",
+        "latency",
+        "buffering",
+        "users",
+        "total_bandwidth_mbps",
+        "active_streams",
+        "cdn_distribution",
+        "content_types",
+    ];
+    let current = body["current_metrics"].as_object().expect("current_metrics");
+    let mut keys: Vec<&str> = current.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let mut expected = ORIGINAL.to_vec();
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
+    let history = array(&body["history"], "history");
+    assert_eq!(history.len(), 100);
+    for (tick, original) in ticks.iter().zip(history) {
+        for field in ORIGINAL {
+            assert_eq!(tick[field], original[field], "{field}");
+        }
+    }
+    assert_eq!(&body["current_metrics"], history.last().unwrap());
 }
 
 #[tokio::test]
@@ -108,14 +139,20 @@ async fn metrics_history_honours_limit_and_since() {
     assert_eq!(body["count"], 2, "{body}");
     // Nothing after the last tick.
     let body = get_ok(&format!("/metrics?since={}", fed.last_ms)).await;
-    assert_eq!(body, json!({"count": 0, "ticks": []}));
+    assert_eq!((&body["count"], &body["ticks"], &body["history"]), (&json!(0), &json!([]), &json!([])));
+    let newest = get_ok("/metrics?limit=1").await;
+    assert_eq!(newest["ticks"][0]["timestamp_ms"], fed.last_ms);
+    assert_eq!(
+        body["current_metrics"]["timestamp"], newest["ticks"][0]["timestamp"],
+        "the newest, whatever the filter"
+    );
 }
 
 #[tokio::test]
 async fn metrics_history_returns_fewer_ticks_when_fewer_were_published() {
     let (state, _rx) = empty_state(HttpSettings { history_ticks: 10, ..HttpSettings::default() }, 1);
     let body = get(&state, "/metrics").await.json();
-    assert_eq!(body, json!({"count": 0, "ticks": []}));
+    assert_eq!(body, json!({"count": 0, "ticks": [], "current_metrics": null, "history": []}));
 
     let sim = SimConfig { titles: 4, start_ms: now_ms() - 60_000, ..SimConfig::default() };
     let mut simulator = Simulator::new(sim).unwrap();

@@ -141,7 +141,23 @@ async fn a_foreign_origin_is_refused_and_no_origin_is_let_through() {
     assert_eq!(send(&state, evil_post).await.status, StatusCode::FORBIDDEN);
     // No Origin (not a browser), the listed one, and the server's own.
     assert_eq!(get(&state, handshake).await.status, StatusCode::OK);
-    assert_eq!(send(&state, get_with(handshake, header::ORIGIN, ALLOWED_ORIGIN)).await.status, StatusCode::OK);
+    // Issue 18: the polling transport answers CORS for an allowed origin,
+    // at both paths, as the REST routes do; a browser falling back to
+    // polling is let in.
+    for uri in [handshake, "/ws/socket.io/?EIO=4&transport=polling", "/content"] {
+        let reply = send(&state, get_with(uri, header::ORIGIN, ALLOWED_ORIGIN)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.brief());
+        assert_eq!(reply.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), Some(ALLOWED_ORIGIN), "{uri}");
+        let preflight = Request::options(uri)
+            .header(header::ORIGIN, ALLOWED_ORIGIN)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(Body::empty())
+            .unwrap();
+        let reply = send(&state, preflight).await;
+        assert!(reply.status.is_success(), "{uri} preflight: {}", reply.brief());
+        assert_eq!(reply.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), Some(ALLOWED_ORIGIN), "{uri} preflight");
+    }
     let own = Request::get(handshake)
         .header(header::HOST, "127.0.0.1:8000")
         .header(header::ORIGIN, "http://127.0.0.1:8000")

@@ -34,6 +34,8 @@ pub(crate) struct Encoded {
 pub(crate) enum Write {
     /// A batch of samples, in order.
     Samples(Vec<Encoded>),
+    /// One tick's record, for the head of the history list.
+    Tick(String),
     /// An alert, replacing any of the same id.
     Alert { id: String, json: String, resolved_ms: Option<i64> },
     /// A title's latest status change.
@@ -53,11 +55,11 @@ pub(crate) enum Hash {
 }
 
 impl Write {
-    /// Its size in buffer units: one per sample, alert or status.
+    /// Its size in buffer units: one per sample, tick, alert or status.
     pub(crate) fn units(&self) -> usize {
         match self {
             Self::Samples(s) => s.len(),
-            Self::Alert { .. } | Self::Content { .. } | Self::Entry { .. } => 1,
+            Self::Tick(_) | Self::Alert { .. } | Self::Content { .. } | Self::Entry { .. } => 1,
         }
     }
 }

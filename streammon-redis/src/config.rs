@@ -38,7 +38,7 @@ pub struct RedisConfig {
     /// Prefix of every key but the history list (`REDIS_PREFIX`).
     /// Defaults to `streammon:`.
     pub prefix: String,
-    /// Name of the list of the latest samples. Not prefixed, so the
+    /// Name of the list of the latest tick records. Not prefixed, so the
     /// original's tools keep finding it; give it the prefix to keep every
     /// key under one. Defaults to `metrics_history`.
     pub history_key: String,

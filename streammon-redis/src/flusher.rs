@@ -76,10 +76,10 @@ fn build_batch(writes: &[Write], s: &Settings, newest_ms: i64, dirty: &mut HashM
         match w {
             Write::Samples(samples) => {
                 for e in samples {
-                    history.push(&e.json);
                     streams.entry(&e.stream).or_default().push(e);
                 }
             }
+            Write::Tick(json) => history.push(json),
             Write::Alert { id, json, resolved_ms } => {
                 b.cmd("HSET", k.alerts()).arg(id).arg(json);
                 match resolved_ms {

@@ -2,7 +2,7 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `history_key` (default `metrics_history`) | list | JSON samples, newest first, trimmed to `history_len` |
+//! | `history_key` (default `metrics_history`) | list | JSON tick records (the `metrics_update` payload), newest first, trimmed to `history_len` |
 //! | `{prefix}s:{content}:{region}` | sorted set | JSON samples of one stream, score = `timestamp_ms` |
 //! | `{prefix}streams` | sorted set | `{content}:{region}` of every stream, score = its newest `timestamp_ms` |
 //! | `{prefix}alerts` | hash | alert id → JSON alert |
@@ -58,7 +58,7 @@ impl Keys {
         &self.prefix
     }
 
-    /// The list of the latest samples, the original's `metrics_history`.
+    /// The list of the latest tick records, the original's `metrics_history`.
     pub fn history(&self) -> &str {
         &self.history
     }

@@ -300,7 +300,11 @@ impl Store for RedisStore {
         }
     }
 
-    async fn latest(&self, n: usize) -> Result<Vec<Sample>, StoreError> {
+    async fn append_tick(&self, record: &str) -> Result<(), StoreError> {
+        self.shared.buffer.push(vec![Write::Tick(record.to_owned())])
+    }
+
+    async fn ticks(&self, n: usize) -> Result<Vec<String>, StoreError> {
         let n = n.min(self.shared.settings.history_len);
         if n == 0 {
             return Ok(Vec::new());
@@ -313,7 +317,11 @@ impl Store for RedisStore {
             .query_async(&mut self.conn.clone())
             .await
             .map_err(|e| read_error(key, &e))?;
-        raw.iter().map(|b| decode(key, "entry", b)).collect()
+        raw.into_iter()
+            .map(|b| {
+                String::from_utf8(b).map_err(|e| StoreError::corrupt(key, format!("a tick record is not UTF-8: {e}")))
+            })
+            .collect()
     }
 
     async fn range(&self, query: &RangeQuery) -> Result<Vec<Sample>, StoreError> {

@@ -33,18 +33,22 @@ async fn metrics_history_stays_at_1000_newest_first() {
     let t = target();
     let store = RedisStore::connect(&t.config).await.unwrap();
     let batches = frames(25);
-    for b in &batches {
+    for (i, b) in batches.iter().enumerate() {
         store.append(b).await.unwrap();
+        for j in 0..50 {
+            store.append_tick(&format!(r#"{{"seq":{},"users":10}}"#, i * 50 + j)).await.unwrap();
+        }
     }
     store.flush().await.unwrap();
     let mut conn = raw(&t.config).await;
     let key = store.settings().keys().history().to_owned();
     let len: usize = redis::cmd("LLEN").arg(&key).query_async(&mut conn).await.unwrap();
     assert_eq!(len, 1000);
-    // What the original's tools read: JSON samples, newest at the head.
+    // What the original's tools read: one JSON record per tick, newest at
+    // the head; samples stay in their streams.
     let head: String = redis::cmd("LINDEX").arg(&key).arg(0).query_async(&mut conn).await.unwrap();
-    let newest: Sample = serde_json::from_str(&head).unwrap();
-    assert_eq!(&newest, batches.last().unwrap().last().unwrap());
+    assert_eq!(head, r#"{"seq":1249,"users":10}"#);
+    assert_eq!(store.ticks(1).await.unwrap(), [head]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,6 +56,7 @@ async fn every_key_is_under_the_prefix() {
     let t = target();
     let store = RedisStore::connect(&t.config).await.unwrap();
     store.append(&frames(2).concat()).await.unwrap();
+    store.append_tick("{}").await.unwrap();
     store.put_alert(&conformance::alert("alrt-000001", AlertState::Resolved)).await.unwrap();
     store
         .put_content_status(&conformance::change("live-000001", streammon_core::ContentStatus::Live, 1))
@@ -107,7 +112,7 @@ async fn corrupt_or_foreign_data_names_the_key() {
 
     // A string where the history list should be.
     let _: () = redis::cmd("SET").arg(keys.history()).arg("hello").query_async(&mut conn).await.unwrap();
-    let err = store.latest(10).await.unwrap_err();
+    let err = store.ticks(10).await.unwrap_err();
     assert!(matches!(&err, StoreError::Corrupt { key, .. } if key == keys.history()), "{err}");
 
     // A member that is not a sample in a stream.
@@ -233,7 +238,8 @@ async fn tls_round_trip() {
     let frame = &frames(1)[0];
     store.append(frame).await.unwrap();
     store.flush().await.unwrap();
-    assert_eq!(store.latest(1).await.unwrap()[0], *frame.last().unwrap());
+    let query = RangeQuery::new(SeriesFilter::all(), i64::MIN, i64::MAX);
+    assert_eq!(store.range(&query).await.unwrap().len(), frame.len());
 
     // The system's roots do not know the test CA.
     let untrusted = RedisConfig { url: Some(url), connect_timeout: "2s".parse().unwrap(), ..Default::default() };

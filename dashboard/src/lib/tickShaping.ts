@@ -37,7 +37,7 @@ function addRenditions(row: Row, r: Partial<Record<Rendition, number>> | undefin
 export function tickRows(tick: MetricsUpdate, prefix = ''): [string, Row][] {
   const top: Row = {
     latency_ms: tick.latency,
-    buffering_ratio: tick.buffering,
+    buffering_ratio: tick.buffering_ratio,
     viewers: tick.users,
     bandwidth_mbps: tick.total_bandwidth_mbps,
     startup_time_ms: tick.startup_time_ms,

@@ -64,12 +64,21 @@ export interface MetricsUpdate {
   seq: number;
   interval_ms: number;
   latency: number;
+  /** Rebuffer events in the tick, a count (the original's meaning). */
   buffering: number;
   users: number;
   total_bandwidth_mbps: number;
   active_streams: number;
+  /** Viewers per CDN region, counts (the original's meaning). */
   cdn_distribution: Record<string, number>;
+  /** Viewers per content type, counts (the original's meaning). */
   content_types: Partial<Record<ContentType, number>>;
+  /** Mean share of watch time spent rebuffering, within [0, 1]. */
+  buffering_ratio: number;
+  /** Share of viewers per CDN region, summing to 1. */
+  cdn_shares: Record<string, number>;
+  /** Share of viewers per content type, summing to 1. */
+  content_type_shares: Partial<Record<ContentType, number>>;
   startup_time_ms: number;
   bitrate_kbps: number;
   error_rate: number;

@@ -43,7 +43,7 @@ export default function OverviewView() {
 
   if (!tick) return <Loading what="the first live tick" />;
   const value = (m: string): number =>
-    m === 'viewers' ? tick.users : m === 'latency_ms' ? tick.latency : m === 'buffering_ratio' ? tick.buffering : m === 'bandwidth_mbps' ? tick.total_bandwidth_mbps : m === 'active_streams' ? tick.active_streams : Number.NaN;
+    m === 'viewers' ? tick.users : m === 'latency_ms' ? tick.latency : m === 'buffering_ratio' ? tick.buffering_ratio : m === 'bandwidth_mbps' ? tick.total_bandwidth_mbps : m === 'active_streams' ? tick.active_streams : Number.NaN;
   const alertLevel: Level = counts.critical > 0 ? 'bad' : counts.firing > 0 ? 'warn' : 'ok';
 
   return (

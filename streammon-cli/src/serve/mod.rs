@@ -1,9 +1,11 @@
 //! `streammon serve`: the dashboard server.
 //!
-//! This module only assembles: the simulator as the source, a store, the
-//! core's [`Pipeline`], and the HTTP transport's router, hub and
-//! publisher. The loop in [`run_pipeline`] paces ticks to the wall clock,
-//! on a thread of its own.
+//! This module only assembles: the sources (the simulator, the CMCD
+//! collector, the queue of client pushes: each a
+//! [`Source`](streammon_core::Source)), a store, the core's [`Pipeline`],
+//! and the HTTP transport's router, hub and publisher. The loop in
+//! [`run_pipeline`] asks every source once per tick and paces ticks to the
+//! wall clock, on a thread of its own.
 //!
 //! On SIGINT or SIGTERM the pipeline closes its queue and runs one last
 //! tick at once with every batch accepted before (and the CMCD reports
@@ -22,9 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use streammon_core::pipeline::{Pipeline, TickOutput};
-use streammon_core::{Frame, Sample, Simulator, Store};
-use streammon_http::{AppState, CmcdIngest, Hub, Ingest, Publisher, Telemetry};
-use tokio::sync::{mpsc, watch};
+use streammon_core::source::{Phase, Source, Tick};
+use streammon_core::{Sample, Simulator, Store};
+use streammon_http::{AppState, ClientQueue, CmcdIngest, CmcdSource, Hub, Ingest, Publisher, Telemetry};
+use tokio::sync::watch;
 
 pub(crate) use self::config::ServeArgs;
 use self::config::{Settings, StoreSettings};
@@ -167,9 +170,17 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let publisher = Publisher::new(state.clone(), Some(hub.clone()));
+    let mut publisher = Publisher::new(state.clone(), Some(hub.clone()));
+    restore_history(&state, &mut publisher).await;
     let backfill = settings.backfill;
-    let source = Source { simulator, cmcd, step_ms };
+    // The sources, in the order a tick asks them; the client queue last.
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    if let Some(simulator) = simulator {
+        sources.push(Box::new(simulator));
+    }
+    if let Some(cmcd) = cmcd {
+        sources.push(Box::new(CmcdSource::new(cmcd)));
+    }
     // A pipeline panic turns /health 503 from the panic hook, at once:
     // printing the panic's backtrace (RUST_BACKTRACE) can take a second
     // before the thread unwinds and its end is seen below.
@@ -188,15 +199,21 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
             .name(PIPELINE_THREAD.into())
             .spawn(move || {
                 let _in_runtime = rt.enter();
-                let mut ingest_rx = ingest_rx;
+                let mut queue = ClientQueue::new(ingest_rx);
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_pipeline(&rt, source, pipeline, publisher, &state, &mut ingest_rx, backfill, stop)
+                    let mut owned = sources;
+                    let mut sources: Vec<&mut dyn Source> = owned.iter_mut().map(|s| &mut **s as &mut dyn Source).collect();
+                    sources.push(&mut queue);
+                    let ticks = Ticks { rt: &rt, state: &state, step_ms, backfill, stop };
+                    run_pipeline(&ticks, &mut sources, pipeline, publisher)
                 }));
                 let end = match run {
                     Ok(Ok(drained)) => PipelineEnd::Drained(drained),
                     Ok(Err(e)) => PipelineEnd::Failed(format!("the pipeline failed: {e}")),
                     Err(panic) => {
-                        let lost = abandon(&mut ingest_rx);
+                        let (batches, samples) = queue.abandon();
+                        tracing::error!(target: "streammon", batches, samples, "accepted client samples lost with the pipeline");
+                        let lost = format!("{samples} accepted client samples in {batches} batches lost");
                         PipelineEnd::Failed(format!("the pipeline panicked: {}; {lost}", panic_message(&*panic)))
                     }
                 };
@@ -359,46 +376,6 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "(no message)".to_owned())
 }
 
-/// Closes the ingest queue of a pipeline that died and counts (and logs)
-/// the accepted samples it leaves behind: they are lost.
-fn abandon(ingest: &mut mpsc::Receiver<Vec<Sample>>) -> String {
-    ingest.close();
-    let (mut batches, mut samples) = (0u64, 0u64);
-    while let Ok(batch) = ingest.try_recv() {
-        batches += 1;
-        samples += batch.len() as u64;
-    }
-    tracing::error!(target: "streammon", batches, samples, "accepted client samples lost with the pipeline");
-    format!("{samples} accepted client samples in {batches} batches lost")
-}
-
-/// Moves the queued client batches into `samples`: those queued now, or,
-/// with `closing`, every batch ever accepted. Closing refuses new batches
-/// (senders see the queue closed and answer 503), then waits out any send
-/// that took its slot before the close: after it, nothing accepted is
-/// left in the queue. Returns (batches, samples).
-fn take_batches(ingest: &mut mpsc::Receiver<Vec<Sample>>, samples: &mut Vec<Sample>, closing: bool) -> (u64, u64) {
-    if closing {
-        ingest.close();
-    }
-    let (mut batches, mut pushed) = (0u64, 0u64);
-    // A send in flight holds its slot for a few instructions; a second is
-    // far more than it needs, and bounds the wait should one never come.
-    let give_up = Instant::now() + Duration::from_secs(1);
-    loop {
-        while let Ok(batch) = ingest.try_recv() {
-            batches += 1;
-            pushed += batch.len() as u64;
-            samples.extend(batch);
-        }
-        // A slot is free again only once its batch is received.
-        if !closing || ingest.capacity() == ingest.max_capacity() || Instant::now() > give_up {
-            return (batches, pushed);
-        }
-        std::thread::yield_now();
-    }
-}
-
 /// Samples a tick's buffer keeps room for at least, whatever the tick held.
 const TICK_BUFFER_FLOOR: usize = 4_096;
 
@@ -462,6 +439,28 @@ impl Shutdown {
     }
 }
 
+/// Reads the tick history back from storage (the Redis `metrics_history`
+/// of a server that ran before), so a restart keeps the charts.
+async fn restore_history(state: &AppState, publisher: &mut Publisher) {
+    let want = state.settings().history_ticks.max(1);
+    match tokio::time::timeout(Duration::from_secs(5), state.store().ticks(want)).await {
+        Ok(Ok(records)) if records.is_empty() => {}
+        Ok(Ok(records)) => {
+            let restored = publisher.restore(&records);
+            tracing::info!(target: "streammon", ticks = restored.ticks, newest_ms = ?restored.newest_ms, "restored the tick history from storage");
+            if restored.skipped > 0 {
+                tracing::warn!(target: "streammon", skipped = restored.skipped, first_error = ?restored.error, "tick records in storage that do not decode or are out of order were skipped");
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(target: "streammon", error = %e, "cannot read the tick history back: starting without it");
+        }
+        Err(_) => {
+            tracing::warn!(target: "streammon", "storage took over 5 s to give the tick history back: starting without it");
+        }
+    }
+}
+
 /// Logs storage failures at most once a minute, counting them always.
 #[derive(Debug, Default)]
 struct StoreErrors {
@@ -484,41 +483,37 @@ impl StoreErrors {
     }
 }
 
-/// Where each tick's samples come from: the simulator, the CMCD
-/// collector, or both.
-struct Source {
-    simulator: Option<Simulator>,
-    cmcd: Option<Arc<CmcdIngest>>,
+/// How the loop ticks: the runtime for what is asynchronous, the state,
+/// the tick length, the backfill, and the stop signal.
+struct Ticks<'a> {
+    rt: &'a tokio::runtime::Handle,
+    state: &'a AppState,
     step_ms: i64,
+    backfill: Duration,
+    stop: watch::Receiver<bool>,
 }
 
 /// The pipeline loop: one tick per step, paced to the wall clock after
-/// `backfill` of simulated history at full speed; client samples join the
-/// next tick, and the CMCD collector's sessions are rolled up at the end
-/// of each live tick.
+/// `backfill` of simulated history at full speed. Each tick asks every
+/// source, in order, for its samples and title changes (the CMCD
+/// collector's sessions are rolled up at the end of each live tick;
+/// client samples join the next tick); the last tick, at shutdown, takes
+/// everything they accepted.
 ///
 /// It runs on a thread of its own, not as a task: a tick's detection then
 /// never holds up a worker thread, so the writes to clients and every
 /// other task go on while it runs. (As a task it needed `block_in_place`,
 /// which handed the worker's role to another thread every tick.) `rt`
 /// runs what is asynchronous: the wait for the next tick and storage.
-#[allow(clippy::too_many_arguments)]
 fn run_pipeline(
-    rt: &tokio::runtime::Handle,
-    source: Source,
+    ticks: &Ticks<'_>,
+    sources: &mut [&mut dyn Source],
     mut pipeline: Pipeline,
     mut publisher: Publisher,
-    state: &AppState,
-    ingest: &mut mpsc::Receiver<Vec<Sample>>,
-    backfill: Duration,
-    mut stop: watch::Receiver<bool>,
 ) -> Result<Drained, CliError> {
-    let Source { mut simulator, cmcd, step_ms } = source;
-    let mut clock_ms = match &simulator {
-        Some(sim) => sim.now_ms(),
-        None => wall_ms() / step_ms * step_ms,
-    };
-    let mut frame = Frame::default();
+    let Ticks { rt, state, step_ms, backfill, .. } = *ticks;
+    let mut stop = ticks.stop.clone();
+    let mut clock_ms = sources.iter().find_map(|s| s.clock_ms()).unwrap_or_else(|| wall_ms() / step_ms * step_ms);
     let mut changes = Vec::new();
     let mut out = TickOutput::default();
     let mut samples: Vec<Sample> = Vec::new();
@@ -551,30 +546,28 @@ fn run_pipeline(
         };
         samples.clear();
         changes.clear();
-        if let Some(sim) = simulator.as_mut() {
-            sim.step(&mut frame);
-            samples.extend_from_slice(&frame.samples);
-            changes.extend_from_slice(&frame.changes);
-            telemetry.samples_ingested.with_label_values(&["simulator"]).inc_by(frame.samples.len() as u64);
-            clock_ms = frame.timestamp_ms;
-        } else {
-            clock_ms = next_ms;
-        }
-        let mut from_cmcd = 0u64;
-        if let Some(cmcd) = cmcd.as_ref().filter(|_| !backfilling || stopping) {
-            let before = samples.len();
-            if stopping {
-                cmcd.close_and_tick(clock_ms, step_ms as u32, &mut samples, &mut changes);
-            } else {
-                cmcd.tick(clock_ms, step_ms as u32, &mut samples, &mut changes);
+        clock_ms = next_ms;
+        let phase = match (stopping, backfilling) {
+            (true, _) => Phase::Final,
+            (false, true) => Phase::Backfill,
+            (false, false) => Phase::Live,
+        };
+        let tick = Tick { end_ms: clock_ms, interval_ms: step_ms as u32, phase };
+        let mut drained = Drained::default();
+        for source in sources.iter_mut() {
+            let pulled = source.pull(&tick, &mut samples, &mut changes);
+            let name = source.name();
+            if pulled.samples > 0 {
+                telemetry.samples_ingested.with_label_values(&[name]).inc_by(pulled.samples);
             }
-            from_cmcd = (samples.len() - before) as u64;
-            telemetry.samples_ingested.with_label_values(&["cmcd"]).inc_by(from_cmcd);
-            telemetry.cmcd_sessions.set(cmcd.stats().sessions as i64);
+            match name {
+                "client" => (drained.batches, drained.client_samples) = (pulled.batches, pulled.samples),
+                "cmcd" => drained.cmcd_samples = pulled.samples,
+                _ => {}
+            }
         }
-        let (batches, pushed) = take_batches(ingest, &mut samples, stopping);
-        if pushed > 0 {
-            telemetry.samples_ingested.with_label_values(&["client"]).inc_by(pushed);
+        if let Some(cmcd) = state.cmcd() {
+            telemetry.cmcd_sessions.set(cmcd.stats().sessions as i64);
         }
 
         // The tick's figures go out before detection, which they do not
@@ -603,6 +596,12 @@ fn run_pipeline(
             if let Err(e) = state.store().append(&samples).await {
                 errors.record(state, "samples", &e);
             }
+            if let Some(record) = publisher.take_record()
+                && let Ok(record) = std::str::from_utf8(&record)
+                && let Err(e) = state.store().append_tick(record).await
+            {
+                errors.record(state, "tick", &e);
+            }
             for event in &out.alert_events {
                 if let Err(e) = state.store().put_alert(&event.alert).await {
                     errors.record(state, "alert", &e);
@@ -628,7 +627,7 @@ fn run_pipeline(
             }
         }
         if stopping {
-            return Ok(Drained { batches, client_samples: pushed, cmcd_samples: from_cmcd, store_failures });
+            return Ok(Drained { store_failures, ..drained });
         }
     }
 }

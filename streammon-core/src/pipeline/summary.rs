@@ -43,6 +43,10 @@ pub struct Quality {
     pub error_rate: f64,
     /// Egress, megabits per second (a sum, not a mean).
     pub bandwidth_mbps: f64,
+    /// Rebuffer events in the tick (a sum, not a mean): the original's
+    /// `buffering` count.
+    #[serde(default)]
+    pub rebuffer_events: u64,
 }
 
 /// Accumulates [`Quality`] one sample at a time, in constant memory.
@@ -59,6 +63,7 @@ pub(crate) struct QualitySum {
     bitrate: f64,
     errors: f64,
     bandwidth: f64,
+    rebuffers: u64,
 }
 
 impl QualitySum {
@@ -73,6 +78,7 @@ impl QualitySum {
         self.bitrate += w * s.bitrate_kbps;
         self.errors += w * s.error_rate;
         self.bandwidth += s.bandwidth_mbps;
+        self.rebuffers += u64::from(s.rebuffer_events);
     }
 
     pub(crate) fn finish(&self) -> Quality {
@@ -86,6 +92,7 @@ impl QualitySum {
             bitrate_kbps: mean(self.bitrate),
             error_rate: mean(self.errors),
             bandwidth_mbps: self.bandwidth,
+            rebuffer_events: self.rebuffers,
         }
     }
 }
@@ -279,7 +286,7 @@ pub struct ContentSummary {
 /// let tick = TickSummary::build(frame.timestamp_ms, 1_000, &frame.samples, |_| None);
 /// let viewers: u64 = frame.samples.iter().map(|s| u64::from(s.viewers)).sum();
 /// assert_eq!(tick.total.viewers, viewers);
-/// let share: f64 = tick.cdn_distribution().values().sum();
+/// let share: f64 = tick.cdn_shares().values().sum();
 /// assert!((share - 1.0).abs() < 1e-9);
 /// # Ok::<(), streammon_core::Error>(())
 /// ```
@@ -388,9 +395,18 @@ impl TickSummary {
         }
     }
 
-    /// Share of viewers per region, summing to 1 (empty without viewers):
-    /// the original's `cdn_distribution`.
-    pub fn cdn_distribution(&self) -> BTreeMap<RegionId, f64> {
+    /// Viewers per region: the original's `cdn_distribution` (a count).
+    pub fn cdn_viewers(&self) -> BTreeMap<RegionId, u64> {
+        self.regions.iter().map(|r| (r.region.clone(), r.quality.viewers)).collect()
+    }
+
+    /// Viewers per content type: the original's `content_types` (a count).
+    pub fn content_type_viewers(&self) -> BTreeMap<ContentType, u64> {
+        self.types.iter().map(|t| (t.content_type, t.quality.viewers)).collect()
+    }
+
+    /// Share of viewers per region, summing to 1 (empty without viewers).
+    pub fn cdn_shares(&self) -> BTreeMap<RegionId, f64> {
         let total = self.total.viewers as f64;
         self.regions
             .iter()
@@ -400,8 +416,8 @@ impl TickSummary {
     }
 
     /// Share of viewers per content type, summing to 1 (empty without
-    /// viewers): the original's `content_types`.
-    pub fn content_types(&self) -> BTreeMap<ContentType, f64> {
+    /// viewers).
+    pub fn content_type_shares(&self) -> BTreeMap<ContentType, f64> {
         let total = self.total.viewers as f64;
         self.types.iter().filter(|_| total > 0.0).map(|t| (t.content_type, t.quality.viewers as f64 / total)).collect()
     }
@@ -445,6 +461,12 @@ mod tests {
         assert_eq!(tick.total.streams as usize, frame.samples.len());
         let region_viewers: u64 = tick.regions.iter().map(|r| r.quality.viewers).sum();
         assert_eq!(region_viewers, tick.total.viewers);
+        assert_eq!(tick.cdn_viewers().values().sum::<u64>(), tick.total.viewers);
+        assert_eq!(tick.content_type_viewers().values().sum::<u64>(), tick.total.viewers);
+        let rebuffers: u64 = frame.samples.iter().map(|s| u64::from(s.rebuffer_events)).sum();
+        assert_eq!(tick.total.rebuffer_events, rebuffers);
+        let region_rebuffers: u64 = tick.regions.iter().map(|r| r.quality.rebuffer_events).sum();
+        assert_eq!(region_rebuffers, rebuffers);
         let type_viewers: u64 = tick.types.iter().map(|t| t.quality.viewers).sum();
         assert_eq!(type_viewers, tick.total.viewers);
         let title_streams: u32 = tick.contents.iter().map(|c| c.quality.streams).sum();
@@ -461,7 +483,7 @@ mod tests {
         let sum: f64 = tick.renditions.iter().map(|(_, v)| v).sum();
         assert!((sum - 1.0).abs() < 1e-9, "shares sum to {sum}");
         let audio: f64 = tick.renditions.iter().filter(|(id, _)| id.as_str().ends_with('k')).map(|(_, v)| v).sum();
-        let audio_type = tick.content_types().get(&ContentType::Audio).copied().unwrap_or(0.0);
+        let audio_type = tick.content_type_shares().get(&ContentType::Audio).copied().unwrap_or(0.0);
         assert!((audio - audio_type).abs() < 1e-9, "audio renditions {audio}, audio titles {audio_type}");
         for r in &tick.regions {
             let sum: f64 = r.renditions.iter().map(|(_, v)| v).sum();
@@ -484,8 +506,8 @@ mod tests {
     fn an_empty_tick_has_zero_figures_and_no_shares() {
         let tick = TickSummary::build(0, 1_000, &[], |_| None);
         assert_eq!(tick.total, Quality::default());
-        assert!(tick.cdn_distribution().is_empty());
-        assert!(tick.content_types().is_empty());
+        assert!(tick.cdn_shares().is_empty());
+        assert!(tick.content_type_shares().is_empty());
         assert!(tick.renditions.is_empty());
     }
 }

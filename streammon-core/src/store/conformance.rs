@@ -129,17 +129,21 @@ pub async fn round_trip(store: &dyn Store) {
     assert_eq!(got, sorted(all));
 }
 
-/// `latest` is newest first and never longer than the history length.
-pub async fn latest_is_newest_first_and_capped(store: &dyn Store) {
-    let batches = frames(20);
-    append_all(store, &batches).await;
-    let all: Vec<Sample> = batches.concat();
-    let latest = store.latest(3).await.expect("latest");
-    assert_eq!(latest, all.iter().rev().take(3).cloned().collect::<Vec<_>>());
-    let everything = store.latest(usize::MAX).await.expect("latest");
+/// Tick records come back as given, newest first, never more than the
+/// history length.
+pub async fn ticks_are_newest_first_and_capped(store: &dyn Store) {
+    assert!(store.ticks(10).await.expect("ticks").is_empty());
+    let records: Vec<String> = (0..HISTORY_LEN + 5).map(|i| format!(r#"{{"seq":{i},"users":{}}}"#, i * 7)).collect();
+    for r in &records {
+        store.append_tick(r).await.expect("append_tick");
+    }
+    store.flush().await.expect("flush");
+    let newest = store.ticks(3).await.expect("ticks");
+    assert_eq!(newest, records.iter().rev().take(3).cloned().collect::<Vec<_>>());
+    let everything = store.ticks(usize::MAX).await.expect("ticks");
     assert_eq!(everything.len(), HISTORY_LEN);
-    assert_eq!(everything.last(), all.get(all.len() - HISTORY_LEN));
-    assert!(store.latest(0).await.expect("latest").is_empty());
+    assert_eq!(everything.last(), records.get(records.len() - HISTORY_LEN));
+    assert!(store.ticks(0).await.expect("ticks").is_empty());
 }
 
 /// Filters by content, region and metric; half-open bounds; limits keep
@@ -397,7 +401,7 @@ pub async fn health_counts(store: &dyn Store) {
 macro_rules! store_conformance_tests {
     ($mode:ident: $make:expr) => {
         $crate::store_conformance_tests!(@each $mode $make;
-            round_trip, latest_is_newest_first_and_capped, range_filters_and_limits, retention_by_count,
+            round_trip, ticks_are_newest_first_and_capped, range_filters_and_limits, retention_by_count,
             retention_by_age, silent_streams_expire, late_samples_are_ordered, duplicates_are_stored_once,
             downsampled_buckets, downsampled_per_series,
             alerts_round_trip, acks_round_trip, silences_round_trip, content_status_latest_wins, health_counts);

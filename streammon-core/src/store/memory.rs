@@ -20,7 +20,7 @@ use crate::time::Span;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MemoryConfig {
-    /// Samples kept for [`Store::latest`], like the original's
+    /// Tick records kept for [`Store::ticks`], like the original's
     /// `metrics_history`. Defaults to 1000.
     pub history_len: usize,
     /// Samples kept per `(content, region)` stream; the oldest go first.
@@ -91,7 +91,7 @@ impl MemoryConfig {
 /// trim per sample), and queries copy out what they return.
 ///
 /// ```
-/// # use streammon_core::store::{MemoryConfig, Store};
+/// # use streammon_core::store::{MemoryConfig, RangeQuery, SeriesFilter, Store};
 /// # use streammon_core::{SimConfig, Simulator};
 /// let store = MemoryConfig::default().build()?;
 /// let mut sim = Simulator::new(SimConfig::default())?;
@@ -102,8 +102,11 @@ impl MemoryConfig {
 /// # }
 /// // Its futures are ready at once; in a server, `.await` them.
 /// ready(store.append(&frame.samples))?;
-/// let latest = ready(store.latest(3))?;
-/// assert_eq!(latest[0], *frame.samples.last().unwrap());
+/// let query = RangeQuery { limit: Some(3), ..RangeQuery::new(SeriesFilter::all(), 0, i64::MAX) };
+/// let newest = ready(store.range(&query))?;
+/// assert_eq!(newest.len(), 3);
+/// ready(store.append_tick(r#"{"users":12}"#))?;
+/// assert_eq!(ready(store.ticks(10))?, [r#"{"users":12}"#]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -115,7 +118,7 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     series: BTreeMap<(ContentId, RegionId), Ring>,
-    history: VecDeque<Sample>,
+    ticks: VecDeque<String>,
     newest_ms: Option<i64>,
     alerts: BTreeMap<String, Alert>,
     acks: Acks,
@@ -188,10 +191,6 @@ impl MemoryStore {
         let cutoff = self.cutoff(inner);
         let this_append = inner.appends + 1;
         for s in samples {
-            inner.history.push_back(s.clone());
-            if inner.history.len() > self.config.history_len {
-                inner.history.pop_front();
-            }
             if s.timestamp_ms < cutoff {
                 continue;
             }
@@ -274,8 +273,15 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn latest(&self, n: usize) -> Result<Vec<Sample>, StoreError> {
-        Ok(self.lock().history.iter().rev().take(n).cloned().collect())
+    async fn append_tick(&self, record: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.ticks.push_front(record.to_owned());
+        inner.ticks.truncate(self.config.history_len);
+        Ok(())
+    }
+
+    async fn ticks(&self, n: usize) -> Result<Vec<String>, StoreError> {
+        Ok(self.lock().ticks.iter().take(n).cloned().collect())
     }
 
     async fn range(&self, query: &RangeQuery) -> Result<Vec<Sample>, StoreError> {

@@ -341,13 +341,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Ok(())
     }
 
-    /// The newest `n` samples over every series, newest first, like the
-    /// original's `metrics_history`: at most the store's history length
-    /// (1000 by default), whatever `n`.
+    /// Records one tick of the whole service, as the transport encodes it
+    /// (JSON: the `metrics_update` payload, the original's per-tick
+    /// record), at the head of the tick history, the original's
+    /// `metrics_history`; the oldest past the store's history length (1000
+    /// by default) go. The store keeps the record as it is given.
+    ///
+    /// # Errors
+    /// [`StoreError::BufferFull`] or backend errors.
+    async fn append_tick(&self, record: &str) -> Result<(), StoreError>;
+
+    /// The newest `n` tick records, newest first: at most the store's
+    /// history length, whatever `n`.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`] from a backend.
-    async fn latest(&self, n: usize) -> Result<Vec<Sample>, StoreError>;
+    async fn ticks(&self, n: usize) -> Result<Vec<String>, StoreError>;
 
     /// The samples `query` selects, oldest first (ties by content, then
     /// region); with a limit, the newest that many.

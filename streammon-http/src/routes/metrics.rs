@@ -110,13 +110,21 @@ pub enum MetricsBody {
     Series(SeriesResponse),
 }
 
-/// `GET /metrics` (history mode) response: `{"count": n, "ticks": [...]}`.
+/// `GET /metrics` (history mode) response: `{"count": n, "ticks": [...],
+/// "current_metrics": {...}, "history": [...]}`, ours and the original
+/// server's fields side by side.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryResponse {
     /// Ticks returned.
     pub count: usize,
     /// The ticks, oldest first; the last is the current one.
     pub ticks: Vec<crate::wire::MetricsUpdate>,
+    /// The newest tick in the original server's shape; `null` before the
+    /// first tick.
+    pub current_metrics: Option<crate::wire::OriginalMetrics>,
+    /// The same ticks as `ticks` in the original server's shape, oldest
+    /// first.
+    pub history: Vec<crate::wire::OriginalMetrics>,
 }
 
 const PARAMS: [&str; 9] = ["limit", "content", "region", "metric", "from", "to", "step", "since", "detail"];
@@ -181,19 +189,32 @@ pub(crate) async fn get_metrics(
             let entries: Vec<_> =
                 live.history.iter().skip(start).filter(|e| since.is_none_or(|s| e.update.timestamp_ms > s)).collect();
             let json = |e: &HistoryEntry| if full { e.json.clone() } else { e.compact.clone() };
-            let mut buf = BytesMut::with_capacity(64 + entries.iter().map(|e| json(e).len() + 1).sum::<usize>());
+            let size: usize = entries.iter().map(|e| json(e).len() + e.original.len() + 2).sum();
+            let mut buf = BytesMut::with_capacity(128 + size);
             buf.put_slice(format!("{{\"count\":{},\"ticks\":[", entries.len()).as_bytes());
-            for (i, e) in entries.iter().enumerate() {
-                if i > 0 {
-                    buf.put_u8(b',');
-                }
-                buf.put_slice(&json(e));
+            put_joined(&mut buf, entries.iter().map(|e| json(e)));
+            buf.put_slice(b"],\"current_metrics\":");
+            match live.history.back() {
+                Some(e) => buf.put_slice(&e.original),
+                None => buf.put_slice(b"null"),
             }
+            buf.put_slice(b",\"history\":[");
+            put_joined(&mut buf, entries.iter().map(|e| e.original.clone()));
             buf.put_slice(b"]}");
             buf.freeze()
         })
     });
     Ok(json_bytes(body))
+}
+
+/// Writes `items` comma-separated.
+fn put_joined(buf: &mut BytesMut, items: impl Iterator<Item = Bytes>) {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            buf.put_u8(b',');
+        }
+        buf.put_slice(&item);
+    }
 }
 
 pub(crate) fn json_bytes(body: Bytes) -> Response {
