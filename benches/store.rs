@@ -6,11 +6,11 @@
 //! | `store/memory/append/frame`            | memory | 600 frames (≈ 250 000 samples)        | append one frame (≈ 420 samples)                |
 //! | `store/memory/range/one_series`        | memory | same                                  | every sample of one stream (600)                |
 //! | `store/memory/downsampled/region_100`  | memory | same                                  | one metric of one region's ≈ 42 streams, 100 points each |
-//! | `store/memory/latest/100`              | memory | same                                  | the newest 100 samples                          |
+//! | `store/memory/rollups/7d_minutes`      | memory | a week of the service's minute roll-ups (10 080) | read them and re-bucket into 1 008 ten-minute buckets (the dashboard's 7d view) |
 //! | `store/redis/append_flush/10_frames`   | redis  | 600 frames                            | append 10 frames (≈ 4 200 samples), then flush  |
 //! | `store/redis/range/one_series`         | redis  | same                                  | as for memory                                   |
 //! | `store/redis/downsampled/region_100`   | redis  | same                                  | as for memory                                   |
-//! | `store/redis/latest/100`               | redis  | same                                  | as for memory                                   |
+//! | `store/redis/rollups/7d_minutes`       | redis  | same week of roll-ups                 | as for memory                                   |
 //!
 //! Frames come from the simulator with its default catalogue (48 titles,
 //! 10 regions, seed `0x5EED`, 1 s steps) and are generated before
@@ -33,6 +33,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use streammon_core::rollup::{Figure, Resolution, Rollup, RollupQuery, RollupScope, rebucket};
 use streammon_core::store::{DownsampleQuery, MemoryConfig, RangeQuery, SeriesFilter};
 use streammon_core::{Metric, Sample, SeriesKey, SimConfig, Simulator, Store};
 use streammon_redis::{RedisConfig, RedisStore};
@@ -221,5 +222,58 @@ fn redis_store(c: &mut Criterion) {
     assert_eq!((health.dropped, health.failed), (0, 0), "{health:?}");
 }
 
-criterion_group!(benches, memory, redis_store);
+/// A week of the service's minute roll-ups, and the query of the
+/// dashboard's 7d view over it.
+fn week_of_rollups() -> (Vec<Rollup>, RollupQuery) {
+    let minute = Resolution::Minute.ms();
+    let start = 1_796_000_000_000 / minute * minute;
+    let rows: Vec<Rollup> = (0..7 * 24 * 60)
+        .map(|i| Rollup {
+            scope: RollupScope::Service,
+            resolution: Resolution::Minute,
+            start_ms: start + i * minute,
+            ticks: 60,
+            figures: [Figure([123_456.7, 120_000.0, 130_000.0]); 8],
+        })
+        .collect();
+    let query = RollupQuery {
+        scope: RollupScope::Service,
+        resolution: Resolution::Minute,
+        from_ms: start,
+        to_ms: start + 7 * 24 * 60 * minute,
+    };
+    (rows, query)
+}
+
+fn rollups_7d(
+    store: &dyn Store,
+    query: &RollupQuery,
+    block: impl Fn(std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Rollup>> + '_>>) -> Vec<Rollup>,
+) -> usize {
+    let rows = block(Box::pin(async { store.rollups(query).await.unwrap() }));
+    rebucket(&rows, Metric::Viewers, query.from_ms, 10 * Resolution::Minute.ms()).len()
+}
+
+fn rollups(c: &mut Criterion) {
+    let (rows, query) = week_of_rollups();
+    let memory = MemoryConfig::default().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(memory.append_rollups(&rows)).unwrap();
+    let (_server, config) = redis();
+    let redis = rt.block_on(RedisStore::connect(&config)).expect("connect to the bench's redis");
+    rt.block_on(async {
+        redis.append_rollups(&rows).await.unwrap();
+        redis.flush().await.unwrap();
+    });
+    let block = |f: std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Rollup>> + '_>>| rt.block_on(f);
+    assert_eq!(rollups_7d(&memory, &query, block), 1_008);
+    assert_eq!(rollups_7d(&redis, &query, block), 1_008);
+    let mut g = c.benchmark_group("store");
+    g.sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    g.bench_function("memory/rollups/7d_minutes", |b| b.iter(|| black_box(rollups_7d(&memory, &query, block))));
+    g.bench_function("redis/rollups/7d_minutes", |b| b.iter(|| black_box(rollups_7d(&redis, &query, block))));
+    g.finish();
+}
+
+criterion_group!(benches, memory, redis_store, rollups);
 criterion_main!(benches);

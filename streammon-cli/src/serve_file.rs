@@ -93,8 +93,16 @@ pub struct ServeFile {
     /// Detectors, alert rules and forecasts. Defaults to
     /// `PipelineConfig::default()`.
     pub pipeline: PipelineConfig,
-    /// In-memory storage bounds. Defaults to 15 minutes of history.
+    /// In-memory storage bounds. Defaults to 15 minutes of raw history,
+    /// and roll-ups for 7 (minutes) and 90 days (hours).
     pub memory: Option<MemoryConfig>,
+    /// Redis storage: retention (raw `retention`, default `1h`;
+    /// `rollup_retention`, default 7 and 90 days), key prefix, bounds.
+    /// `REDIS_URL`, `REDIS_HOST`, `REDIS_PORT`, `REDIS_PASSWORD`,
+    /// `REDIS_DB` and `REDIS_PREFIX` override what it says. Used when
+    /// Redis is selected (`--store redis`, or `REDIS_URL`/`REDIS_HOST`
+    /// set).
+    pub redis: Option<streammon_redis::RedisConfig>,
     /// The CMCD collector: session timeout, sampling, region mapping.
     /// Defaults to `CollectorConfig::default()`.
     pub cmcd: CollectorConfig,

@@ -471,3 +471,41 @@ fn tokens_never_appear_in_the_log_and_the_read_token_closes_reads() {
         assert!(!log.contains(secret), "{secret} in the log:\n{log}");
     }
 }
+
+/// Issue 18: after 24 simulated hours of backfill, the dashboard's 24h
+/// view (the service's minute roll-ups, `historyPlan` in the dashboard)
+/// holds the whole day at minute resolution, on Redis as in memory; a
+/// week's view at 3-hour steps reads hour roll-ups.
+#[test]
+fn a_day_of_backfill_is_served_at_minute_resolution_from_rollups() {
+    let redis = Redis::start();
+    let port = redis.port.to_string();
+    let args = ["--backfill", "24h", "--step", "10s", "--titles", "4"];
+    for env in [vec![], vec![("REDIS_HOST", "127.0.0.1"), ("REDIS_PORT", port.as_str())]] {
+        let server = Server::start(&args, &env);
+        let backend = if env.is_empty() { "memory" } else { "redis" };
+        for (scope, query) in [("service", "scope=service"), ("region:eu-west", "scope=region%3Aeu-west")] {
+            let started = Instant::now();
+            let (status, body) = server.get(&format!("/metrics?metric=viewers&from=24h&step=1m&{query}"));
+            let took = started.elapsed();
+            assert_eq!(status, 200, "{backend}: {body}");
+            let body: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+            assert_eq!(body["resolution"], "1m", "{backend}");
+            let buckets = body["series"][0]["buckets"].as_array().expect("buckets");
+            // The day's first minute may start before `from`, and the
+            // current minute is still open.
+            assert!((1_437..=1_440).contains(&buckets.len()), "{backend} {scope}: {} minutes", buckets.len());
+            assert!(buckets.iter().all(|b| b["count"] == 6), "{backend}: six 10 s ticks a minute");
+            assert!(buckets.iter().all(|b| b["mean"].as_f64().is_some_and(|v| v > 0.0)), "{backend}: viewers");
+            eprintln!("{backend} {scope}: 24h by the minute in {took:?}");
+        }
+        let (_, body) = server.get("/metrics?metric=latency_ms&from=7d&step=3h&scope=service");
+        let body: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(body["resolution"], "1h", "{backend}: {body}");
+        let buckets = body["series"][0]["buckets"].as_array().expect("buckets").len();
+        assert!((8..=9).contains(&buckets), "{backend}: a day of hours in 3 h steps: {buckets}");
+        assert_eq!(server.terminate(), Some(0));
+    }
+    let keys = redis.cli(&["KEYS", "streammon:r:1m:*"]);
+    assert!(keys.contains("streammon:r:1m:service") && keys.contains("streammon:r:1m:content:"), "{keys}");
+}

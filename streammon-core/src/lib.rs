@@ -12,6 +12,7 @@ pub mod limits;
 pub mod monitor;
 pub mod pipeline;
 pub mod region;
+pub mod rollup;
 pub mod sample;
 mod series;
 pub mod significance;

@@ -1040,3 +1040,82 @@ async fn cors_allows_the_configured_origin_only() {
     let request = Request::get("/").header(header::ORIGIN, "https://anywhere.example").body(Body::empty()).unwrap();
     assert_eq!(send(&open, request).await.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), Some("*"));
 }
+
+// ------------------------------------------ GET /metrics?scope=… (roll-ups)
+
+#[tokio::test]
+async fn scope_series_come_from_rollups_at_the_coarsest_resolution_that_fills_the_steps() {
+    use streammon_core::rollup::{Figure, Resolution, Rollup, RollupScope};
+    let (state, _rx) = empty_state(HttpSettings::default(), 1);
+    let now = now_ms();
+    let minute = Resolution::Minute.ms();
+    let first = (now / minute - 1_440) * minute;
+    let row = |scope: &RollupScope, resolution: Resolution, start_ms: i64, v: f64| Rollup {
+        scope: scope.clone(),
+        resolution,
+        start_ms,
+        ticks: 60,
+        figures: [Figure([v, v - 1.0, v + 1.0]); 8],
+    };
+    let (service, region) = (RollupScope::Service, "region:eu-west".parse::<RollupScope>().unwrap());
+    let mut rows: Vec<Rollup> = Vec::new();
+    for i in 0..1_440 {
+        rows.push(row(&service, Resolution::Minute, first + i * minute, i as f64));
+        rows.push(row(&region, Resolution::Minute, first + i * minute, 1_000.0 + i as f64));
+    }
+    let hour = Resolution::Hour.ms();
+    for i in 0..(7 * 24) {
+        rows.push(row(&service, Resolution::Hour, (now / hour - 7 * 24 + i) * hour, i as f64));
+    }
+    state.store().append_rollups(&rows).await.unwrap();
+
+    // A day at minute resolution: every minute of it.
+    let from = first;
+    let body = get(&state, &format!("/metrics?metric=viewers&scope=service&from={from}&step=1m")).await.json();
+    assert_eq!(body["resolution"], "1m", "{body}");
+    let series = body["series"].as_array().unwrap();
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0]["scope"], "service");
+    assert!(series[0].get("content_id").is_none() && series[0].get("region").is_none());
+    let buckets = series[0]["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 1_440, "the whole day at minute resolution");
+    assert_eq!((buckets[10]["mean"].as_f64(), buckets[10]["count"].as_u64()), (Some(10.0), Some(60)));
+
+    // Six-minute steps still come from minutes (hours could not fill
+    // them): each the mean of its six.
+    let body =
+        get(&state, &format!("/metrics?metric=latency_ms&scope=region:eu-west&from={from}&step=6m")).await.json();
+    assert_eq!(body["resolution"], "1m");
+    let buckets = body["series"][0]["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 240);
+    assert_eq!(buckets[0]["mean"].as_f64(), Some(1_002.5));
+    assert_eq!((buckets[0]["min"].as_f64(), buckets[0]["max"].as_f64()), (Some(999.0), Some(1_006.0)));
+    assert_eq!(buckets[0]["count"], 360);
+
+    // A week in 3-hour steps: hours.
+    let body = get(&state, "/metrics?metric=viewers&scope=service&from=7d&step=3h").await.json();
+    assert_eq!(body["resolution"], "1h", "{body}");
+    let buckets = body["series"][0]["buckets"].as_array().unwrap();
+    assert!((55..=57).contains(&buckets.len()), "{}", buckets.len());
+
+    // Defaults: the last 24 hours by the minute.
+    let body = get(&state, "/metrics?metric=viewers&scope=service").await.json();
+    assert_eq!((body["resolution"].as_str(), body["step_ms"].as_i64()), (Some("1m"), Some(minute)));
+
+    // A scope with no roll-ups: no series, not an error.
+    let body = get(&state, "/metrics?metric=viewers&scope=type:live").await.json();
+    assert_eq!(body["series"], json!([]));
+
+    for (uri, field) in [
+        ("/metrics?metric=viewers&scope=service&step=15s", "step"),
+        ("/metrics?metric=viewers&scope=planet:mars", "scope"),
+        ("/metrics?metric=joins&scope=service", "metric"),
+        ("/metrics?metric=viewers&scope=service&region=eu-west", "region"),
+        ("/metrics?metric=viewers&scope=service&content=vod-000001", "content"),
+        ("/metrics?metric=viewers&scope=service&from=1h&to=2h", "to"),
+    ] {
+        let reply = get(&state, uri).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}: {}", reply.brief());
+        assert_eq!(reply.json()["field"], field, "{uri}");
+    }
+}

@@ -36,6 +36,9 @@ pub(crate) enum Write {
     Samples(Vec<Encoded>),
     /// One tick's record, for the head of the history list.
     Tick(String),
+    /// A roll-up: its sorted set, bucket start, JSON, and how far behind
+    /// it older rows are kept.
+    Rollup { key: String, start_ms: i64, json: String, retention_ms: i64 },
     /// An alert, replacing any of the same id.
     Alert { id: String, json: String, resolved_ms: Option<i64> },
     /// A title's latest status change.
@@ -59,7 +62,7 @@ impl Write {
     pub(crate) fn units(&self) -> usize {
         match self {
             Self::Samples(s) => s.len(),
-            Self::Tick(_) | Self::Alert { .. } | Self::Content { .. } | Self::Entry { .. } => 1,
+            Self::Tick(_) | Self::Rollup { .. } | Self::Alert { .. } | Self::Content { .. } | Self::Entry { .. } => 1,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 use serde::{Deserialize, Serialize};
 use streammon_core::Span;
+use streammon_core::rollup::RollupRetention;
 
 use crate::error::RedisError;
 use crate::keys::Keys;
@@ -57,6 +58,9 @@ pub struct RedisConfig {
     pub buffer_capacity: usize,
     /// Writes sent per pipeline. Defaults to 2000.
     pub batch_size: usize,
+    /// How long minute and hour roll-ups are kept, behind the newest of
+    /// their scope. Defaults to 7 and 90 days.
+    pub rollup_retention: RollupRetention,
     /// Time allowed to establish a connection. Defaults to `5s`.
     pub connect_timeout: Span,
     /// Time allowed for a reply. Defaults to `5s`.
@@ -83,6 +87,7 @@ impl Default for RedisConfig {
             max_resolved_alerts: 10_000,
             buffer_capacity: 1_000_000,
             batch_size: 2000,
+            rollup_retention: RollupRetention::default(),
             connect_timeout: Span::from_secs(5),
             response_timeout: Span::from_secs(5),
             flush_timeout: Span::from_secs(30),
@@ -185,6 +190,14 @@ impl RedisConfig {
         if self.retention.as_millis() == 0 || self.retention.as_millis() > i64::MAX as u64 / 2 {
             return Err(RedisError::config("retention", format!("{} is out of range", self.retention)));
         }
+        for (field, span) in [
+            ("rollup_retention.minute", self.rollup_retention.minute),
+            ("rollup_retention.hour", self.rollup_retention.hour),
+        ] {
+            if span.as_millis() == 0 || span.as_millis() > i64::MAX as u64 / 2 {
+                return Err(RedisError::config(field, format!("{span} is out of range")));
+            }
+        }
         if self.history_key.is_empty() {
             return Err(RedisError::config("history_key", "is empty"));
         }
@@ -210,6 +223,7 @@ impl RedisConfig {
             history_len: self.history_len,
             max_per_series: self.max_per_series,
             retention_ms: self.retention.as_millis() as i64,
+            rollup_retention: self.rollup_retention,
             max_resolved_alerts: self.max_resolved_alerts,
             buffer_capacity: self.buffer_capacity,
             batch_size: self.batch_size,
@@ -238,6 +252,7 @@ pub struct Settings {
     pub(crate) history_len: usize,
     pub(crate) max_per_series: usize,
     pub(crate) retention_ms: i64,
+    pub(crate) rollup_retention: RollupRetention,
     pub(crate) max_resolved_alerts: usize,
     pub(crate) buffer_capacity: usize,
     pub(crate) batch_size: usize,

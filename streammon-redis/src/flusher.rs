@@ -80,6 +80,12 @@ fn build_batch(writes: &[Write], s: &Settings, newest_ms: i64, dirty: &mut HashM
                 }
             }
             Write::Tick(json) => history.push(json),
+            Write::Rollup { key, start_ms, json, retention_ms } => {
+                // One row per bucket: a bucket written again replaces.
+                b.cmd("ZREMRANGEBYSCORE", key).arg(start_ms).arg(start_ms);
+                b.cmd("ZADD", key).arg(start_ms).arg(json);
+                b.cmd("ZREMRANGEBYSCORE", key).arg("-inf").arg(format!("({}", start_ms.saturating_sub(*retention_ms)));
+            }
             Write::Alert { id, json, resolved_ms } => {
                 b.cmd("HSET", k.alerts()).arg(id).arg(json);
                 match resolved_ms {

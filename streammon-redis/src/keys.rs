@@ -10,10 +10,12 @@
 //! | `{prefix}content` | hash | content id → JSON of its latest status change |
 //! | `{prefix}acks` | hash | alert id → JSON acknowledgement |
 //! | `{prefix}silences` | hash | silence id → JSON silence |
+//! | `{prefix}r:{res}:{scope}` | sorted set | JSON roll-ups of one scope (`service`, `region:…`, `type:…`, `content:…`) at `1m` or `1h`, score = bucket start |
 //!
 //! Content and region ids are escaped (`%` → `%25`, `:` → `%3A`) so that a
 //! stream's name splits back into its parts unambiguously.
 
+use streammon_core::rollup::{Resolution, RollupScope};
 use streammon_core::{ContentId, RegionId};
 
 /// The keys of one store: its prefix and its history list.
@@ -93,6 +95,11 @@ impl Keys {
         &self.silences
     }
 
+    /// The sorted set of one scope's roll-ups at one resolution.
+    pub fn rollups(&self, scope: &RollupScope, resolution: Resolution) -> String {
+        format!("{}r:{resolution}:{scope}", self.prefix)
+    }
+
     /// The name of a stream as it appears in [`streams`](Self::streams).
     pub fn stream_name(content: &str, region: &str) -> String {
         format!("{}:{}", escape(content), escape(region))
@@ -123,6 +130,7 @@ mod tests {
         assert_eq!(k.resolved_alerts(), "sm:alerts:resolved");
         assert_eq!(k.content(), "sm:content");
         assert_eq!(k.stream(&Keys::stream_name("vod-000001", "eu-west")), "sm:s:vod-000001:eu-west");
+        assert_eq!(k.rollups(&"region:eu-west".parse().unwrap(), Resolution::Minute), "sm:r:1m:region:eu-west");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use serde::Deserializer as _;
 use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use streammon_core::alert::{Ack, Silence};
+use streammon_core::rollup::{Rollup, RollupQuery};
 use streammon_core::store::downsample::Downsampler;
 use streammon_core::store::{DownsampleQuery, Newest, RangeQuery, SeriesFilter, SeriesPoints};
 use streammon_core::{
@@ -298,6 +299,38 @@ impl Store for RedisStore {
             }
             let _ = tokio::time::timeout(left, drained).await;
         }
+    }
+
+    async fn append_rollups(&self, rollups: &[Rollup]) -> Result<(), StoreError> {
+        if rollups.is_empty() {
+            return Ok(());
+        }
+        let s = &self.shared.settings;
+        let writes = rollups
+            .iter()
+            .map(|r| Write::Rollup {
+                key: s.keys.rollups(&r.scope, r.resolution),
+                start_ms: r.start_ms,
+                json: encode(r),
+                retention_ms: s.rollup_retention.of(r.resolution),
+            })
+            .collect();
+        self.shared.buffer.push(writes)
+    }
+
+    async fn rollups(&self, query: &RollupQuery) -> Result<Vec<Rollup>, StoreError> {
+        if query.to_ms <= query.from_ms {
+            return Ok(Vec::new());
+        }
+        let key = self.shared.settings.keys.rollups(&query.scope, query.resolution);
+        let raw: Vec<Vec<u8>> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&key)
+            .arg(query.from_ms)
+            .arg(format!("({}", query.to_ms))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| read_error(&key, &e))?;
+        raw.iter().map(|b| decode(&key, "roll-up", b)).collect()
     }
 
     async fn append_tick(&self, record: &str) -> Result<(), StoreError> {

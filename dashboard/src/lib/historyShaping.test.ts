@@ -36,11 +36,17 @@ describe('history shaping', () => {
     expect(p).toEqual({
       kind: 'series',
       urls: {
-        latency_ms: '/metrics?metric=latency_ms&from=6h&step=90s&region=eu-west',
-        viewers: '/metrics?metric=viewers&from=6h&step=90s&region=eu-west',
+        latency_ms: '/metrics?metric=latency_ms&from=6h&step=1m&scope=region%3Aeu-west',
+        viewers: '/metrics?metric=viewers&from=6h&step=1m&scope=region%3Aeu-west',
       },
     });
-    expect(historyPlan({ ...DEFAULT_SERIES, range: '24h' }, ['viewers']).kind).toBe('series');
+    // Past the raw hour, every scope reads its roll-ups: the day by the
+    // minute, the week in 10-minute steps; a stream (title in a region)
+    // has none.
+    expect(historyPlan({ ...DEFAULT_SERIES, range: '24h' }, ['viewers'])).toEqual({ kind: 'series', urls: { viewers: '/metrics?metric=viewers&from=24h&step=1m&scope=service' } });
+    expect(historyPlan({ ...DEFAULT_SERIES, range: '7d', type: 'live' }, ['error_rate'])).toEqual({ kind: 'series', urls: { error_rate: '/metrics?metric=error_rate&from=7d&step=10m&scope=type%3Alive' } });
+    expect(historyPlan({ ...DEFAULT_SERIES, range: '24h', content: 'vod-1' }, ['viewers'])).toEqual({ kind: 'series', urls: { viewers: '/metrics?metric=viewers&from=24h&step=1m&scope=content%3Avod-1' } });
+    expect(historyPlan({ ...DEFAULT_SERIES, range: '24h', content: 'vod-1', region: 'eu-west' }, ['viewers'])).toEqual({ kind: 'series', urls: { viewers: '/metrics?metric=viewers&from=24h&step=1m&region=eu-west&content=vod-1' } });
     expect(historyPlan({ ...DEFAULT_SERIES, content: 'vod-1' }, ['viewers'])).toEqual({ kind: 'series', urls: { viewers: '/metrics?metric=viewers&from=15m&step=5s&content=vod-1' } });
   });
 });

@@ -40,9 +40,28 @@ export function aggregateSeries(resp: SeriesResponse): Columns {
   return { x: times, y: times.map((t) => (sum ? acc.get(t)!.s : acc.get(t)!.s / acc.get(t)!.n)) };
 }
 
-/** Bucket width for a history range: about 240 points. */
+/**
+ * Bucket width for a history range: 15 s over the last hour (raw samples),
+ * a minute over 6 and 24 hours (every minute roll-up), 10 minutes over a
+ * week (still minutes: hours could not fill them).
+ */
 export function stepFor(range: Exclude<Range, 'live'>): string {
-  return { '1h': '15s', '6h': '90s', '24h': '6m' }[range];
+  return { '1h': '15s', '6h': '1m', '24h': '1m', '7d': '10m' }[range];
+}
+
+/** The figures the server rolls up by the minute and the hour. */
+export const ROLLED_UP = new Set(['viewers', 'latency_ms', 'startup_time_ms', 'buffering_ratio', 'rebuffer_events', 'bitrate_kbps', 'error_rate', 'bandwidth_mbps']);
+
+/**
+ * The roll-up scope of a filter: the whole service, a region, a content
+ * type or a title; none for a title in one region (a stream, raw only) or a
+ * type within a region.
+ */
+export function rollupScope(f: SeriesFilter): string | null {
+  if (f.content) return f.region ? null : `content:${f.content}`;
+  if (f.region) return f.type ? null : `region:${f.region}`;
+  if (f.type) return `type:${f.type}`;
+  return 'service';
 }
 
 export type HistoryPlan =
@@ -52,7 +71,8 @@ export type HistoryPlan =
 /**
  * How to fetch a history range for the filter: the tick history when the
  * server's in-memory ticks cover it and the scope has rollups (whole
- * service or a content type), else the stored series, bucketed.
+ * service or a content type); past the raw samples' hour, the scope's
+ * minute or hour roll-ups (`scope=…`); else the stored series, bucketed.
  */
 export function historyPlan(f: SeriesFilter, metrics: string[], historyTicks = 3600, intervalMs = 1000): HistoryPlan {
   if (f.range === 'live') {
@@ -76,10 +96,14 @@ export function historyPlan(f: SeriesFilter, metrics: string[], historyTicks = 3
     return { kind: 'ticks', url: `/metrics?limit=${limit}${detail}`, scope: f.type ? `type:${f.type}` : 'all' };
   }
   const urls: Record<string, string> = {};
+  const scope = range === '1h' ? null : rollupScope(f);
   for (const m of metrics) {
     const p = new URLSearchParams({ metric: m, from: range, step: stepFor(range) });
-    if (f.region) p.set('region', f.region);
-    if (f.content) p.set('content', f.content);
+    if (scope && ROLLED_UP.has(m)) p.set('scope', scope);
+    else {
+      if (f.region) p.set('region', f.region);
+      if (f.content) p.set('content', f.content);
+    }
     urls[m] = `/metrics?${p.toString()}`;
   }
   return { kind: 'series', urls };

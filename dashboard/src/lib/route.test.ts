@@ -49,5 +49,6 @@ test('rangeForWindow picks live while the buffer holds the window', () => {
   expect(rangeForWindow(now - 60_000, now, 900_000)).toBe('live');
   expect(rangeForWindow(now - 20 * 60_000, now, 900_000)).toBe('1h');
   expect(rangeForWindow(now - 3 * 3_600_000, now, 900_000)).toBe('6h');
-  expect(rangeForWindow(now - 48 * 3_600_000, now, 900_000)).toBe('24h');
+  expect(rangeForWindow(now - 20 * 3_600_000, now, 900_000)).toBe('24h');
+  expect(rangeForWindow(now - 48 * 3_600_000, now, 900_000)).toBe('7d');
 });

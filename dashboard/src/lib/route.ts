@@ -6,9 +6,9 @@ import { isMetric } from './tickShaping';
 export const VIEWS = ['overview', 'series', 'content', 'regions', 'alerts', 'analytics'] as const;
 export type View = (typeof VIEWS)[number];
 
-export const RANGES = ['live', '1h', '6h', '24h'] as const;
+export const RANGES = ['live', '1h', '6h', '24h', '7d'] as const;
 export type Range = (typeof RANGES)[number];
-export const RANGE_MS: Record<Exclude<Range, 'live'>, number> = { '1h': 3_600_000, '6h': 21_600_000, '24h': 86_400_000 };
+export const RANGE_MS: Record<Exclude<Range, 'live'>, number> = { '1h': 3_600_000, '6h': 21_600_000, '24h': 86_400_000, '7d': 604_800_000 };
 
 export interface SeriesFilter {
   metric: MetricName;
@@ -105,6 +105,6 @@ export function rangeForWindow(from: number | null, now: number, liveMs: number)
   if (from === null) return 'live';
   const age = now - from;
   if (age <= liveMs * 0.9) return 'live';
-  for (const r of ['1h', '6h', '24h'] as const) if (age <= RANGE_MS[r] * 0.95) return r;
-  return '24h';
+  for (const r of ['1h', '6h', '24h', '7d'] as const) if (age <= RANGE_MS[r] * 0.95) return r;
+  return '7d';
 }

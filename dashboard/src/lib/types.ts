@@ -325,7 +325,10 @@ export interface SeriesResponse {
   from_ms: number;
   to_ms: number;
   step_ms: number | null;
-  series: { content_id: string; region: string; points?: [number, number][]; buckets?: Bucket[] }[];
+  /** `raw` samples, or `1m` / `1h` roll-ups (a `scope` query). */
+  resolution?: string;
+  /** A stream's series (`content_id`, `region`) or a scope's (`scope`). */
+  series: { content_id?: string; region?: string; scope?: string; points?: [number, number][]; buckets?: Bucket[] }[];
 }
 
 export interface HealthResponse {

@@ -275,7 +275,11 @@ impl ServeArgs {
             ["REDIS_URL", "REDIS_HOST"].iter().any(|v| std::env::var(v).is_ok_and(|v| !v.trim().is_empty()));
         let store = match (self.store, redis_env) {
             (StoreChoice::Redis, _) | (StoreChoice::Auto, true) => StoreSettings::Redis(Box::new(
-                RedisConfig::from_env().map_err(|e| CliError::Usage { flag: "REDIS_*", reason: e.to_string() })?,
+                file.redis
+                    .clone()
+                    .unwrap_or_default()
+                    .with_env(|name| std::env::var(name).ok())
+                    .map_err(|e| CliError::Usage { flag: "REDIS_*", reason: e.to_string() })?,
             )),
             _ => StoreSettings::Memory(file.memory.clone().unwrap_or(MemoryConfig {
                 max_per_series: 900,

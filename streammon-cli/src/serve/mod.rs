@@ -2,7 +2,7 @@
 //!
 //! This module only assembles: the sources (the simulator, the CMCD
 //! collector, the queue of client pushes: each a
-//! [`Source`](streammon_core::Source)), a store, the core's [`Pipeline`],
+//! [`Source`]), a store, the core's [`Pipeline`],
 //! and the HTTP transport's router, hub and publisher. The loop in
 //! [`run_pipeline`] asks every source once per tick and paces ticks to the
 //! wall clock, on a thread of its own.
@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use streammon_core::pipeline::{Pipeline, TickOutput};
+use streammon_core::rollup::{Rollup, Rollups};
 use streammon_core::source::{Phase, Source, Tick};
 use streammon_core::{Sample, Simulator, Store};
 use streammon_http::{AppState, ClientQueue, CmcdIngest, CmcdSource, Hub, Ingest, Publisher, Telemetry};
@@ -518,6 +519,8 @@ fn run_pipeline(
     let mut out = TickOutput::default();
     let mut samples: Vec<Sample> = Vec::new();
     let mut errors = StoreErrors::default();
+    let mut rollups = Rollups::default();
+    let mut closed: Vec<Rollup> = Vec::new();
     let telemetry = state.telemetry().clone();
     let started = Instant::now();
     let mut backfilling = true;
@@ -574,6 +577,11 @@ fn run_pipeline(
         // need: every client's update would wait for it otherwise.
         let t = Instant::now();
         pipeline.summarize(clock_ms, step_ms as u32, &samples, &changes, &mut out);
+        closed.clear();
+        rollups.observe(&out.summary, &mut closed);
+        if stopping {
+            rollups.flush(&mut closed);
+        }
         let summarized = t.elapsed();
         let t = Instant::now();
         publisher.publish_update(&out, &samples, !backfilling);
@@ -595,6 +603,9 @@ fn run_pipeline(
             let before = errors.total;
             if let Err(e) = state.store().append(&samples).await {
                 errors.record(state, "samples", &e);
+            }
+            if let Err(e) = state.store().append_rollups(&closed).await {
+                errors.record(state, "roll-ups", &e);
             }
             if let Some(record) = publisher.take_record()
                 && let Ok(record) = std::str::from_utf8(&record)

@@ -146,6 +146,59 @@ pub async fn ticks_are_newest_first_and_capped(store: &dyn Store) {
     assert!(store.ticks(0).await.expect("ticks").is_empty());
 }
 
+/// Roll-ups come back by scope, resolution and range, oldest first; one
+/// of the same start replaces the earlier; rows past their resolution's
+/// retention (the defaults: 7 days of minutes, 90 of hours) go.
+pub async fn rollups_round_trip_replace_and_expire(store: &dyn Store) {
+    use crate::rollup::{Figure, Resolution, Rollup, RollupQuery};
+    const MINUTE: i64 = 60_000;
+    let row = |scope: &str, resolution, start_ms: i64, v: f64| Rollup {
+        scope: scope.parse().expect("scope"),
+        resolution,
+        start_ms,
+        ticks: 60,
+        figures: [Figure([v, v - 1.0, v + 1.0]); 8],
+    };
+    let query = |scope: &str, resolution, from_ms, to_ms| RollupQuery {
+        scope: scope.parse().expect("scope"),
+        resolution,
+        from_ms,
+        to_ms,
+    };
+    let service: Vec<Rollup> = (0..10).map(|i| row("service", Resolution::Minute, i * MINUTE, i as f64)).collect();
+    let region: Vec<Rollup> =
+        (0..10).map(|i| row("region:eu-west", Resolution::Minute, i * MINUTE, 100.0 + i as f64)).collect();
+    let hours = vec![row("service", Resolution::Hour, 0, 7.0)];
+    store.append_rollups(&service).await.expect("append");
+    store.append_rollups(&region).await.expect("append");
+    store.append_rollups(&hours).await.expect("append");
+    store.flush().await.expect("flush");
+    let got = store.rollups(&query("service", Resolution::Minute, 2 * MINUTE, 5 * MINUTE)).await.expect("rollups");
+    assert_eq!(got, service[2..5]);
+    let got = store.rollups(&query("region:eu-west", Resolution::Minute, 0, i64::MAX)).await.expect("rollups");
+    assert_eq!(got, region);
+    assert!(
+        store.rollups(&query("region:us-east", Resolution::Minute, 0, i64::MAX)).await.expect("rollups").is_empty()
+    );
+    assert_eq!(store.rollups(&query("service", Resolution::Hour, 0, i64::MAX)).await.expect("rollups"), hours);
+
+    // The same bucket written again (a restart's partial minute) replaces.
+    let again = row("service", Resolution::Minute, 3 * MINUTE, 99.0);
+    store.append_rollups(std::slice::from_ref(&again)).await.expect("append");
+    store.flush().await.expect("flush");
+    let got = store.rollups(&query("service", Resolution::Minute, 0, i64::MAX)).await.expect("rollups");
+    assert_eq!(got.len(), 10);
+    assert_eq!(got[3], again);
+
+    // Eight days on, the first week's minutes are gone; the hour stays.
+    let later = row("service", Resolution::Minute, 8 * 24 * 60 * MINUTE, 1.0);
+    store.append_rollups(std::slice::from_ref(&later)).await.expect("append");
+    store.flush().await.expect("flush");
+    let got = store.rollups(&query("service", Resolution::Minute, 0, i64::MAX)).await.expect("rollups");
+    assert_eq!(got, [later]);
+    assert_eq!(store.rollups(&query("service", Resolution::Hour, 0, i64::MAX)).await.expect("rollups"), hours);
+}
+
 /// Filters by content, region and metric; half-open bounds; limits keep
 /// the newest; a reversed range is refused.
 pub async fn range_filters_and_limits(store: &dyn Store) {
@@ -401,7 +454,7 @@ pub async fn health_counts(store: &dyn Store) {
 macro_rules! store_conformance_tests {
     ($mode:ident: $make:expr) => {
         $crate::store_conformance_tests!(@each $mode $make;
-            round_trip, ticks_are_newest_first_and_capped, range_filters_and_limits, retention_by_count,
+            round_trip, ticks_are_newest_first_and_capped, rollups_round_trip_replace_and_expire, range_filters_and_limits, retention_by_count,
             retention_by_age, silent_streams_expire, late_samples_are_ordered, duplicates_are_stored_once,
             downsampled_buckets, downsampled_per_series,
             alerts_round_trip, acks_round_trip, silences_round_trip, content_status_latest_wins, health_counts);

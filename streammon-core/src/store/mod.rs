@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 use crate::alert::{Ack, Alert, AlertState, Silence};
 use crate::content::ContentChange;
 use crate::id::{ContentId, RegionId};
+use crate::rollup::{Rollup, RollupQuery};
 use crate::sample::{Metric, Sample};
 use crate::series::SeriesKey;
 
@@ -357,6 +358,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`] from a backend.
     async fn ticks(&self, n: usize) -> Result<Vec<String>, StoreError>;
+
+    /// Stores roll-ups, each replacing any of the same scope, resolution
+    /// and start; rows older than their resolution's retention behind the
+    /// newest go.
+    ///
+    /// # Errors
+    /// [`StoreError::BufferFull`] or backend errors.
+    async fn append_rollups(&self, rollups: &[Rollup]) -> Result<(), StoreError>;
+
+    /// The roll-ups `query` selects, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`] from a backend.
+    async fn rollups(&self, query: &RollupQuery) -> Result<Vec<Rollup>, StoreError>;
 
     /// The samples `query` selects, oldest first (ties by content, then
     /// region); with a limit, the newest that many.

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
+use streammon_core::rollup::{ROLLUP_METRICS, Resolution, RollupQuery, RollupScope, rebucket};
 use streammon_core::store::{DownsampleQuery, RangeQuery, SeriesFilter};
 use streammon_core::{ContentId, Metric, RegionId};
 use utoipa::ToSchema;
@@ -69,13 +70,21 @@ pub(crate) async fn prometheus(State(state): State<AppState>) -> Response {
 /// One point of a raw series: `[timestamp_ms, value]`.
 type RawPoint = (i64, f64);
 
-/// One series of `GET /metrics?metric=…`.
+/// One series of `GET /metrics?metric=…`: a stream's (title and region),
+/// or with `scope`, a scope's roll-ups.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SeriesOut {
-    /// The title.
-    pub content_id: ContentId,
-    /// The CDN region.
-    pub region: RegionId,
+    /// The title (a stream's series).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_id: Option<ContentId>,
+    /// The CDN region (a stream's series).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<RegionId>,
+    /// The scope (with `scope`): `service`, `region:…`, `type:…` or
+    /// `content:…`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub scope: Option<RollupScope>,
     /// Raw points `[timestamp_ms, value]`, oldest first (without `step`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Vec<f64>>)]
@@ -96,6 +105,9 @@ pub struct SeriesResponse {
     pub to_ms: i64,
     /// Bucket width, ms, when downsampled.
     pub step_ms: Option<i64>,
+    /// What the buckets were made from: `raw` samples, or `1m` or `1h`
+    /// roll-ups (with `scope`).
+    pub resolution: &'static str,
     /// One entry per (title, region) stream.
     pub series: Vec<SeriesOut>,
 }
@@ -127,7 +139,7 @@ pub struct HistoryResponse {
     pub history: Vec<crate::wire::OriginalMetrics>,
 }
 
-const PARAMS: [&str; 9] = ["limit", "content", "region", "metric", "from", "to", "step", "since", "detail"];
+const PARAMS: [&str; 10] = ["limit", "content", "region", "metric", "from", "to", "step", "since", "detail", "scope"];
 
 /// Current and historical metrics.
 ///
@@ -148,6 +160,7 @@ const PARAMS: [&str; 9] = ["limit", "content", "region", "metric", "from", "to",
         ("from" = Option<String>, Query, description = "Series mode: start (RFC 3339, epoch ms, or an age such as 15m); default 15m."),
         ("to" = Option<String>, Query, description = "Series mode: end; default now."),
         ("step" = Option<String>, Query, description = "Series mode: downsample into buckets this wide, e.g. 1m."),
+        ("scope" = Option<String>, Query, description = "Series mode: one series for a whole scope (`service`, `region:ID`, `type:video|audio|live`, `content:ID`), from its minute or hour roll-ups, the coarsest that fills every `step` bucket (`step` at least 1m, default 1m; `from` default 24h); kept 7 and 90 days. Not with `content` or `region`."),
     ),
     responses(
         (status = 200, description = "History (`HistoryResponse`) or a series (`SeriesResponse`) as JSON, or the Prometheus text when the Accept header asks for it",
@@ -164,7 +177,8 @@ pub(crate) async fn get_metrics(
         return Ok(prometheus_response(&state));
     }
     let params = Params::parse(query.as_deref(), &PARAMS)?;
-    let series_mode = ["content", "region", "metric", "from", "to", "step"].iter().any(|p| params.text(p).is_some());
+    let series_mode =
+        ["content", "region", "metric", "from", "to", "step", "scope"].iter().any(|p| params.text(p).is_some());
     if series_mode {
         if params.text("detail").is_some() {
             return Err(ApiError::bad("detail", "applies to the tick history only"));
@@ -217,6 +231,59 @@ fn put_joined(buf: &mut BytesMut, items: impl Iterator<Item = Bytes>) {
     }
 }
 
+/// `GET /metrics?metric=…&scope=…`: one scope's series from its roll-ups,
+/// at the coarsest resolution that fills every `step` bucket.
+async fn scope_series(state: &AppState, params: &Params, metric: Metric, scope: &str) -> ApiResult<Response> {
+    for other in ["content", "region", "limit"] {
+        if params.text(other).is_some() {
+            return Err(ApiError::bad(other, "does not go with `scope`, which names the whole slice"));
+        }
+    }
+    let scope: RollupScope = scope.parse().map_err(|e: String| ApiError::bad("scope", e))?;
+    if !ROLLUP_METRICS.contains(&metric) {
+        let kept: Vec<&str> = ROLLUP_METRICS.iter().map(|m| m.as_str()).collect();
+        return Err(ApiError::bad(
+            "metric",
+            format!("roll-ups keep {}; {} is per stream only", kept.join(", "), metric.as_str()),
+        ));
+    }
+    let now = now_ms();
+    let from = params.time("from", now)?.unwrap_or(now - 24 * 3_600_000);
+    let to = params.time("to", now)?.unwrap_or(now);
+    if from >= to {
+        return Err(ApiError::bad("to", "must be after `from`"));
+    }
+    let step_ms = match params.span("step")? {
+        Some(step) => i64::try_from(step.as_millis()).unwrap_or(i64::MAX),
+        None => Resolution::Minute.ms(),
+    };
+    let resolution = Resolution::coarsest_within(step_ms).ok_or_else(|| {
+        ApiError::bad("step", "scope series are rolled up by the minute at the finest; give a step of 1m or more")
+    })?;
+    let points = (to - from - 1) / step_ms + 1;
+    if points as usize > DownsampleQuery::MAX_POINTS {
+        return Err(ApiError::bad("step", format!("{points} buckets; at most {}", DownsampleQuery::MAX_POINTS)));
+    }
+    crate::storage::ensure_up(state)?;
+    let query = RollupQuery { scope: scope.clone(), resolution, from_ms: from, to_ms: to };
+    let rows = state.store().rollups(&query).await?;
+    let buckets = rebucket(&rows, metric, from, step_ms);
+    let series = if buckets.is_empty() {
+        Vec::new()
+    } else {
+        vec![SeriesOut { content_id: None, region: None, scope: Some(scope), points: Vec::new(), buckets }]
+    };
+    let response = SeriesResponse {
+        metric,
+        from_ms: from,
+        to_ms: to,
+        step_ms: Some(step_ms),
+        resolution: resolution.as_str(),
+        series,
+    };
+    Ok(Json(response).into_response())
+}
+
 pub(crate) fn json_bytes(body: Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], Body::from(body)).into_response()
 }
@@ -256,8 +323,11 @@ pub(crate) fn metric_param(params: &Params, name: &str) -> ApiResult<Option<Metr
 
 async fn series(state: &AppState, params: &Params) -> ApiResult<Response> {
     let metric = metric_param(params, "metric")?.ok_or_else(|| {
-        ApiError::bad("metric", "required to query a series (with content, region, from, to or step)")
+        ApiError::bad("metric", "required to query a series (with content, region, scope, from, to or step)")
     })?;
+    if let Some(scope) = params.text("scope") {
+        return scope_series(state, params, metric, scope).await;
+    }
     let (filter, from, to) = window(state, params, 15 * 60 * 1_000)?;
     crate::storage::ensure_up(state)?;
     let store = state.store();
@@ -283,11 +353,13 @@ async fn series(state: &AppState, params: &Params) -> ApiResult<Response> {
                 from_ms: from,
                 to_ms: to,
                 step_ms: Some(step_ms),
+                resolution: "raw",
                 series: series
                     .into_iter()
                     .map(|s| SeriesOut {
-                        content_id: s.key.content,
-                        region: s.key.region,
+                        content_id: Some(s.key.content),
+                        region: Some(s.key.region),
+                        scope: None,
                         points: Vec::new(),
                         buckets: s.buckets,
                     })
@@ -304,8 +376,9 @@ async fn series(state: &AppState, params: &Params) -> ApiResult<Response> {
                 let Some(value) = s.get(metric) else { continue };
                 let i = *index.entry((s.content_id.clone(), s.region.clone())).or_insert_with(|| {
                     series.push(SeriesOut {
-                        content_id: s.content_id.clone(),
-                        region: s.region.clone(),
+                        content_id: Some(s.content_id.clone()),
+                        region: Some(s.region.clone()),
+                        scope: None,
                         points: Vec::new(),
                         buckets: Vec::new(),
                     });
@@ -316,7 +389,7 @@ async fn series(state: &AppState, params: &Params) -> ApiResult<Response> {
             for s in &mut series {
                 s.points.sort_by_key(|p| p.0);
             }
-            SeriesResponse { metric, from_ms: from, to_ms: to, step_ms: None, series }
+            SeriesResponse { metric, from_ms: from, to_ms: to, step_ms: None, resolution: "raw", series }
         }
     };
     Ok(Json(response).into_response())
