@@ -89,6 +89,12 @@ pub(crate) struct ServeArgs {
     /// start cold
     #[arg(long, env = "STREAMMON_BACKFILL", default_value = "5m")]
     backfill: Span,
+    /// On a store that outlives the process (Redis): replay this much of
+    /// the stored raw samples through the detectors and alert rules before
+    /// going live, so a restarted server starts warm and carries on the
+    /// alerts it left open (docs/RELIABILITY.md); 0 to start cold
+    #[arg(long, env = "STREAMMON_RESUME_WINDOW", default_value = "15m")]
+    resume_window: Span,
     /// Ticks kept in memory for `GET /metrics`
     #[arg(long, default_value_t = 3_600)]
     history: usize,
@@ -199,6 +205,8 @@ pub(crate) struct Settings {
     pub(crate) store: StoreSettings,
     pub(crate) http: HttpSettings,
     pub(crate) backfill: Duration,
+    /// How much stored history a restart replays.
+    pub(crate) resume_window: Duration,
     pub(crate) log_json: bool,
     /// What was found of the dashboard, for the log.
     pub(crate) dashboard_note: String,
@@ -428,6 +436,7 @@ impl ServeArgs {
                 ..HttpSettings::default()
             },
             backfill: Duration::from_millis(backfill_ms as u64),
+            resume_window: Duration::from_millis(self.resume_window.as_millis()),
             log_json: self.log_json,
             dashboard_note: dashboard.note,
             source: self.source,

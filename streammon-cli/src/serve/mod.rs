@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 use streammon_core::pipeline::{Pipeline, TickOutput};
 use streammon_core::rollup::{Rollup, Rollups};
 use streammon_core::source::{Phase, Source, Tick};
-use streammon_core::{Sample, Simulator, Store};
+use streammon_core::store::{RangeQuery, SeriesFilter};
+use streammon_core::{Sample, SimConfig, Simulator, Store};
 use streammon_http::{AppState, ClientQueue, CmcdIngest, CmcdSource, Hub, Ingest, Publisher, Telemetry};
 use tokio::sync::watch;
 
@@ -147,7 +148,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     for region in simulator.regions() {
         pipeline.set_capacity(region.id.clone(), region.capacity_gbps * 1_000.0);
     }
-    let simulator = settings.source.simulates().then_some(simulator);
+    let mut simulator = settings.source.simulates().then_some(simulator);
     let step_ms = settings.sim.step.as_millis().max(1) as i64;
 
     let listener = tokio::net::TcpListener::bind(settings.addr)
@@ -173,6 +174,14 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut publisher = Publisher::new(state.clone(), Some(hub.clone()));
     restore_history(&state, &mut publisher).await;
+    // A restart on a store that outlived the process picks up where the
+    // last run stopped: warm detectors, the same open alerts, and the
+    // simulator going on from its last tick.
+    if let Some(last_ms) = resume(&state, &mut pipeline, settings.resume_window, step_ms).await
+        && simulator.is_some()
+    {
+        simulator = Some(Simulator::new(SimConfig { start_ms: last_ms, ..settings.sim.clone() })?);
+    }
     let backfill = settings.backfill;
     // The sources, in the order a tick asks them; the client queue last.
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
@@ -460,6 +469,64 @@ async fn restore_history(state: &AppState, publisher: &mut Publisher) {
             tracing::warn!(target: "streammon", "storage took over 5 s to give the tick history back: starting without it");
         }
     }
+}
+
+/// Replays the last `window` of stored raw samples through `pipeline`
+/// (detectors, bands, alert rules; nothing is published or stored again),
+/// after numbering alerts past the stored ones; then carries on the alerts
+/// the last run left open, and stores and delivers the resolution of those
+/// that no longer stand. Returns the last replayed tick's end, when there
+/// was one. A store that holds nothing (memory, a fresh Redis) costs one
+/// empty read.
+async fn resume(state: &AppState, pipeline: &mut Pipeline, window: Duration, step_ms: i64) -> Option<i64> {
+    if window.is_zero() {
+        return None;
+    }
+    let store = state.store();
+    let now = wall_ms();
+    let read = async {
+        let alerts = store.alerts(None).await?;
+        let query = RangeQuery::new(SeriesFilter::all(), now - window.as_millis() as i64, now + 1);
+        Ok::<_, streammon_core::StoreError>((alerts, store.range(&query).await?))
+    };
+    let (alerts, samples) = match tokio::time::timeout(Duration::from_secs(60), read).await {
+        Ok(Ok(read)) => read,
+        Ok(Err(e)) => {
+            tracing::warn!(target: "streammon", error = %e, "cannot read the last run's samples and alerts back: starting cold");
+            return None;
+        }
+        Err(_) => {
+            tracing::warn!(target: "streammon", "storage took over 60 s to give the last run's samples back: starting cold");
+            return None;
+        }
+    };
+    pipeline.continue_alert_ids(&alerts);
+    let started = Instant::now();
+    // Samples come oldest first: one tick per timestamp.
+    let (mut out, mut ticks, mut last_ms) = (TickOutput::default(), 0u64, None);
+    for tick in samples.chunk_by(|a, b| a.timestamp_ms == b.timestamp_ms) {
+        let at = tick[0].timestamp_ms;
+        let interval = tick[0].interval_ms.max(1).min(step_ms.max(1) as u32);
+        pipeline.summarize(at, interval, tick, &[], &mut out);
+        pipeline.detect(tick, &mut out);
+        ticks += 1;
+        last_ms = Some(at);
+    }
+    let open: Vec<_> = alerts.into_iter().filter(|a| a.state != streammon_core::AlertState::Resolved).collect();
+    let ended = pipeline.adopt_alerts(&open, now);
+    let carried = open.len() - ended.len();
+    for e in &ended {
+        if let Err(err) = store.put_alert(&e.alert).await {
+            tracing::warn!(target: "streammon", error = %err, id = %e.alert.id, "cannot store an alert's resolution");
+        }
+        if let Some(sink) = state.alert_sink() {
+            sink.alert_event(e);
+        }
+    }
+    if ticks > 0 || !open.is_empty() {
+        tracing::info!(target: "streammon", ticks, samples = samples.len(), took = ?started.elapsed(), alerts_carried_on = carried, alerts_resolved = ended.len(), "resumed: replayed the last run's samples through the detectors");
+    }
+    last_ms
 }
 
 /// Logs storage failures at most once a minute, counting them always.

@@ -19,7 +19,7 @@ use super::impact::{ImpactGroup, ImpactRun};
 use super::rule::{AlertRule, Condition};
 use super::state::{Phase, RateWindow, SeriesState, ewma_alpha};
 use super::table::Table;
-use super::{Alert, AlertEvent, AlertEventKind, GroupKey};
+use super::{Alert, AlertEvent, AlertEventKind, AlertState, GroupKey};
 use crate::content::ContentChange;
 use crate::detect::Anomaly;
 use crate::error::Result;
@@ -351,6 +351,47 @@ impl AlertEngine {
             let alert = self.alerts[&key].clone();
             out.push(AlertEvent { kind: AlertEventKind::Fired, timestamp_ms: now_ms, alert });
         }
+    }
+
+    /// Numbers the next alerts after the highest id among `alerts` (a
+    /// previous run's, read back from storage), so ids stay unique across
+    /// restarts and an acknowledgement never lands on a newer alert.
+    pub fn continue_ids_after<'a>(&mut self, alerts: impl IntoIterator<Item = &'a Alert>) {
+        let highest = alerts.into_iter().filter_map(|a| a.id.strip_prefix("alrt-")?.parse::<u64>().ok()).max();
+        self.next_id = self.next_id.max(highest.unwrap_or(0));
+    }
+
+    /// Carries on the alerts a previous run left pending or firing: each
+    /// that this engine also holds (same rule, same group), once warmed up
+    /// on the history, takes back its id and start, and, when it fires
+    /// here too, its firing time (a firing alert is not announced twice).
+    /// One held only pending keeps its id and fires under it. Returns the
+    /// others, resolved at `now_ms`: they no longer stand, and whoever was
+    /// told they fired should hear that they resolved.
+    pub fn adopt(&mut self, previous: &[Alert], now_ms: i64) -> Vec<AlertEvent> {
+        let mut ended = Vec::new();
+        for prev in previous.iter().filter(|a| a.state != AlertState::Resolved) {
+            let held = self.alerts.values_mut().find(|a| a.rule == prev.rule && a.group == prev.group);
+            match held {
+                Some(alert) => {
+                    alert.id.clone_from(&prev.id);
+                    alert.started_ms = alert.started_ms.min(prev.started_ms);
+                    if alert.state == AlertState::Firing {
+                        alert.fired_ms = prev.fired_ms.or(alert.fired_ms);
+                    }
+                }
+                None => {
+                    let mut alert = prev.clone();
+                    let was_firing = alert.state == AlertState::Firing;
+                    alert.state = AlertState::Resolved;
+                    alert.resolved_ms = Some(now_ms);
+                    if was_firing {
+                        ended.push(AlertEvent { kind: AlertEventKind::Resolved, timestamp_ms: now_ms, alert });
+                    }
+                }
+            }
+        }
+        ended
     }
 
     /// Alerts pending or firing now, in rule then group order.

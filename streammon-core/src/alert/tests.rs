@@ -426,3 +426,45 @@ fn group_key_omits_absent_dimensions() {
     assert_eq!(serde_json::to_string(&Severity::Critical).unwrap(), r#""critical""#);
     assert_eq!(AlertState::Firing.to_string(), "firing");
 }
+
+/// Issue 18: a restarted engine numbers its alerts after the last run's,
+/// and carries on the alerts it left open once it holds them again; the
+/// ones that no longer stand resolve.
+#[test]
+fn a_restarted_engine_continues_ids_and_adopts_the_alerts_left_open() {
+    let streams = [("vod-1", "eu-west")];
+    let mut before = engine(vec![buffering_rule(10, 20)]);
+    let events = run(&mut before, &streams, 0..60, |_| 0.2);
+    let left: Vec<Alert> = before.active().cloned().collect();
+    assert_eq!((left.len(), left[0].state), (1, AlertState::Firing), "{events:?}");
+    let elsewhere = Alert {
+        id: "alrt-000042".into(),
+        group: GroupKey { region: Some("us-east".into()), ..left[0].group.clone() },
+        ..left[0].clone()
+    };
+
+    // The new run warms up on the last 20 s of history: the same group
+    // firing again, numbered after the old ids.
+    let mut after = engine(vec![buffering_rule(10, 20)]);
+    after.continue_ids_after(left.iter().chain([&elsewhere]));
+    let warmup = run(&mut after, &streams, 40..60, |_| 0.2);
+    assert!(warmup.iter().all(|e| e.alert.id == "alrt-000043"), "after the highest id seen: {warmup:?}");
+    assert_eq!(after.active().count(), 1);
+    let ended = after.adopt(&[left[0].clone(), elsewhere.clone()], T0 + 60 * S);
+    let held: Vec<&Alert> = after.active().collect();
+    assert_eq!(held[0].id, left[0].id, "takes back its id");
+    assert_eq!(
+        (held[0].state, held[0].fired_ms, held[0].started_ms),
+        (AlertState::Firing, left[0].fired_ms, left[0].started_ms)
+    );
+    assert_eq!(ended.len(), 1, "the alert that no longer stands resolves");
+    assert_eq!((ended[0].kind, ended[0].alert.id.as_str()), (AlertEventKind::Resolved, "alrt-000042"));
+    assert_eq!(ended[0].alert.resolved_ms, Some(T0 + 60 * S));
+
+    // Carried on, it resolves like any alert, with its old id, and fires no
+    // second time.
+    let events = run(&mut after, &streams, 60..120, |i| if i < 70 { 0.2 } else { 0.0 });
+    assert!(events.iter().all(|e| e.kind == AlertEventKind::Resolved), "{events:?}");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].alert.id, left[0].id);
+}

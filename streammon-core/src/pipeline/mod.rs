@@ -358,6 +358,19 @@ impl Pipeline {
         self.table.rows()
     }
 
+    /// Numbers the next alerts after the highest id among `alerts` (a
+    /// previous run's); see [`AlertEngine::continue_ids_after`].
+    pub fn continue_alert_ids<'a>(&mut self, alerts: impl IntoIterator<Item = &'a crate::alert::Alert>) {
+        self.alerts.continue_ids_after(alerts);
+    }
+
+    /// Carries on a previous run's open alerts after a warm-up on its
+    /// history; the ones that no longer stand come back resolved. See
+    /// [`AlertEngine::adopt`].
+    pub fn adopt_alerts(&mut self, previous: &[crate::alert::Alert], now_ms: i64) -> Vec<crate::alert::AlertEvent> {
+        self.alerts.adopt(previous, now_ms)
+    }
+
     /// Alerts pending or firing now.
     pub fn active_alerts(&self) -> impl Iterator<Item = &crate::alert::Alert> + '_ {
         self.alerts.active()
