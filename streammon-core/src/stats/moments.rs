@@ -36,7 +36,9 @@ impl RollingMoments {
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         Self {
-            window: VecDeque::with_capacity(capacity),
+            // Allocated as it fills (geometrically, never past the
+            // capacity): a series seen once costs a few bytes.
+            window: VecDeque::new(),
             capacity,
             shift: 0.0,
             sum: 0.0,
@@ -54,6 +56,10 @@ impl RollingMoments {
             let old = self.window.pop_front().expect("window is full") - self.shift;
             self.sum -= old;
             self.sum_sq -= old * old;
+        }
+        if self.window.len() == self.window.capacity() {
+            let grow = self.window.len().max(4).min(self.capacity - self.window.len());
+            self.window.reserve_exact(grow);
         }
         self.window.push_back(x);
         let d = x - self.shift;

@@ -126,16 +126,28 @@ impl P2Quantile {
 /// ```
 #[derive(Debug, Clone)]
 pub struct SortedWindow {
-    ring: Box<[f32]>,
+    /// Arrival order: grows to `capacity`, then a ring whose oldest value
+    /// is at `head`.
+    ring: Vec<f32>,
     sorted: Vec<f32>,
     head: usize,
+    capacity: usize,
+}
+
+/// Makes room for one more value in `v`, growing geometrically but never
+/// past `capacity`: a window allocates as it fills, so a series seen once
+/// (a flood of new ones) costs a few bytes, not its whole window.
+fn room_for_one(v: &mut Vec<f32>, capacity: usize) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len().max(4).min(capacity - v.len()));
+    }
 }
 
 impl SortedWindow {
-    /// A window of `capacity` values (at least 1).
+    /// A window of `capacity` values (at least 1). Nothing is allocated
+    /// until values arrive.
     pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
-        Self { ring: vec![0.0; capacity].into_boxed_slice(), sorted: Vec::with_capacity(capacity), head: 0 }
+        Self { ring: Vec::new(), sorted: Vec::new(), head: 0, capacity: capacity.max(1) }
     }
 
     /// Adds a value, dropping the oldest when full; NaN is ignored.
@@ -144,14 +156,17 @@ impl SortedWindow {
             return;
         }
         let x = x as f32;
-        let capacity = self.ring.len();
-        if self.sorted.len() == capacity {
+        if self.ring.len() < self.capacity {
+            room_for_one(&mut self.ring, self.capacity);
+            room_for_one(&mut self.sorted, self.capacity);
+            self.ring.push(x);
+        } else {
             let old = self.ring[self.head];
             let at = self.sorted.partition_point(|&v| v < old);
             self.sorted.remove(at);
+            self.ring[self.head] = x;
+            self.head = (self.head + 1) % self.capacity;
         }
-        self.ring[self.head] = x;
-        self.head = (self.head + 1) % capacity;
         let at = self.sorted.partition_point(|&v| v < x);
         self.sorted.insert(at, x);
     }
@@ -168,7 +183,7 @@ impl SortedWindow {
 
     /// The capacity.
     pub fn capacity(&self) -> usize {
-        self.ring.len()
+        self.capacity
     }
 
     /// Quantile `q` in [0, 1] with linear interpolation between order
@@ -254,7 +269,7 @@ impl SortedWindow {
 
     /// Bytes of state, heap included.
     pub fn state_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + (self.ring.len() + self.sorted.capacity()) * std::mem::size_of::<f32>()
+        std::mem::size_of::<Self>() + (self.ring.capacity() + self.sorted.capacity()) * std::mem::size_of::<f32>()
     }
 }
 
@@ -283,6 +298,21 @@ fn kth_of_two(a: &impl Fn(usize) -> f64, m: usize, b: &impl Fn(usize) -> f64, n:
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_window_allocates_as_it_fills_and_never_past_its_capacity() {
+        let mut w = SortedWindow::new(600);
+        let empty = w.state_bytes();
+        assert_eq!(empty, std::mem::size_of::<SortedWindow>(), "nothing on the heap before a value");
+        w.push(1.0);
+        assert!(w.state_bytes() - empty <= 2 * 4 * 4, "{} bytes for one value", w.state_bytes() - empty);
+        for i in 0..10_000 {
+            w.push(f64::from(i));
+        }
+        assert_eq!((w.len(), w.capacity()), (600, 600));
+        assert_eq!(w.state_bytes() - empty, 2 * 600 * 4, "exactly the window once full");
+        assert_eq!(w.median(), Some(f64::from(9_400 + 299) + 0.5));
+    }
 
     fn naive_quantile(sorted: &[f64], q: f64) -> f64 {
         let pos = q * (sorted.len() - 1) as f64;
