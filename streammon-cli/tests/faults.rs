@@ -277,8 +277,7 @@ fn acknowledgements_and_silences_survive_a_restart_on_redis() {
     assert_eq!(server.wait_exit(Duration::from_secs(30)).code(), Some(0), "{}", server.log());
     assert!(redis.cli(&["HGET", "streammon:acks", &alert_id]).contains("CDN ticket 42"));
 
-    // A new server on the same Redis (no backfill: the engine's ids start
-    // again at 1, and a new alert would take the old one's place).
+    // A new server on the same Redis, with no backfill of its own.
     let mut again = start_on(&redis, &["--backfill", "0s", "--incidents", "none"], &[]);
     assert!(
         again.log().contains("restored acknowledgements and silences from storage acks=1 silences=1"),

@@ -227,12 +227,14 @@ impl Hub {
             .build_layer();
         let registry = Arc::new(Mutex::new(fanout::Registry::default()));
         let clients = registry.clone();
-        // The whole setup of a client (its rooms, its place in the
-        // registry, its event handlers) happens in the middleware, which
-        // socketioxide runs before it sends the CONNECT packet; the connect
-        // handler proper is spawned after that packet, so an event the
-        // client sends at once (a `subscribe`, a `metric_update`) could
-        // arrive before handlers registered there and be lost, ack and all.
+        // The setup of a client (its place in the registry, its event
+        // handlers) happens in the middleware, which socketioxide runs
+        // before it sends the CONNECT packet; the connect handler proper is
+        // spawned after that packet, so an event the client sends at once
+        // (a `subscribe`, a `metric_update`) could arrive before handlers
+        // registered there and be lost, ack and all. The whole service's
+        // rooms are joined after CONNECT, with the greeting (`greet`): a
+        // client must not get a tick before the one it is greeted with.
         // (If sending CONNECT then fails, a transport error at that very
         // moment, socketioxide drops the socket without calling its
         // disconnect handler, and the registry keeps one stale entry.)

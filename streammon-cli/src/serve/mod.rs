@@ -471,21 +471,22 @@ async fn restore_history(state: &AppState, publisher: &mut Publisher) {
     }
 }
 
-/// Replays the last `window` of stored raw samples through `pipeline`
-/// (detectors, bands, alert rules; nothing is published or stored again),
-/// after numbering alerts past the stored ones; then carries on the alerts
-/// the last run left open, and stores and delivers the resolution of those
-/// that no longer stand. Returns the last replayed tick's end, when there
-/// was one. A store that holds nothing (memory, a fresh Redis) costs one
-/// empty read.
+/// Picks up where the last run on this store stopped: numbers alerts past
+/// the stored ones; replays the last `window` of stored raw samples
+/// through `pipeline` (detectors, bands, alert rules; nothing is published
+/// or stored again); then carries on the alerts the last run left open,
+/// and stores and delivers the resolution of those that no longer stand
+/// (all of them when nothing was replayed). Returns the last replayed
+/// tick's end, when there was one. A store that holds nothing (memory, a
+/// fresh Redis) costs two empty reads.
 async fn resume(state: &AppState, pipeline: &mut Pipeline, window: Duration, step_ms: i64) -> Option<i64> {
-    if window.is_zero() {
-        return None;
-    }
     let store = state.store();
     let now = wall_ms();
     let read = async {
         let alerts = store.alerts(None).await?;
+        if window.is_zero() {
+            return Ok((alerts, Vec::new()));
+        }
         let query = RangeQuery::new(SeriesFilter::all(), now - window.as_millis() as i64, now + 1);
         Ok::<_, streammon_core::StoreError>((alerts, store.range(&query).await?))
     };
