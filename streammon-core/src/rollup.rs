@@ -409,11 +409,13 @@ impl RollupQuery {
 /// ```
 pub fn rebucket(rollups: &[Rollup], metric: Metric, from_ms: i64, step_ms: i64) -> Vec<Bucket> {
     let Some(i) = index(metric) else { return Vec::new() };
-    let step = step_ms.max(1);
+    let step = i128::from(step_ms.max(1));
     let mut out: Vec<Bucket> = Vec::new();
     let mut weight = 0.0;
     for r in rollups {
-        let start = from_ms + (r.start_ms - from_ms).div_euclid(step) * step;
+        // In i128: a range may start at i64::MIN.
+        let (at, from) = (i128::from(r.start_ms), i128::from(from_ms));
+        let start = i64::try_from(from + (at - from).div_euclid(step) * step).unwrap_or(r.start_ms);
         let f = r.figures[i];
         let w = f64::from(r.ticks.max(1));
         match out.last_mut() {

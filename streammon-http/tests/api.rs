@@ -1102,6 +1102,10 @@ async fn scope_series_come_from_rollups_at_the_coarsest_resolution_that_fills_th
     let body = get(&state, "/metrics?metric=viewers&scope=service").await.json();
     assert_eq!((body["resolution"].as_str(), body["step_ms"].as_i64()), (Some("1m"), Some(minute)));
 
+    // A range from the start of time, in steps that make few buckets.
+    let body = get(&state, "/metrics?metric=viewers&scope=service&from=0&step=100000d").await.json();
+    assert_eq!(body["resolution"], "1h", "{body}");
+
     // A scope with no roll-ups: no series, not an error.
     let body = get(&state, "/metrics?metric=viewers&scope=type:live").await.json();
     assert_eq!(body["series"], json!([]));
@@ -1112,7 +1116,9 @@ async fn scope_series_come_from_rollups_at_the_coarsest_resolution_that_fills_th
         ("/metrics?metric=joins&scope=service", "metric"),
         ("/metrics?metric=viewers&scope=service&region=eu-west", "region"),
         ("/metrics?metric=viewers&scope=service&content=vod-000001", "content"),
-        ("/metrics?metric=viewers&scope=service&from=1h&to=2h", "to"),
+        ("/metrics?metric=viewers&scope=service&from=1h&to=2h", "from"),
+        ("/metrics?metric=viewers&scope=service&from=-9223372036854775808&to=9223372036854775807", "from"),
+        ("/metrics?metric=viewers&scope=service&from=0&step=1m", "step"),
     ] {
         let reply = get(&state, uri).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}: {}", reply.brief());

@@ -251,7 +251,7 @@ async fn scope_series(state: &AppState, params: &Params, metric: Metric, scope: 
     let from = params.time("from", now)?.unwrap_or(now - 24 * 3_600_000);
     let to = params.time("to", now)?.unwrap_or(now);
     if from >= to {
-        return Err(ApiError::bad("to", "must be after `from`"));
+        return Err(ApiError::bad("from", format!("{from} is not before `to` ({to})")));
     }
     let step_ms = match params.span("step")? {
         Some(step) => i64::try_from(step.as_millis()).unwrap_or(i64::MAX),
@@ -260,7 +260,8 @@ async fn scope_series(state: &AppState, params: &Params, metric: Metric, scope: 
     let resolution = Resolution::coarsest_within(step_ms).ok_or_else(|| {
         ApiError::bad("step", "scope series are rolled up by the minute at the finest; give a step of 1m or more")
     })?;
-    let points = (to - from - 1) / step_ms + 1;
+    // Saturates for a range from one end of i64 to the other.
+    let points = (to.saturating_sub(from) - 1) / step_ms + 1;
     if points as usize > DownsampleQuery::MAX_POINTS {
         return Err(ApiError::bad("step", format!("{points} buckets; at most {}", DownsampleQuery::MAX_POINTS)));
     }
