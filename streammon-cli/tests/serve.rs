@@ -130,6 +130,24 @@ fn a_bad_config_file_names_the_file_and_line() {
     let out = streammon(&["serve", "--config", arg(&path), "--port", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains(&format!("{}:2:", path.display())), "{}", stderr(&out));
+
+    // The stores' retention, in `[memory]` and `[redis]` (issue 18).
+    for (toml, store, line, field) in [
+        ("[memory]\nrollup_retention = { minute = \"0s\" }\n", "memory", 2, "memory.rollup_retention.minute"),
+        (
+            "[redis]\nretention = \"1h\"\nrollup_retention = { hour = \"0s\" }\n",
+            "redis",
+            3,
+            "redis.rollup_retention.hour",
+        ),
+        ("[redis]\nretention = \"1h\"\nbogus = 1\n", "redis", 3, "bogus"),
+    ] {
+        std::fs::write(&path, toml).unwrap();
+        let out = streammon(&["serve", "--config", arg(&path), "--port", "0", "--store", store]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("{}:{line}:", path.display())) && err.contains(field), "{err}");
+    }
 }
 
 /// Issue 17: the delivery settings are checked at start, each refusal

@@ -295,6 +295,22 @@ impl ServeArgs {
                 ..MemoryConfig::default()
             })),
         };
+        // The store's bounds, checked here so a bad one is named at its
+        // line of the file.
+        match &store {
+            StoreSettings::Memory(m) => {
+                if let Err(streammon_core::StoreError::InvalidConfig { field, reason }) = m.clone().build() {
+                    return Err(locate(streammon_core::Error::config(format!("memory.{field}"), reason)));
+                }
+            }
+            StoreSettings::Redis(r) => match r.settings() {
+                Err(streammon_redis::RedisError::Config { field, reason }) if !field.starts_with("REDIS_") => {
+                    return Err(locate(streammon_core::Error::config(format!("redis.{field}"), reason)));
+                }
+                Err(e) => return Err(CliError::Usage { flag: "REDIS_*", reason: e.to_string() }),
+                Ok(_) => {}
+            },
+        }
         let addr: SocketAddr = format!("{}:{}", self.host, self.port)
             .parse()
             .or_else(|_| format!("[{}]:{}", self.host, self.port).parse())
