@@ -74,3 +74,42 @@ fn a_stream_stamped_ahead_of_the_clock_does_not_outlive_live_ones() {
     assert_eq!(kept.len(), 2, "{kept:?}");
     assert!(wanted.iter().all(|w| kept.contains(w)), "evicted a live stream, kept {kept:?}");
 }
+
+/// Issue 18: the roll-ups of a scope no longer written (a retired title)
+/// go once their newest row is past the retention behind the newest row
+/// of any scope; the bound on scopes holds whatever is written.
+#[test]
+fn rollups_of_a_retired_scope_expire_and_scopes_are_bounded() {
+    use streammon_core::rollup::{Figure, Resolution, Rollup, RollupQuery};
+    const MINUTE: i64 = 60_000;
+    let row = |scope: &str, start_ms: i64| Rollup {
+        scope: scope.parse().unwrap(),
+        resolution: Resolution::Minute,
+        start_ms,
+        ticks: 60,
+        figures: [Figure([1.0, 1.0, 1.0]); 8],
+    };
+    let all = |scope: &str| RollupQuery {
+        scope: scope.parse().unwrap(),
+        resolution: Resolution::Minute,
+        from_ms: i64::MIN,
+        to_ms: i64::MAX,
+    };
+    let store = MemoryConfig { max_rollup_scopes: 3, ..Default::default() }.build().unwrap();
+    block_on(store.append_rollups(&[row("content:live-000001", 0), row("service", 0)])).unwrap();
+    block_on(store.append_rollups(&[row("service", 6 * 24 * 60 * MINUTE)])).unwrap();
+    assert_eq!(block_on(store.rollups(&all("content:live-000001"))).unwrap().len(), 1, "within the week");
+    block_on(store.append_rollups(&[row("service", 8 * 24 * 60 * MINUTE)])).unwrap();
+    assert!(block_on(store.rollups(&all("content:live-000001"))).unwrap().is_empty(), "retired and past the week");
+
+    let t = 8 * 24 * 60 * MINUTE;
+    let titles: Vec<Rollup> = (0..10).map(|i| row(&format!("content:vod-{i:06}"), t)).collect();
+    block_on(store.append_rollups(&titles)).unwrap();
+    let kept =
+        (0..10).filter(|i| !block_on(store.rollups(&all(&format!("content:vod-{i:06}")))).unwrap().is_empty()).count();
+    // Three scopes at most: the last three written (the service was
+    // written before them, and went).
+    assert_eq!(kept, 3);
+    assert!(block_on(store.rollups(&all("content:vod-000009"))).unwrap().len() == 1);
+    assert!(block_on(store.rollups(&all("service"))).unwrap().is_empty());
+}

@@ -66,6 +66,10 @@ impl Batch {
     }
 }
 
+/// Added to a roll-up key's retention for its expiry: an hour, so a key is
+/// never dropped while its scope is still written.
+const ROLLUP_EXPIRY_SLACK_MS: i64 = 3_600_000;
+
 fn build_batch(writes: &[Write], s: &Settings, newest_ms: i64, dirty: &mut HashMap<String, usize>) -> Batch {
     let k = &s.keys;
     let mut b = Batch::default();
@@ -85,6 +89,9 @@ fn build_batch(writes: &[Write], s: &Settings, newest_ms: i64, dirty: &mut HashM
                 b.cmd("ZREMRANGEBYSCORE", key).arg(start_ms).arg(start_ms);
                 b.cmd("ZADD", key).arg(start_ms).arg(json);
                 b.cmd("ZREMRANGEBYSCORE", key).arg("-inf").arg(format!("({}", start_ms.saturating_sub(*retention_ms)));
+                // A scope no longer written (a retired title) goes with its
+                // retention, rather than staying for good.
+                b.cmd("PEXPIRE", key).arg(retention_ms.saturating_add(ROLLUP_EXPIRY_SLACK_MS));
             }
             Write::Alert { id, json, resolved_ms } => {
                 b.cmd("HSET", k.alerts()).arg(id).arg(json);

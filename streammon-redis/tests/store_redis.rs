@@ -78,6 +78,33 @@ async fn every_key_is_under_the_prefix() {
     }
 }
 
+/// Issue 18: a roll-up key expires with its retention (plus an hour), so
+/// the roll-ups of a scope no longer written (a retired title) go rather
+/// than stay for good; each write pushes the expiry back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollup_keys_expire_with_their_retention() {
+    use streammon_core::rollup::{Figure, Resolution, Rollup};
+    let t = target();
+    let store = RedisStore::connect(&t.config).await.unwrap();
+    let row = |resolution| Rollup {
+        scope: "content:live-000001".parse().unwrap(),
+        resolution,
+        start_ms: 1_796_000_000_000 / 3_600_000 * 3_600_000,
+        ticks: 60,
+        figures: [Figure([1.0, 1.0, 1.0]); 8],
+    };
+    store.append_rollups(&[row(Resolution::Minute), row(Resolution::Hour)]).await.unwrap();
+    store.flush().await.unwrap();
+    let mut conn = raw(&t.config).await;
+    let keys = store.settings().keys();
+    for (res, days) in [(Resolution::Minute, 7), (Resolution::Hour, 90)] {
+        let key = keys.rollups(&"content:live-000001".parse().unwrap(), res);
+        let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut conn).await.unwrap();
+        let expected = days * 86_400_000 + 3_600_000;
+        assert!(ttl > expected - 60_000 && ttl <= expected, "{key}: PTTL {ttl}, expected about {expected}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_lose_nothing() {
     let t = target();

@@ -323,13 +323,35 @@ impl Store for MemoryStore {
                 ring.rows.pop_front();
             }
         }
-        // Past the bound on scopes, the one written longest ago goes (both
-        // of its resolutions counted as one scope).
-        while inner.rollups.len() > self.config.max_rollup_scopes * Resolution::ALL.len() {
-            let Some(oldest) = inner.rollups.iter().min_by_key(|(_, ring)| ring.written).map(|(k, _)| k.clone()) else {
-                break;
-            };
-            inner.rollups.remove(&oldest);
+        // Scopes no longer written (a retired title) go once their newest
+        // row is past the retention behind the newest row of any scope.
+        for res in Resolution::ALL {
+            let newest = inner
+                .rollups
+                .iter()
+                .filter(|((_, r), _)| *r == res)
+                .filter_map(|(_, ring)| ring.rows.back().map(|x| x.start_ms))
+                .max();
+            if let Some(newest) = newest {
+                let cutoff = newest.saturating_sub(self.config.rollup_retention.of(res));
+                inner
+                    .rollups
+                    .retain(|(_, r), ring| *r != res || ring.rows.back().is_some_and(|x| x.start_ms >= cutoff));
+            }
+        }
+        // Past the bound on scopes, the one written longest ago goes, at
+        // each resolution.
+        for res in Resolution::ALL {
+            while inner.rollups.keys().filter(|(_, r)| *r == res).count() > self.config.max_rollup_scopes {
+                let oldest = inner
+                    .rollups
+                    .iter()
+                    .filter(|((_, r), _)| *r == res)
+                    .min_by_key(|(_, ring)| ring.written)
+                    .map(|(k, _)| k.clone());
+                let Some(oldest) = oldest else { break };
+                inner.rollups.remove(&oldest);
+            }
         }
         Ok(())
     }
