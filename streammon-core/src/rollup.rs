@@ -286,29 +286,32 @@ impl Open {
 #[derive(Debug, Clone, Default)]
 pub struct Rollups {
     open: BTreeMap<(RollupScope, Resolution), Open>,
+    /// The start of the bucket each resolution is filling, once a tick came.
+    current: [Option<i64>; Resolution::ALL.len()],
 }
 
 impl Rollups {
     /// Adds one tick's summary; appends to `closed` the buckets it ends
     /// (every bucket of an earlier minute or hour).
     pub fn observe(&mut self, tick: &TickSummary, closed: &mut Vec<Rollup>) {
-        let t = tick.timestamp_ms;
         // The tick's end lies in the bucket it belongs to: a tick ending
         // on 12:01:00.000 covers 12:00:59 to 12:01:00, the 12:00 minute.
-        let at = t - 1;
-        for res in Resolution::ALL {
+        let at = tick.timestamp_ms - 1;
+        for (i, res) in Resolution::ALL.into_iter().enumerate() {
             let start = at.div_euclid(res.ms()) * res.ms();
-            // Close every bucket of this resolution that ended.
-            let ended: Vec<RollupScope> = self
-                .open
-                .iter()
-                .filter(|((_, r), o)| *r == res && o.start_ms < start)
-                .map(|((s, _), _)| s.clone())
-                .collect();
-            for scope in ended {
-                if let Some(o) = self.open.remove(&(scope.clone(), res)) {
-                    closed.push(o.close(scope, res));
+            // A new bucket closes every open one of this resolution; within
+            // a bucket nothing is looked at but the tick's scopes.
+            if self.current[i].is_some_and(|c| c < start) {
+                let ended: Vec<RollupScope> =
+                    self.open.keys().filter(|(_, r)| *r == res).map(|(s, _)| s.clone()).collect();
+                for scope in ended {
+                    if let Some(o) = self.open.remove(&(scope.clone(), res)) {
+                        closed.push(o.close(scope, res));
+                    }
                 }
+            }
+            if self.current[i].is_none_or(|c| c < start) {
+                self.current[i] = Some(start);
             }
             let mut add = |scope: RollupScope, q: &Quality| {
                 let open = self.open.entry((scope, res)).or_insert_with(|| Open::new(start));

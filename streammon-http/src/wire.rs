@@ -131,6 +131,21 @@ pub struct OriginalMetrics {
     pub content_types: BTreeMap<ContentType, u64>,
 }
 
+impl OriginalMetrics {
+    /// The original server's field names, in its order: the first fields
+    /// of every `metrics_update` too.
+    pub const FIELDS: [&'static str; 8] = [
+        "timestamp",
+        "latency",
+        "buffering",
+        "users",
+        "total_bandwidth_mbps",
+        "active_streams",
+        "cdn_distribution",
+        "content_types",
+    ];
+}
+
 impl From<&MetricsUpdate> for OriginalMetrics {
     fn from(u: &MetricsUpdate) -> Self {
         Self {
@@ -508,16 +523,7 @@ mod tests {
         let frame = Simulator::new(SimConfig::default()).unwrap().next_frame();
         let tick = TickSummary::build(frame.timestamp_ms, 1_000, &frame.samples, |_| None);
         let json = serde_json::to_value(MetricsUpdate::from_tick(&tick, 7)).unwrap();
-        for field in [
-            "timestamp",
-            "latency",
-            "buffering",
-            "users",
-            "total_bandwidth_mbps",
-            "active_streams",
-            "cdn_distribution",
-            "content_types",
-        ] {
+        for field in OriginalMetrics::FIELDS {
             assert!(json.get(field).is_some(), "{field} missing from {json}");
         }
         assert!(json["timestamp"].as_str().unwrap().ends_with('Z'));

@@ -85,16 +85,7 @@ async fn metrics_history_returns_the_last_100_ticks_with_the_original_fields() {
     }
     // The original's own fields beside ours: the newest tick, and the same
     // ticks in its shape (its eight fields, nothing else).
-    const ORIGINAL: [&str; 8] = [
-        "timestamp",
-        "latency",
-        "buffering",
-        "users",
-        "total_bandwidth_mbps",
-        "active_streams",
-        "cdn_distribution",
-        "content_types",
-    ];
+    const ORIGINAL: [&str; 8] = streammon_http::wire::OriginalMetrics::FIELDS;
     let current = body["current_metrics"].as_object().expect("current_metrics");
     let mut keys: Vec<&str> = current.keys().map(String::as_str).collect();
     keys.sort_unstable();

@@ -512,16 +512,7 @@ async fn resume(state: &AppState, pipeline: &mut Pipeline, window: Duration, ste
     };
     pipeline.continue_alert_ids(&alerts);
     let started = Instant::now();
-    // Samples come oldest first: one tick per timestamp.
-    let (mut out, mut ticks, mut last_ms) = (TickOutput::default(), 0u64, None);
-    for tick in samples.chunk_by(|a, b| a.timestamp_ms == b.timestamp_ms) {
-        let at = tick[0].timestamp_ms;
-        let interval = tick[0].interval_ms.max(1).min(step_ms.max(1) as u32);
-        pipeline.summarize(at, interval, tick, &[], &mut out);
-        pipeline.detect(tick, &mut out);
-        ticks += 1;
-        last_ms = Some(at);
-    }
+    let (ticks, last_ms) = pipeline.warm_up(&samples, step_ms as u32);
     let open: Vec<_> = alerts.into_iter().filter(|a| a.state != streammon_core::AlertState::Resolved).collect();
     let ended = pipeline.adopt_alerts(&open, now);
     let carried = open.len() - ended.len();

@@ -371,6 +371,24 @@ impl Pipeline {
         self.alerts.adopt(previous, now_ms)
     }
 
+    /// Warms the pipeline on stored history: `samples`, oldest first (as
+    /// [`Store::range`](crate::Store::range) gives them), are replayed one
+    /// tick per timestamp through the roll-up, the bands, the detectors and
+    /// the alert rules, with ticks no longer than `max_interval_ms`. What
+    /// the ticks produce is dropped: it was published when it happened.
+    /// Returns the number of ticks and the last one's end.
+    pub fn warm_up(&mut self, samples: &[Sample], max_interval_ms: u32) -> (u64, Option<i64>) {
+        let (mut out, mut ticks, mut last_ms) = (TickOutput::default(), 0u64, None);
+        for tick in samples.chunk_by(|a, b| a.timestamp_ms == b.timestamp_ms) {
+            let at = tick[0].timestamp_ms;
+            self.summarize(at, tick[0].interval_ms.clamp(1, max_interval_ms.max(1)), tick, &[], &mut out);
+            self.detect(tick, &mut out);
+            ticks += 1;
+            last_ms = Some(at);
+        }
+        (ticks, last_ms)
+    }
+
     /// Alerts pending or firing now.
     pub fn active_alerts(&self) -> impl Iterator<Item = &crate::alert::Alert> + '_ {
         self.alerts.active()
