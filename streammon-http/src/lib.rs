@@ -38,16 +38,18 @@ pub mod responses {
     pub use crate::routes::analytics::{Analytics, BreakdownResponse, DistributionResponse};
     pub use crate::routes::cmcd::{SessionList, SessionRow};
     pub use crate::routes::content::{ContentDetail, ContentList};
-    pub use crate::routes::health::{PipelineHealth, ServerHealth, ServerStatus};
+    pub use crate::routes::health::{ClusterHealth, ClusterRole, PipelineHealth, ServerHealth, ServerStatus};
     pub use crate::routes::metrics::{Accepted, HistoryResponse, MetricsBody, SeriesOut, SeriesResponse};
     pub use crate::routes::silences::SilenceList;
 }
-pub use publish::{Publisher, Restored};
+pub use publish::{PipelineView, Publisher, RelayedTick, Restored};
 pub use realtime::{
     Hub, MAX_ANOMALY_EVENTS, MAX_SAMPLE_AGE_MS, MAX_SAMPLE_LEAD_MS, TickEvents, TickUpdates, parse_samples,
 };
 pub use sources::{ClientQueue, CmcdSource};
-pub use state::{AppState, HistoryEntry, HttpSettings, Ingest, Live};
+pub use state::{
+    AppState, BoxFuture, ClusterNode, HistoryEntry, HttpSettings, Ingest, IngestSink, Live, SinkRefusal, Submitted,
+};
 pub use storage::watch as watch_storage;
 pub use telemetry::{MAX_REGION_LABELS, Telemetry};
 

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 use streammon_core::alert::AlertEventKind;
-use streammon_core::pipeline::{Pipeline, TickOutput};
-use streammon_core::{AlertState, Sample};
+use streammon_core::pipeline::{ContentRow, Pipeline, PipelineStats, RegionForecast, TickOutput, TotalForecast};
+use streammon_core::{Alert, AlertState, ContentId, Sample};
 
 use crate::realtime::{Hub, TickEvents, TickUpdates};
 use crate::state::{AppState, HistoryEntry, RECENT_EVENTS};
@@ -32,13 +33,74 @@ pub struct Publisher {
     record: Option<Bytes>,
     alerts: Vec<AnomalyAlert>,
     changes: Vec<ContentChangeEvent>,
+    /// Whether alert events go to the alert sink: not for ticks relayed
+    /// from a cluster's lead, which delivers them itself.
+    delivers: bool,
+}
+
+/// What the REST API shows of a pipeline beyond the tick: the title
+/// table, the active alerts with their titles, the latest forecasts and
+/// the counters. Taken once a tick, and sent with the tick to the other
+/// nodes of a cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PipelineView {
+    /// Counters.
+    pub stats: PipelineStats,
+    /// The title table.
+    pub contents: Vec<ContentRow>,
+    /// Alerts pending or firing.
+    pub active: Vec<Alert>,
+    /// The titles each of `active` stands for, in its order.
+    pub titles: Vec<Vec<ContentId>>,
+    /// The latest region forecasts.
+    pub forecasts: Vec<RegionForecast>,
+    /// The latest audience forecast.
+    pub audience: Option<TotalForecast>,
+}
+
+impl PipelineView {
+    /// The view of `pipeline` now.
+    pub fn of(pipeline: &Pipeline) -> Self {
+        let (forecasts, audience) = pipeline.latest_forecasts();
+        let (active, titles) = pipeline.alert_titles().map(|(a, t)| (a.clone(), t.to_vec())).unzip();
+        Self {
+            stats: pipeline.stats(),
+            contents: pipeline.contents().cloned().collect(),
+            active,
+            titles,
+            forecasts: forecasts.to_vec(),
+            audience: audience.cloned(),
+        }
+    }
+}
+
+/// A processed tick as a cluster's lead sends it to every node
+/// ([`Publisher::relay`] encodes it, [`Publisher::apply`] shows it).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RelayedTick {
+    /// The tick's `seq` on the lead.
+    pub seq: u64,
+    /// What the tick produced.
+    pub out: TickOutput,
+    /// Its samples (for the rooms' updates).
+    pub samples: Vec<Sample>,
+    /// The pipeline after it.
+    pub view: PipelineView,
+}
+
+#[derive(Serialize)]
+struct RelayedTickRef<'a> {
+    seq: u64,
+    out: &'a TickOutput,
+    samples: &'a [Sample],
+    view: &'a PipelineView,
 }
 
 impl Publisher {
     /// A publisher into `state`, and to Socket.IO clients through `hub`
     /// when there is one.
     pub fn new(state: AppState, hub: Option<Hub>) -> Self {
-        Self { state, hub, seq: 0, update: None, record: None, alerts: Vec::new(), changes: Vec::new() }
+        Self { state, hub, seq: 0, update: None, record: None, alerts: Vec::new(), changes: Vec::new(), delivers: true }
     }
 
     /// Restores the tick history from stored records (newest first, as
@@ -109,6 +171,12 @@ impl Publisher {
     /// `anomaly_alert` and `content_change` events, then updates the live
     /// view behind the REST API and the Prometheus gauges.
     pub fn publish_events(&mut self, pipeline: &Pipeline, out: &TickOutput, live: bool) {
+        self.publish_view(&PipelineView::of(pipeline), out, live);
+    }
+
+    /// [`publish_events`](Self::publish_events) given the pipeline's view
+    /// (taken once when it is also relayed).
+    pub fn publish_view(&mut self, view: &PipelineView, out: &TickOutput, live: bool) {
         self.alerts.clear();
         self.alerts.extend(out.anomalies.iter().map(AnomalyAlert::from_anomaly));
         let now_ms = crate::routes::metrics::now_ms();
@@ -119,7 +187,10 @@ impl Publisher {
                 ..AnomalyAlert::from_alert_event(e)
             }));
         }
-        if live && let Some(sink) = self.state.alert_sink() {
+        if live
+            && self.delivers
+            && let Some(sink) = self.state.alert_sink()
+        {
             for e in &out.alert_events {
                 sink.alert_event(e);
             }
@@ -131,7 +202,7 @@ impl Publisher {
             hub.send_events(&TickEvents { alerts: &self.alerts, changes: &self.changes }, &self.state);
         }
 
-        let stats = pipeline.stats();
+        let stats = view.stats;
         let telemetry = self.state.telemetry();
         telemetry.ticks.inc();
         telemetry.anomalies.inc_by(out.anomalies_found as u64);
@@ -143,7 +214,7 @@ impl Publisher {
         }
         telemetry.observe_tick(&out.summary);
         let mut firing: Vec<(streammon_core::Severity, i64)> = Vec::new();
-        for a in pipeline.active_alerts().filter(|a| a.state == AlertState::Firing) {
+        for a in view.active.iter().filter(|a| a.state == AlertState::Firing) {
             match firing.iter_mut().find(|(s, _)| *s == a.severity) {
                 Some((_, n)) => *n += 1,
                 None => firing.push((a.severity, 1)),
@@ -152,10 +223,7 @@ impl Publisher {
         telemetry.observe_pipeline(&stats, &firing);
 
         let history_len = self.state.settings().history_ticks.max(1);
-        let (forecasts, audience) = pipeline.latest_forecasts();
-        let (forecasts, audience) = (forecasts.to_vec(), audience.cloned());
-        let contents: Vec<_> = pipeline.contents().cloned().collect();
-        let (active, titles): (Vec<_>, Vec<_>) = pipeline.alert_titles().map(|(a, t)| (a.clone(), t.to_vec())).unzip();
+        let PipelineView { contents, active, titles, forecasts, audience, .. } = view.clone();
         let alerts = &self.alerts;
         let update = self.update.take();
         let record = &mut self.record;
@@ -191,6 +259,31 @@ impl Publisher {
     }
 }
 
+impl Publisher {
+    /// The `seq` of the last tick published.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Encodes the tick just published (`out` over `samples`, `view`
+    /// after it) for the other nodes of a cluster.
+    pub fn relay(&self, out: &TickOutput, samples: &[Sample], view: &PipelineView) -> Vec<u8> {
+        serde_json::to_vec(&RelayedTickRef { seq: self.seq, out, samples, view }).unwrap_or_default()
+    }
+
+    /// Publishes a tick a cluster's lead processed and relayed: to this
+    /// node's clients, live view and gauges, under the lead's `seq`,
+    /// without delivering its alert events (the lead does).
+    pub fn apply(&mut self, tick: &RelayedTick) {
+        self.seq = tick.seq.saturating_sub(1);
+        self.publish_update(&tick.out, &tick.samples, true);
+        self.delivers = false;
+        self.publish_view(&tick.view, &tick.out, true);
+        self.delivers = true;
+        self.record = None;
+    }
+}
+
 /// What [`Publisher::restore`] read back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Restored {
@@ -202,4 +295,44 @@ pub struct Restored {
     pub skipped: usize,
     /// The first decoding error, for the log.
     pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use streammon_core::pipeline::PipelineConfig;
+    use streammon_core::{Frame, SimConfig, Simulator};
+
+    use super::*;
+
+    /// A cluster's other nodes decode what the lead relays: the ticks of
+    /// 25 minutes with an incident that hold events, and one in 50 others (expected ranges, anomalies, alerts,
+    /// forecasts) round-trips.
+    #[test]
+    fn relayed_ticks_decode_to_what_the_lead_published() {
+        let mut config = SimConfig::default();
+        config.incidents.scripted = vec!["cdn_degradation:eu-west@10m+10m".parse().unwrap()];
+        let mut sim = Simulator::new(config).unwrap();
+        let mut pipeline = Pipeline::new(&PipelineConfig::default()).unwrap();
+        let (mut frame, mut out) = (Frame::default(), TickOutput::default());
+        let (mut alerts, mut anomalies) = (0, 0);
+        for seq in 0..1_500u64 {
+            sim.step(&mut frame);
+            pipeline.process(&frame, &mut out);
+            let eventful = !(out.alert_events.is_empty() && out.anomalies.is_empty() && out.forecasts.is_empty());
+            if !eventful && seq % 50 != 0 {
+                continue;
+            }
+            let view = PipelineView::of(&pipeline);
+            let bytes =
+                serde_json::to_vec(&RelayedTickRef { seq, out: &out, samples: &frame.samples, view: &view }).unwrap();
+            let back: RelayedTick = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("tick {seq}: {e}"));
+            assert_eq!(back.seq, seq);
+            assert!(back.out == out, "tick {seq}: the output differs");
+            assert!(back.samples == frame.samples, "tick {seq}: the samples differ");
+            assert!(back.view == view, "tick {seq}: the view differs");
+            alerts += out.alert_events.len();
+            anomalies += out.anomalies.len();
+        }
+        assert!(alerts > 0 && anomalies > 0, "the hour must hold alerts ({alerts}) and anomalies ({anomalies})");
+    }
 }

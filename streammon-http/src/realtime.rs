@@ -19,6 +19,7 @@ use streammon_core::{ContentId, RegionId, Sample};
 
 use crate::fanout;
 use crate::state::AppState;
+use crate::state::Submitted;
 use crate::wire::{AnomalyAlert, ContentChangeEvent, MetricsUpdate};
 
 /// Most `anomaly` events a room gets per tick (the whole service's feed,
@@ -427,15 +428,52 @@ fn ingest(state: &AppState, data: TryData<serde_json::Value>, ack: AckSender) {
             if let Err(refusal) = state.admit(&samples, crate::routes::metrics::now_ms()) {
                 return ack_error(ack, 422, refusal.limit.field(), refusal.to_string());
             }
-            if !state.stopping() && state.ingest().offer(samples) {
-                let _ = ack.send(&serde_json::json!({ "accepted": n }));
-            } else if state.stopping() {
+            if state.stopping() {
                 telemetry.samples_rejected.with_label_values(&["stopping"]).inc_by(n as u64);
-                ack_error(ack, 503, "", "the server is stopping and takes no more samples; retry shortly".into());
-            } else {
-                telemetry.samples_rejected.with_label_values(&["busy"]).inc_by(n as u64);
-                ack_error(ack, 429, "", "the pipeline is busy; retry shortly".into());
+                return ack_error(
+                    ack,
+                    503,
+                    "",
+                    "the server is stopping and takes no more samples; retry shortly".into(),
+                );
             }
+            if !state.ingest().forwards() {
+                if state.ingest().offer(samples) {
+                    let _ = ack.send(&serde_json::json!({ "accepted": n }));
+                } else {
+                    telemetry.samples_rejected.with_label_values(&["busy"]).inc_by(n as u64);
+                    ack_error(ack, 429, "", "the pipeline is busy; retry shortly".into());
+                }
+                return;
+            }
+            // Cluster mode: the sink answers once the batch is durable,
+            // off the handler.
+            let state = state.clone();
+            tokio::spawn(async move {
+                let telemetry = state.telemetry();
+                match state.ingest().submit(samples).await {
+                    Submitted::Accepted => {
+                        let _ = ack.send(&serde_json::json!({ "accepted": n }));
+                    }
+                    Submitted::Stopping => {
+                        telemetry.samples_rejected.with_label_values(&["stopping"]).inc_by(n as u64);
+                        ack_error(
+                            ack,
+                            503,
+                            "",
+                            "the server is stopping and takes no more samples; retry shortly".into(),
+                        );
+                    }
+                    Submitted::Busy(why) => {
+                        telemetry.samples_rejected.with_label_values(&["busy"]).inc_by(n as u64);
+                        ack_error(ack, 429, "", why);
+                    }
+                    Submitted::Unavailable(why) => {
+                        telemetry.samples_rejected.with_label_values(&["unavailable"]).inc_by(n as u64);
+                        ack_error(ack, 503, "", format!("cannot take samples now: {why}"));
+                    }
+                }
+            });
         }
     }
 }

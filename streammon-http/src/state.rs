@@ -127,30 +127,146 @@ pub struct Live {
 /// Most anomalies and alert events kept for `GET /analytics`.
 pub(crate) const RECENT_EVENTS: usize = 1_000;
 
-/// Where accepted samples from clients go: the pipeline's queue.
+/// This server as a node of a cluster (`serve --cluster`).
+#[derive(Debug)]
+pub struct ClusterNode {
+    /// Its id.
+    pub node: String,
+    /// Partitions of the ingest streams.
+    pub partitions: u16,
+    leading: std::sync::atomic::AtomicBool,
+}
+
+impl ClusterNode {
+    /// Whether it holds the lead lease now.
+    pub fn leading(&self) -> bool {
+        self.leading.load(Ordering::Relaxed)
+    }
+}
+
+impl AppState {
+    /// Marks this server as node `node` of a cluster over `partitions`
+    /// partitions; `false` (and the first kept) if it was already.
+    pub fn join_cluster(&self, node: impl Into<String>, partitions: u16) -> bool {
+        let node = ClusterNode { node: node.into(), partitions, leading: Default::default() };
+        self.0.cluster.set(node).is_ok()
+    }
+
+    /// Records whether this cluster node leads now.
+    pub fn set_leading(&self, leading: bool) {
+        if let Some(c) = self.0.cluster.get() {
+            c.leading.store(leading, Ordering::Relaxed);
+        }
+    }
+
+    /// This server as a cluster node, when it is one.
+    pub fn cluster(&self) -> Option<&ClusterNode> {
+        self.0.cluster.get()
+    }
+}
+
+/// Where accepted samples from clients go: the pipeline's queue, or (in
+/// cluster mode) a [`IngestSink`] that answers once they are durable.
 #[derive(Debug, Clone)]
 pub struct Ingest {
     tx: mpsc::Sender<Vec<Sample>>,
+    sink: Option<Arc<dyn IngestSink>>,
+    closed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Where a cluster node puts accepted samples: shared storage that the
+/// node owning their series reads (`streammon-redis`'s partition
+/// streams). A client is answered once [`submit`](Self::submit) returned.
+pub trait IngestSink: Send + Sync + std::fmt::Debug {
+    /// Makes `batch` durable, or says why not.
+    fn submit(&self, batch: Vec<Sample>) -> BoxFuture<'_, Result<(), SinkRefusal>>;
+}
+
+/// A boxed future, for the object-safe [`IngestSink`].
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Why an [`IngestSink`] did not take a batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SinkRefusal {
+    /// Its backlog is full: retry later (HTTP 429).
+    #[error("{0}")]
+    Busy(String),
+    /// It cannot be reached: retry later (HTTP 503).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// What became of a batch offered to [`Ingest::submit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// Taken: it will be processed and stored.
+    Accepted,
+    /// The server is stopping or its pipeline failed.
+    Stopping,
+    /// Full: retry shortly.
+    Busy(String),
+    /// Shared storage is unreachable: retry shortly.
+    Unavailable(String),
 }
 
 impl Ingest {
     /// A queue of `capacity` batches; the receiver goes to the pipeline.
     pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<Vec<Sample>>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        (Self { tx }, rx)
+        (Self { tx, sink: None, closed: Arc::default() }, rx)
+    }
+
+    /// Ingest into `sink` (cluster mode) rather than the local queue.
+    pub fn forwarding(sink: Arc<dyn IngestSink>) -> Self {
+        let (tx, _) = mpsc::channel(1);
+        Self { tx, sink: Some(sink), closed: Arc::default() }
+    }
+
+    /// Stops taking batches (a sink's only: a queue closes when its
+    /// pipeline closes it).
+    pub fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Queues a batch; `false` when the queue is full (shed load) or the
     /// pipeline has stopped taking batches ([`is_closed`](Self::is_closed)).
+    /// With a sink, use [`submit`](Self::submit).
     pub fn offer(&self, batch: Vec<Sample>) -> bool {
-        self.tx.try_send(batch).is_ok()
+        self.sink.is_none() && self.tx.try_send(batch).is_ok()
+    }
+
+    /// Whether batches go to a sink (cluster mode), which
+    /// [`submit`](Self::submit) must await.
+    pub fn forwards(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    /// Hands a batch over: queued at once, or (with a sink) once durable.
+    pub async fn submit(&self, batch: Vec<Sample>) -> Submitted {
+        if self.is_closed() {
+            return Submitted::Stopping;
+        }
+        match &self.sink {
+            None => match self.tx.try_send(batch) {
+                Ok(()) => Submitted::Accepted,
+                Err(mpsc::error::TrySendError::Closed(_)) => Submitted::Stopping,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    Submitted::Busy("the pipeline is busy; retry shortly".into())
+                }
+            },
+            Some(sink) => match sink.submit(batch).await {
+                Ok(()) => Submitted::Accepted,
+                Err(SinkRefusal::Busy(why)) => Submitted::Busy(why),
+                Err(SinkRefusal::Unavailable(why)) => Submitted::Unavailable(why),
+            },
+        }
     }
 
     /// Whether the pipeline has stopped taking batches: the server is
     /// stopping (every batch accepted before is still processed and
     /// stored) or its pipeline failed.
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.closed.load(std::sync::atomic::Ordering::Acquire) || (self.sink.is_none() && self.tx.is_closed())
     }
 }
 
@@ -192,6 +308,8 @@ pub(crate) struct Inner {
     pub(crate) notes: RwLock<crate::alerting::Notes>,
     pub(crate) sink: std::sync::OnceLock<Arc<dyn crate::alerting::AlertSink>>,
     pub(crate) io: std::sync::OnceLock<socketioxide::SocketIo>,
+    /// This node in a cluster, when in one.
+    pub(crate) cluster: std::sync::OnceLock<ClusterNode>,
 }
 
 /// The state every handler gets; cheap to clone.
@@ -227,6 +345,7 @@ impl AppState {
             notes: RwLock::new(crate::alerting::Notes::default()),
             sink: std::sync::OnceLock::new(),
             io: std::sync::OnceLock::new(),
+            cluster: std::sync::OnceLock::new(),
         }))
     }
 

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod buffer;
+pub mod cluster;
 mod config;
 mod error;
 mod flusher;

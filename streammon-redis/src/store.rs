@@ -45,6 +45,37 @@ impl Drop for RedisStore {
     }
 }
 
+/// A client and a checked connection manager for `settings`: connects,
+/// then checks the server with `PING`, within the settings' timeouts.
+pub(crate) async fn connect_manager(settings: &Settings) -> Result<(redis::Client, ConnectionManager), RedisError> {
+    let connect_error =
+        |e: &dyn std::fmt::Display| RedisError::Connect { addr: settings.addr.clone(), reason: e.to_string() };
+    let client = match &settings.tls_root {
+        Some(root) => redis::Client::build_with_tls(
+            settings.info.clone(),
+            redis::TlsCertificates { client_tls: None, root_cert: Some(root.clone()) },
+        ),
+        None => redis::Client::open(settings.info.clone()),
+    }
+    .map_err(|e| connect_error(&e))?;
+    let manager_config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(settings.connect_timeout))
+        .set_response_timeout(Some(settings.response_timeout))
+        .set_number_of_retries(3)
+        .set_max_delay(Duration::from_secs(1));
+    let connecting = ConnectionManager::new_with_config(client.clone(), manager_config);
+    let budget = settings.connect_timeout + settings.response_timeout;
+    let mut conn = tokio::time::timeout(budget, connecting)
+        .await
+        .map_err(|_| connect_error(&format!("no connection within {budget:?}")))?
+        .map_err(|e| connect_error(&e))?;
+    let pong: String = redis::cmd("PING").query_async(&mut conn).await.map_err(|e| connect_error(&e))?;
+    if pong != "PONG" {
+        return Err(connect_error(&format!("PING answered {pong:?}")));
+    }
+    Ok((client, conn))
+}
+
 impl RedisStore {
     /// Connects, checks the server with `PING`, and starts the flusher.
     ///
@@ -56,31 +87,7 @@ impl RedisStore {
     /// not answer `PING` within the timeouts.
     pub async fn connect(config: &RedisConfig) -> Result<Self, RedisError> {
         let settings = config.settings()?;
-        let connect_error =
-            |e: &dyn std::fmt::Display| RedisError::Connect { addr: settings.addr.clone(), reason: e.to_string() };
-        let client = match &settings.tls_root {
-            Some(root) => redis::Client::build_with_tls(
-                settings.info.clone(),
-                redis::TlsCertificates { client_tls: None, root_cert: Some(root.clone()) },
-            ),
-            None => redis::Client::open(settings.info.clone()),
-        }
-        .map_err(|e| connect_error(&e))?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.connect_timeout))
-            .set_response_timeout(Some(settings.response_timeout))
-            .set_number_of_retries(3)
-            .set_max_delay(Duration::from_secs(1));
-        let connecting = ConnectionManager::new_with_config(client, manager_config);
-        let budget = settings.connect_timeout + settings.response_timeout;
-        let mut conn = tokio::time::timeout(budget, connecting)
-            .await
-            .map_err(|_| connect_error(&format!("no connection within {budget:?}")))?
-            .map_err(|e| connect_error(&e))?;
-        let pong: String = redis::cmd("PING").query_async(&mut conn).await.map_err(|e| connect_error(&e))?;
-        if pong != "PONG" {
-            return Err(connect_error(&format!("PING answered {pong:?}")));
-        }
+        let (_, conn) = connect_manager(&settings).await?;
         let shared = Arc::new(Shared {
             buffer: Buffer::new(settings.buffer_capacity),
             settings,

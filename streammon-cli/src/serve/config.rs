@@ -95,6 +95,18 @@ pub(crate) struct ServeArgs {
     /// alerts it left open (docs/RELIABILITY.md); 0 to start cold
     #[arg(long, env = "STREAMMON_RESUME_WINDOW", default_value = "15m")]
     resume_window: Span,
+    /// Run as one node of a cluster sharing the Redis store (needs Redis):
+    /// any node takes samples into Redis Streams, the node holding the
+    /// lead lease runs the simulator, the detectors and the alert rules,
+    /// and every node's clients get its ticks (docs/SCALING.md)
+    #[arg(long, env = "STREAMMON_CLUSTER", value_parser = clap::builder::FalseyValueParser::new())]
+    cluster: bool,
+    /// This node's id in the cluster [default: hostname:port]
+    #[arg(long, env = "STREAMMON_NODE_ID", value_name = "ID")]
+    node_id: Option<String>,
+    /// Partitions of the cluster's ingest streams; the same on every node
+    #[arg(long, env = "STREAMMON_PARTITIONS", default_value_t = streammon_redis::cluster::DEFAULT_PARTITIONS)]
+    partitions: u16,
     /// Ticks kept in memory for `GET /metrics`
     #[arg(long, default_value_t = 3_600)]
     history: usize,
@@ -216,6 +228,17 @@ pub(crate) struct Settings {
     pub(crate) cmcd: Option<(CollectorConfig, CmcdSettings)>,
     /// Where alerts are delivered.
     pub(crate) notify: streammon_notify::NotifyConfig,
+    /// Cluster mode, when on.
+    pub(crate) cluster: Option<ClusterSettings>,
+}
+
+/// Cluster mode's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct ClusterSettings {
+    /// This node's id.
+    pub(crate) node: String,
+    /// Partitions of the ingest streams.
+    pub(crate) partitions: u16,
 }
 
 impl ServeArgs {
@@ -248,6 +271,43 @@ impl ServeArgs {
             }
         }
         Ok(out)
+    }
+
+    /// Cluster mode's settings, when it is on: it needs Redis, and takes
+    /// no CMCD reports yet.
+    fn cluster_settings(&self, store: &StoreSettings, addr: SocketAddr) -> Result<Option<ClusterSettings>, CliError> {
+        if !self.cluster {
+            return Ok(None);
+        }
+        if !matches!(store, StoreSettings::Redis(_)) {
+            return Err(CliError::Usage {
+                flag: "--cluster",
+                reason: "cluster nodes share their state through Redis: set REDIS_URL (or REDIS_HOST) on every node"
+                    .into(),
+            });
+        }
+        if self.source.collects() {
+            return Err(CliError::Usage {
+                flag: "--cluster",
+                reason: "CMCD collection is not supported in cluster mode yet (docs/SCALING.md): run the collector \
+                         on a standalone node"
+                    .into(),
+            });
+        }
+        if self.partitions == 0 || self.partitions > streammon_redis::cluster::MAX_PARTITIONS {
+            return Err(CliError::Usage {
+                flag: "--partitions",
+                reason: format!("{} is not within 1..={}", self.partitions, streammon_redis::cluster::MAX_PARTITIONS),
+            });
+        }
+        let node = match &self.node_id {
+            Some(id) if id.trim().is_empty() || id.len() > 128 => {
+                return Err(CliError::Usage { flag: "--node-id", reason: "must be 1 to 128 bytes".into() });
+            }
+            Some(id) => id.trim().to_owned(),
+            None => format!("{}:{}", hostname(), addr.port()),
+        };
+        Ok(Some(ClusterSettings { node, partitions: self.partitions }))
     }
 
     /// Flags, environment and file, validated.
@@ -315,6 +375,7 @@ impl ServeArgs {
             .parse()
             .or_else(|_| format!("[{}]:{}", self.host, self.port).parse())
             .map_err(|_| CliError::Usage { flag: "--host", reason: format!("{:?} is not an IP address", self.host) })?;
+        let cluster = self.cluster_settings(&store, addr)?;
         let auth = self.auth(&file, &locate)?;
         if !addr.ip().is_loopback() && auth.ingest_tokens.is_empty() && !self.open_ingest {
             return Err(CliError::Usage {
@@ -453,6 +514,7 @@ impl ServeArgs {
             },
             backfill: Duration::from_millis(backfill_ms as u64),
             resume_window: Duration::from_millis(self.resume_window.as_millis()),
+            cluster,
             log_json: self.log_json,
             dashboard_note: dashboard.note,
             source: self.source,
@@ -460,4 +522,15 @@ impl ServeArgs {
             notify,
         })
     }
+}
+
+/// The machine's name: `/proc/sys/kernel/hostname`, `$HOSTNAME`, or
+/// `localhost`.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }

@@ -14,6 +14,7 @@
 //! at once and the process exits with 70 a second later, for a supervisor
 //! to restart it (docs/RELIABILITY.md).
 
+mod cluster;
 mod config;
 mod dashboard;
 mod delivery;
@@ -28,7 +29,7 @@ use streammon_core::rollup::{Rollup, Rollups};
 use streammon_core::source::{Phase, Source, Tick};
 use streammon_core::store::{RangeQuery, SeriesFilter};
 use streammon_core::{Sample, SimConfig, Simulator, Store};
-use streammon_http::{AppState, ClientQueue, CmcdIngest, CmcdSource, Hub, Ingest, Publisher, Telemetry};
+use streammon_http::{AppState, ClientQueue, CmcdIngest, CmcdSource, Hub, Ingest, PipelineView, Publisher, Telemetry};
 use tokio::sync::watch;
 
 pub(crate) use self::config::ServeArgs;
@@ -112,7 +113,19 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let mut shutdown = Shutdown::listen();
     let store = open_store(&settings.store).await?;
     let telemetry = Arc::new(Telemetry::new());
+    let link = match (&settings.cluster, &settings.store) {
+        (Some(c), StoreSettings::Redis(config)) => Some(
+            streammon_redis::cluster::Cluster::connect(config, c.node.clone(), c.partitions)
+                .await
+                .map_err(|e| CliError::Server(format!("cannot join the cluster: {e}")))?,
+        ),
+        _ => None,
+    };
     let (ingest, ingest_rx) = Ingest::channel(INGEST_QUEUE);
+    let ingest = match &link {
+        Some(link) => Ingest::forwarding(Arc::new(cluster::ClusterSink(link.clone()))),
+        None => ingest,
+    };
     let state = AppState::new(store.clone(), telemetry, ingest, settings.http.clone(), settings.source.name());
     let cmcd = match &settings.cmcd {
         Some((config, limits)) => {
@@ -136,6 +149,9 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         Err(_) => {
             tracing::warn!(target: "streammon", "storage took over 5 s to give acknowledgements and silences back: starting without them")
         }
+    }
+    if let Some(link) = &link {
+        state.join_cluster(link.node(), link.partitions());
     }
     let (layer, hub) = Hub::new(state.clone());
     if let Some(dir) = &settings.http.media {
@@ -174,10 +190,23 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut publisher = Publisher::new(state.clone(), Some(hub.clone()));
     restore_history(&state, &mut publisher).await;
+    // In a cluster, the node that takes the lead resumes then.
+    let node = link.map(|cluster| {
+        let (tx, relays) = tokio::sync::mpsc::channel(cluster::RELAY_QUEUE);
+        tokio::spawn(cluster::listen(cluster.clone(), tx));
+        cluster::Node {
+            cluster,
+            relays,
+            pipeline: settings.pipeline.clone(),
+            sim: simulator.is_some().then(|| settings.sim.clone()),
+            resume_window: settings.resume_window,
+        }
+    });
     // A restart on a store that outlived the process picks up where the
     // last run stopped: warm detectors, the same open alerts, and the
     // simulator going on from its last tick.
-    if let Some(last_ms) = resume(&state, &mut pipeline, settings.resume_window, step_ms).await
+    if node.is_none()
+        && let Some(last_ms) = resume(&state, &mut pipeline, settings.resume_window, step_ms).await
         && simulator.is_some()
     {
         simulator = Some(Simulator::new(SimConfig { start_ms: last_ms, ..settings.sim.clone() })?);
@@ -185,7 +214,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let backfill = settings.backfill;
     // The sources, in the order a tick asks them; the client queue last.
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    if let Some(simulator) = simulator {
+    if let Some(simulator) = simulator.filter(|_| node.is_none()) {
         sources.push(Box::new(simulator));
     }
     if let Some(cmcd) = cmcd {
@@ -211,11 +240,15 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
                 let _in_runtime = rt.enter();
                 let mut queue = ClientQueue::new(ingest_rx);
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let ticks = Ticks { rt: &rt, state: &state, step_ms, backfill, stop };
+                    let mut publisher = publisher;
+                    if let Some(node) = node {
+                        return cluster::run_cluster(&ticks, node, &mut publisher);
+                    }
                     let mut owned = sources;
                     let mut sources: Vec<&mut dyn Source> = owned.iter_mut().map(|s| &mut **s as &mut dyn Source).collect();
                     sources.push(&mut queue);
-                    let ticks = Ticks { rt: &rt, state: &state, step_ms, backfill, stop };
-                    run_pipeline(&ticks, &mut sources, pipeline, publisher)
+                    run_pipeline(&ticks, &mut sources, pipeline, &mut publisher, None)
                 }));
                 let end = match run {
                     Ok(Ok(drained)) => PipelineEnd::Drained(drained),
@@ -284,6 +317,11 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         let _ = stop_tx.send(true);
     } else {
         tracing::info!(target: "streammon", "shutting down: draining accepted samples through the pipeline into storage");
+        if state.ingest().forwards() {
+            // A cluster node refuses samples from now on (503): the ones
+            // it put in the partition streams are the cluster's.
+            state.ingest().close();
+        }
         let _ = stop_tx.send(true);
         // The pipeline runs one last tick with every batch accepted (and
         // the CMCD reports taken) before the stop, and publishes it to the
@@ -375,6 +413,9 @@ struct Drained {
     cmcd_samples: u64,
     /// Storage writes of the last tick that failed.
     store_failures: u64,
+    /// A cluster's lead stopped because it lost its lease, not because it
+    /// was asked to.
+    stepped_down: bool,
 }
 
 /// The text of a panic's payload.
@@ -578,7 +619,8 @@ fn run_pipeline(
     ticks: &Ticks<'_>,
     sources: &mut [&mut dyn Source],
     mut pipeline: Pipeline,
-    mut publisher: Publisher,
+    publisher: &mut Publisher,
+    mut lead: Option<&mut cluster::Lead>,
 ) -> Result<Drained, CliError> {
     let Ticks { rt, state, step_ms, backfill, .. } = *ticks;
     let mut stop = ticks.stop.clone();
@@ -615,6 +657,14 @@ fn run_pipeline(
         } else {
             *stop.borrow()
         };
+        // A cluster's lead renews its lease each tick, and hands over as
+        // soon as it cannot be sure to hold it.
+        if !stopping
+            && let Some(lead) = lead.as_deref_mut()
+            && !lead.renew(rt)
+        {
+            return Ok(Drained { stepped_down: true, ..Drained::default() });
+        }
         samples.clear();
         changes.clear();
         clock_ms = next_ms;
@@ -632,7 +682,7 @@ fn run_pipeline(
                 telemetry.samples_ingested.with_label_values(&[name]).inc_by(pulled.samples);
             }
             match name {
-                "client" => (drained.batches, drained.client_samples) = (pulled.batches, pulled.samples),
+                "client" | "cluster" => (drained.batches, drained.client_samples) = (pulled.batches, pulled.samples),
                 "cmcd" => drained.cmcd_samples = pulled.samples,
                 _ => {}
             }
@@ -662,7 +712,11 @@ fn run_pipeline(
         pipeline.detect(&samples, &mut out);
         telemetry.stage_seconds.with_label_values(&["detect"]).observe((summarized + t.elapsed()).as_secs_f64());
         let t = Instant::now();
-        publisher.publish_events(&pipeline, &out, !backfilling);
+        let view = PipelineView::of(&pipeline);
+        publisher.publish_view(&view, &out, !backfilling);
+        if !backfilling && let Some(lead) = lead.as_deref() {
+            lead.relay(rt, publisher.relay(&out, &samples, &view));
+        }
         telemetry.stage_seconds.with_label_values(&["publish"]).observe((updated + t.elapsed()).as_secs_f64());
 
         // Storage after the clients: a write waits on nobody's screen.
@@ -693,6 +747,9 @@ fn run_pipeline(
             }
             errors.total - before
         });
+        if let Some(lead) = lead.as_deref() {
+            lead.stored();
+        }
         let took = t.elapsed().as_secs_f64();
         telemetry.stage_seconds.with_label_values(&["store"]).observe(took);
         telemetry.store_write_seconds.observe(took);

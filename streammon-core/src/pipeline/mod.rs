@@ -135,7 +135,7 @@ impl PipelineConfig {
 
 /// Everything one tick produced. Reuse one across [`Pipeline::process`]
 /// calls.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TickOutput {
     /// The tick rolled up, with the expected range of the service's and
     /// each region's figures.

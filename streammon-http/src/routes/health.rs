@@ -71,6 +71,31 @@ pub struct ServerHealth {
     /// destination down or dropping notifications is a warning, not a
     /// problem: the server itself is well, and restarting it would not help.
     pub delivery: Vec<streammon_notify::DestinationStats>,
+    /// Cluster mode: this node and its role; absent on a standalone server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterHealth>,
+}
+
+/// A cluster node's part (`serve --cluster`, docs/SCALING.md).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClusterHealth {
+    /// This node's id.
+    pub node: String,
+    /// `lead` while this node holds the lead lease (it runs the pipeline),
+    /// else `follower` (it shows the lead's ticks).
+    pub role: ClusterRole,
+    /// Partitions of the ingest streams.
+    pub partitions: u16,
+}
+
+/// A cluster node's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterRole {
+    /// Holds the lead lease: runs the pipeline.
+    Lead,
+    /// Shows the lead's ticks; takes the lease over when it lapses.
+    Follower,
 }
 
 /// Health: 200 when ok, 503 when degraded (for load balancers), the same
@@ -163,11 +188,25 @@ async fn assess(state: &AppState) -> (StatusCode, ServerHealth) {
             ));
         }
     }
+    let cluster = state.cluster().map(|c| ClusterHealth {
+        node: c.node.clone(),
+        role: if c.leading() { ClusterRole::Lead } else { ClusterRole::Follower },
+        partitions: c.partitions,
+    });
     if let Some(age) = age
         && interval > 0
         && age > 3 * u64::from(interval)
     {
-        problems.push(format!("pipeline stalled: last tick {age} ms ago"));
+        match &cluster {
+            // A follower waiting for a new lead is not what is wrong:
+            // restarting it would not help, and a balancer should keep it.
+            Some(c) if c.role == ClusterRole::Follower => {
+                warnings.push(format!(
+                    "no tick from the cluster's lead for {age} ms: a node takes the lead over within 10 s"
+                ));
+            }
+            _ => problems.push(format!("pipeline stalled: last tick {age} ms ago")),
+        }
     }
     let body = ServerHealth {
         status: if problems.is_empty() { ServerStatus::Ok } else { ServerStatus::Degraded },
@@ -188,6 +227,7 @@ async fn assess(state: &AppState) -> (StatusCode, ServerHealth) {
             clients: state.telemetry().clients.get(),
         },
         delivery,
+        cluster,
     };
     let status = if body.problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, body)

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::realtime::parse_samples;
+use crate::state::Submitted;
 use crate::state::{AppState, HistoryEntry};
 
 /// Content type of the Prometheus text format.
@@ -450,15 +451,22 @@ pub(crate) async fn post_metrics(
     })?;
     let n = samples.len();
     state.admit(&samples, now_ms())?;
-    if state.stopping() || !state.ingest().offer(samples) {
-        if state.stopping() {
+    let submitted = if state.stopping() { Submitted::Stopping } else { state.ingest().submit(samples).await };
+    match submitted {
+        Submitted::Accepted => Ok((StatusCode::ACCEPTED, Json(Accepted { accepted: n })).into_response()),
+        Submitted::Stopping => {
             telemetry.samples_rejected.with_label_values(&["stopping"]).inc_by(n as u64);
-            return Err(ApiError::Stopping("the server is stopping and takes no more samples; retry shortly".into()));
+            Err(ApiError::Stopping("the server is stopping and takes no more samples; retry shortly".into()))
         }
-        telemetry.samples_rejected.with_label_values(&["busy"]).inc_by(n as u64);
-        return Err(ApiError::TooBusy { message: "the pipeline is busy; retry shortly".into(), retry_after_s: 1 });
+        Submitted::Busy(message) => {
+            telemetry.samples_rejected.with_label_values(&["busy"]).inc_by(n as u64);
+            Err(ApiError::TooBusy { message, retry_after_s: 1 })
+        }
+        Submitted::Unavailable(why) => {
+            telemetry.samples_rejected.with_label_values(&["unavailable"]).inc_by(n as u64);
+            Err(ApiError::Unavailable(format!("cannot take samples now: {why}")))
+        }
     }
-    Ok((StatusCode::ACCEPTED, Json(Accepted { accepted: n })).into_response())
 }
 
 #[cfg(test)]
