@@ -116,6 +116,10 @@ function connect(url, name) {
   const seen = { name, updates: [], alerts: [], socket };
   socket.on('metrics_update', (u) => seen.updates.push({ at: Date.now(), seq: u.seq, ts: Date.parse(u.timestamp) }));
   socket.on('anomaly_alert', (a) => { if (a.kind === 'alert') seen.alerts.push(a); });
+  seen.acks = [];
+  seen.silences = [];
+  socket.on('alert_ack', (a) => seen.acks.push(a));
+  socket.on('silences', (s) => seen.silences.push(s));
   clients.push(socket);
   return seen;
 }
@@ -232,6 +236,28 @@ test('an alert on samples posted to B, run by C, reaches clients on A and behind
     await waitFor('the same alert behind nginx', 5_000, () => behind.alerts.find((a) => isLab(a) && a.alert_id === alert.alert_id));
     const stored = JSON.parse(rcli('HGET', `${PREFIX}alerts`, alert.alert_id));
     assert.equal(stored.rule, 'lab_errors', 'C stored the alert it fired');
+
+    // An acknowledgement made on B and a silence made on A reach every
+    // node: their clients, and what their REST API says.
+    const ackAt = Date.now();
+    const ack = await fetch(`http://127.0.0.1:${nodes.B.port}/alerts/${alert.alert_id}/ack`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: 'oncall', comment: 'on it' }),
+    });
+    assert.equal(ack.status, 200, await ack.text());
+    await waitFor('the acknowledgement on A', 2_000, () => onA.acks.find((a) => a.alert_id === alert.alert_id && a.ack?.by === 'oncall'));
+    assert.ok(Date.now() - ackAt < 2_000);
+    const silence = await fetch(`http://127.0.0.1:${nodes.A.port}/silences`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ matchers: { region: 'lab-9' }, duration_ms: 600_000, author: 'oncall', comment: 'maintenance' }),
+    });
+    const made = await silence.text();
+    assert.equal(silence.status, 201, made);
+    const { id } = JSON.parse(made);
+    await waitFor('the silence on B', 2_000, async () => {
+      const list = await (await fetch(`http://127.0.0.1:${nodes.B.port}/silences`)).json();
+      return list.silences.some((s) => s.id === id);
+    });
+    await waitFor('the silence pushed behind nginx', 2_000, () => behind.silences.some((m) => m.silences.some((s) => s.id === id)));
   } finally {
     clearInterval(failing);
   }

@@ -13,7 +13,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use streammon_core::alert::{Ack, Acks, Alert, AlertEvent, Silence, SilenceState, Silences};
 use streammon_notify::{DestinationStats, Notice, Notifier, TestOutcome};
 use utoipa::ToSchema;
@@ -57,6 +57,47 @@ impl AlertSink for Notifier {
     fn health(&self) -> Vec<DestinationStats> {
         self.stats()
     }
+}
+
+/// A change an operator made to the acknowledgements or silences, as a
+/// cluster node tells the others ([`NotesRelay`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum NoteChange {
+    /// An alert was acknowledged.
+    Ack {
+        /// The acknowledgement.
+        ack: Ack,
+    },
+    /// An acknowledgement was taken back.
+    Unack {
+        /// The alert's id.
+        alert_id: String,
+        /// Who took it back.
+        by: String,
+        /// When, epoch ms.
+        at_ms: i64,
+    },
+    /// A silence was created.
+    Silence {
+        /// The silence.
+        silence: Silence,
+    },
+    /// A silence was expired.
+    Expire {
+        /// The silence's id.
+        id: String,
+        /// When, epoch ms.
+        at_ms: i64,
+    },
+}
+
+/// Where a cluster node tells the other nodes of an operator's change
+/// (the binary wires it to Redis pub/sub); the others apply it with
+/// [`AppState::apply_note_change`]. Must return at once.
+pub trait NotesRelay: Send + Sync + fmt::Debug {
+    /// `change` was made on this node and stored.
+    fn changed(&self, change: &NoteChange);
 }
 
 /// A silence as the API shows it: with where it stands now.
@@ -129,6 +170,46 @@ impl AppState {
         }
         if !gone.is_empty() {
             self.broadcast_silences(now_ms);
+        }
+    }
+
+    /// Tells the other nodes of a cluster of a change made here (nothing
+    /// on a standalone server).
+    pub(crate) fn relay_note(&self, change: &NoteChange) {
+        if let Some(relay) = self.0.notes_relay.get() {
+            relay.changed(change);
+        }
+    }
+
+    /// Tells the other cluster nodes of operators' changes through
+    /// `relay` from now on; `false` (and the first kept) if one was set.
+    pub fn set_notes_relay(&self, relay: std::sync::Arc<dyn NotesRelay>) -> bool {
+        self.0.notes_relay.set(relay).is_ok()
+    }
+
+    /// Applies a change another cluster node made (and stored): to this
+    /// node's acknowledgements and silences, and to its clients.
+    pub fn apply_note_change(&self, change: NoteChange, now_ms: i64) {
+        match change {
+            NoteChange::Ack { ack } => {
+                self.broadcast("alert_ack", &serde_json::json!({ "alert_id": ack.alert_id, "ack": ack }));
+                self.notes_mut().acks.insert(ack);
+            }
+            NoteChange::Unack { alert_id, by, at_ms } => {
+                self.notes_mut().acks.remove(&alert_id);
+                self.broadcast(
+                    "alert_ack",
+                    &serde_json::json!({ "alert_id": alert_id, "ack": null, "by": by, "at_ms": at_ms }),
+                );
+            }
+            NoteChange::Silence { silence } => {
+                self.notes_mut().silences.restore(silence, now_ms);
+                self.broadcast_silences(now_ms);
+            }
+            NoteChange::Expire { id, at_ms } => {
+                self.notes_mut().silences.expire(&id, at_ms);
+                self.broadcast_silences(now_ms);
+            }
         }
     }
 

@@ -24,7 +24,7 @@ use axum::http::{Method, Uri};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub use alerting::{AlertSink, Notes, SilenceView};
+pub use alerting::{AlertSink, NoteChange, Notes, NotesRelay, SilenceView};
 pub use auth::{AuthSettings, MIN_TOKEN_BYTES, TOKEN_COOKIE, Token, TokenTooShort};
 pub use cmcd::{CmcdIngest, CmcdSettings};
 pub use dashboard::Dashboard;

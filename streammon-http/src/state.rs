@@ -310,6 +310,8 @@ pub(crate) struct Inner {
     pub(crate) io: std::sync::OnceLock<socketioxide::SocketIo>,
     /// This node in a cluster, when in one.
     pub(crate) cluster: std::sync::OnceLock<ClusterNode>,
+    /// Where operators' changes go to the other cluster nodes.
+    pub(crate) notes_relay: std::sync::OnceLock<Arc<dyn crate::alerting::NotesRelay>>,
 }
 
 /// The state every handler gets; cheap to clone.
@@ -346,6 +348,7 @@ impl AppState {
             sink: std::sync::OnceLock::new(),
             io: std::sync::OnceLock::new(),
             cluster: std::sync::OnceLock::new(),
+            notes_relay: std::sync::OnceLock::new(),
         }))
     }
 

@@ -8,6 +8,7 @@
 //! | `{prefix}lead` | string | the node id holding the lead lease, with a TTL |
 //! | `{prefix}nodes` | sorted set | node ids, score = their last heartbeat, epoch ms |
 //! | `{prefix}ticks` | pub/sub channel | the lead's processed ticks, for every node's clients |
+//! | `{prefix}notes` | pub/sub channel | acknowledgements and silences made on one node, for the others |
 //!
 //! `{pNN}` is a Redis Cluster hash tag: a partition's stream and cursor
 //! share a slot.
@@ -96,6 +97,15 @@ impl fmt::Display for EntryId {
     }
 }
 
+/// The cluster's pub/sub channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// The lead's processed ticks.
+    Ticks,
+    /// Operators' acknowledgements and silences.
+    Notes,
+}
+
 /// One accepted batch of one partition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -168,7 +178,7 @@ end
 return 0";
 
 /// Moves a cursor forward only (ids compared as `ms-seq`), acknowledges
-/// the entries, and trims what is below the cursor.
+/// the entries and deletes them: a stream holds only what waits.
 const COMMIT: &str = r"
 local function newer(a, b)
   if b == false then return true end
@@ -184,8 +194,8 @@ if newer(ARGV[1], cursor) then
 end
 for i = 2, #ARGV do
   redis.call('XACK', KEYS[1], 'streammon', ARGV[i])
+  redis.call('XDEL', KEYS[1], ARGV[i])
 end
-redis.call('XTRIM', KEYS[1], 'MINID', cursor)
 return 1";
 
 /// `EVAL script` over `keys`, arguments to add.
@@ -273,8 +283,11 @@ impl Cluster {
         format!("{}nodes", self.prefix)
     }
 
-    fn channel(&self) -> String {
-        format!("{}ticks", self.prefix)
+    fn channel(&self, channel: Channel) -> String {
+        match channel {
+            Channel::Ticks => format!("{}ticks", self.prefix),
+            Channel::Notes => format!("{}notes", self.prefix),
+        }
     }
 
     /// Appends accepted samples to their partitions' streams, one entry
@@ -484,7 +497,17 @@ impl Cluster {
                     for e in &stored {
                         ack.arg(e.id.to_string());
                     }
-                    let _: i64 = ack.query_async(&mut conn).await.map_err(failed("claim"))?;
+                    let mut del = redis::cmd("XDEL");
+                    del.arg(key);
+                    for e in &stored {
+                        del.arg(e.id.to_string());
+                    }
+                    let _: (i64, i64) = redis::pipe()
+                        .add_command(ack)
+                        .add_command(del)
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(failed("claim"))?;
                 }
                 claimed.entries.extend(fresh);
                 if next == "0-0" {
@@ -498,8 +521,8 @@ impl Cluster {
     }
 
     /// Commits processed and stored entries: per partition, moves the
-    /// cursor to the newest (never back), acknowledges them, and trims the
-    /// stream below the cursor.
+    /// cursor to the newest (never back), acknowledges them and deletes
+    /// them from the stream.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when Redis is; the entries then stay
@@ -543,14 +566,14 @@ impl Cluster {
         Ok(lens.iter().sum())
     }
 
-    /// Sends one processed tick to every node's subscription.
+    /// Sends `payload` to every node subscribed to `channel`.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when Redis is.
-    pub async fn publish(&self, payload: &[u8]) -> Result<(), StoreError> {
+    pub async fn publish(&self, channel: Channel, payload: &[u8]) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         redis::cmd("PUBLISH")
-            .arg(self.channel())
+            .arg(self.channel(channel))
             .arg(payload)
             .query_async::<i64>(&mut conn)
             .await
@@ -558,14 +581,16 @@ impl Cluster {
         Ok(())
     }
 
-    /// Subscribes to the lead's ticks on a connection of its own: the
-    /// stream ends when that connection drops (subscribe again).
+    /// Subscribes to `channel` on a connection of its own: the stream
+    /// ends when that connection drops (subscribe again). Pub/sub is at
+    /// most once: what is published while a node is not subscribed does
+    /// not reach it.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when Redis is.
-    pub async fn subscribe(&self) -> Result<Pin<Box<dyn Stream<Item = Vec<u8>> + Send>>, StoreError> {
+    pub async fn subscribe(&self, channel: Channel) -> Result<Pin<Box<dyn Stream<Item = Vec<u8>> + Send>>, StoreError> {
         let mut pubsub = self.client.get_async_pubsub().await.map_err(failed("subscribe"))?;
-        pubsub.subscribe(self.channel()).await.map_err(failed("subscribe"))?;
+        pubsub.subscribe(self.channel(channel)).await.map_err(failed("subscribe"))?;
         Ok(Box::pin(pubsub.into_on_message().map(|m| m.get_payload_bytes().to_vec())))
     }
 }

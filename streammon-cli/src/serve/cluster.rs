@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use streammon_core::source::{Phase, Pulled, Source, Tick};
 use streammon_core::{ContentChange, Sample, Store, StoreError};
-use streammon_http::{BoxFuture, IngestSink, Publisher, RelayedTick, SinkRefusal};
-use streammon_redis::cluster::{Cluster, EntryId};
+use streammon_http::{BoxFuture, IngestSink, NoteChange, NotesRelay, Publisher, RelayedTick, SinkRefusal};
+use streammon_redis::cluster::{Channel, Cluster, EntryId};
 use tokio::sync::mpsc;
 
 /// How long a lead lease lasts unless renewed (every tick).
@@ -215,7 +215,7 @@ impl Lead {
     pub(super) fn relay(&self, rt: &tokio::runtime::Handle, payload: Vec<u8>) {
         let cluster = self.cluster.clone();
         rt.spawn(async move {
-            if let Err(e) = cluster.publish(&payload).await {
+            if let Err(e) = cluster.publish(Channel::Ticks, &payload).await {
                 tracing::debug!(target: "streammon::cluster", error = %e, "cannot relay a tick");
             }
         });
@@ -251,7 +251,7 @@ impl Lead {
 /// again after each lost connection, handing them to `tx`.
 pub(super) async fn listen(cluster: Cluster, tx: mpsc::Sender<Vec<u8>>) {
     loop {
-        match cluster.subscribe().await {
+        match cluster.subscribe(Channel::Ticks).await {
             Ok(mut ticks) => {
                 while let Some(tick) = ticks.next().await {
                     // Full: the pipeline thread is behind; the newest wins.
@@ -260,6 +260,58 @@ pub(super) async fn listen(cluster: Cluster, tx: mpsc::Sender<Vec<u8>>) {
                 tracing::warn!(target: "streammon::cluster", "lost the subscription to the lead's ticks: subscribing again");
             }
             Err(e) => tracing::warn!(target: "streammon::cluster", error = %e, "cannot subscribe to the lead's ticks"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// An operator's change on this node, sent to the others.
+#[derive(Debug)]
+pub(super) struct NotesToPeers {
+    pub(super) cluster: Cluster,
+    pub(super) rt: tokio::runtime::Handle,
+}
+
+/// What goes over the notes channel: the change and who made it (a node
+/// skips its own).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct NoteMessage {
+    node: String,
+    change: NoteChange,
+}
+
+impl NotesRelay for NotesToPeers {
+    fn changed(&self, change: &NoteChange) {
+        let message = NoteMessage { node: self.cluster.node().to_owned(), change: change.clone() };
+        let Ok(payload) = serde_json::to_vec(&message) else { return };
+        let cluster = self.cluster.clone();
+        self.rt.spawn(async move {
+            if let Err(e) = cluster.publish(Channel::Notes, &payload).await {
+                tracing::warn!(target: "streammon::cluster", error = %e, "cannot tell the other nodes of an acknowledgement or silence: they see it after their restart");
+            }
+        });
+    }
+}
+
+/// Applies the other nodes' acknowledgements and silences to this one,
+/// for as long as the process runs.
+pub(super) async fn listen_notes(cluster: Cluster, state: streammon_http::AppState) {
+    loop {
+        match cluster.subscribe(Channel::Notes).await {
+            Ok(mut notes) => {
+                while let Some(payload) = notes.next().await {
+                    match serde_json::from_slice::<NoteMessage>(&payload) {
+                        Ok(m) if m.node == cluster.node() => {}
+                        Ok(m) => state.apply_note_change(m.change, super::wall_ms()),
+                        Err(e) => {
+                            tracing::warn!(target: "streammon::cluster", error = %e, "a relayed acknowledgement or silence does not decode: skipped")
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(target: "streammon::cluster", error = %e, "cannot subscribe to the other nodes' acknowledgements and silences")
+            }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

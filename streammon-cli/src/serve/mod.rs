@@ -152,6 +152,9 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     }
     if let Some(link) = &link {
         state.join_cluster(link.node(), link.partitions());
+        let rt = tokio::runtime::Handle::current();
+        state.set_notes_relay(Arc::new(cluster::NotesToPeers { cluster: link.clone(), rt }));
+        tokio::spawn(cluster::listen_notes(link.clone(), state.clone()));
     }
     let (layer, hub) = Hub::new(state.clone());
     if let Some(dir) = &settings.http.media {

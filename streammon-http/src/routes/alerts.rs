@@ -211,6 +211,7 @@ pub(crate) async fn ack(
     state.store().put_ack(&ack).await?;
     state.notes_mut().acks.insert(ack.clone());
     state.broadcast("alert_ack", &serde_json::json!({ "alert_id": ack.alert_id, "ack": ack }));
+    state.relay_note(&crate::alerting::NoteChange::Ack { ack: ack.clone() });
     if let Some(sink) = state.alert_sink() {
         sink.acknowledged(&alert, &ack);
     }
@@ -250,6 +251,11 @@ pub(crate) async fn unack(
     state.store().delete_ack(&id).await?;
     state.notes_mut().acks.remove(&id);
     let unacked = Unacked { alert_id: id, by, at_ms };
+    state.relay_note(&crate::alerting::NoteChange::Unack {
+        alert_id: unacked.alert_id.clone(),
+        by: unacked.by.clone(),
+        at_ms,
+    });
     state.broadcast(
         "alert_ack",
         &serde_json::json!({ "alert_id": unacked.alert_id, "ack": null, "by": unacked.by, "at_ms": at_ms }),

@@ -83,6 +83,7 @@ pub(crate) async fn create(
         state.notes_mut().silences.remove(&silence.id);
         return Err(e.into());
     }
+    state.relay_note(&crate::alerting::NoteChange::Silence { silence: silence.clone() });
     state.broadcast_silences(now);
     tracing::info!(target: "streammon::alerts", silence = %silence.id, author = %silence.author, matchers = ?silence.matchers, "silence created");
     Ok((StatusCode::CREATED, Json(SilenceView::new(silence, now))))
@@ -116,6 +117,7 @@ pub(crate) async fn expire(
     state.store().put_silence(&expired).await?;
     state.notes_mut().silences.expire(&id, now);
     state.broadcast_silences(now);
+    state.relay_note(&crate::alerting::NoteChange::Expire { id: id.clone(), at_ms: now });
     tracing::info!(target: "streammon::alerts", silence = %id, "silence expired");
     Ok(Json(SilenceView::new(expired, now)))
 }
