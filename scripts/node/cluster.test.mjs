@@ -214,6 +214,16 @@ test('an alert on samples posted to B, run by C, reaches clients on A and behind
   const onA = connect(`http://127.0.0.1:${nodes.A.port}`, 'A');
   const behind = connect(`http://127.0.0.1:${lbPort}`, 'nginx');
   await waitFor('updates on A and behind nginx', 20_000, () => onA.updates.length > 0 && behind.updates.length > 0);
+  // A region room on a follower: the lead relays the samples its updates
+  // need (only those a room somewhere asks for).
+  const inRegion = connect(`http://127.0.0.1:${nodes.B.port}`, 'B, eu-west');
+  const scoped = [];
+  inRegion.socket.on('metrics_update', (m) => { if (m.scope?.region) scoped.push(m); });
+  const ack = await inRegion.socket.timeout(5_000).emitWithAck('subscribe', { region: 'eu-west' });
+  assert.ok(ack && !ack.error, `subscribe ack: ${JSON.stringify(ack)}`);
+  const update = await waitFor('a scoped update on B', 10_000, () => scoped.find((m) => (m.contents ?? []).length > 0));
+  assert.equal(update.scope.region, 'eu-west');
+  assert.ok(update.contents.length > 1, `the region's titles: ${JSON.stringify(update.contents).slice(0, 200)}`);
   // One simulator: only C leads, and the followers show its ticks.
   assert.equal((await health('A')).cluster.role, 'follower');
   assert.equal((await health('B')).cluster.role, 'follower');
@@ -234,7 +244,7 @@ test('an alert on samples posted to B, run by C, reaches clients on A and behind
     const alert = await waitFor('the lab_errors alert on A', 40_000, () => onA.alerts.find(isLab));
     assert.match(JSON.stringify(alert.alert.group), /lab-1/);
     await waitFor('the same alert behind nginx', 5_000, () => behind.alerts.find((a) => isLab(a) && a.alert_id === alert.alert_id));
-    const stored = JSON.parse(rcli('HGET', `${PREFIX}alerts`, alert.alert_id));
+    const stored = JSON.parse(await waitFor('the alert in storage', 5_000, () => rcli('HGET', `${PREFIX}alerts`, alert.alert_id)));
     assert.equal(stored.rule, 'lab_errors', 'C stored the alert it fired');
 
     // An acknowledgement made on B and a silence made on A reach every

@@ -117,6 +117,21 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
+    /// The region and title rooms some client here is in
+    /// (`region:{id}`, `content:{id}`).
+    pub(crate) fn scoped_rooms(&self) -> BTreeSet<String> {
+        let mut rooms = BTreeSet::new();
+        for member in self.subscribed.values().chain(self.lagging.values()) {
+            let sub = member.client.subscription.lock().unwrap_or_else(|e| e.into_inner());
+            rooms.extend(
+                sub.all_rooms(member.client.full_detail)
+                    .into_iter()
+                    .filter(|r| r.starts_with("region:") || r.starts_with("content:")),
+            );
+        }
+        rooms
+    }
+
     /// A client connected (it has no subscription yet).
     pub(crate) fn connected(&mut self, client: &Client) {
         self.whole[usize::from(client.full_detail)] += 1;

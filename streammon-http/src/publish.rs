@@ -92,7 +92,7 @@ pub struct RelayedTick {
 struct RelayedTickRef<'a> {
     seq: u64,
     out: &'a TickOutput,
-    samples: &'a [Sample],
+    samples: &'a [&'a Sample],
     view: &'a PipelineView,
 }
 
@@ -265,9 +265,10 @@ impl Publisher {
         self.seq
     }
 
-    /// Encodes the tick just published (`out` over `samples`, `view`
-    /// after it) for the other nodes of a cluster.
-    pub fn relay(&self, out: &TickOutput, samples: &[Sample], view: &PipelineView) -> Vec<u8> {
+    /// Encodes the tick just published (`out`, `view` after it) for the
+    /// other nodes of a cluster, with the `samples` their clients' region
+    /// and title rooms need (the rest of the tick is in `out`).
+    pub fn relay(&self, out: &TickOutput, samples: &[&Sample], view: &PipelineView) -> Vec<u8> {
         serde_json::to_vec(&RelayedTickRef { seq: self.seq, out, samples, view }).unwrap_or_default()
     }
 

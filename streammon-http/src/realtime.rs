@@ -220,6 +220,13 @@ pub fn parse_samples(value: serde_json::Value, max: usize, now_ms: i64) -> Resul
 }
 
 impl Hub {
+    /// The region and title rooms this server's clients are in
+    /// (`region:{id}`, `content:{id}`): what a cluster's lead must send
+    /// this node the samples of, for their updates.
+    pub fn scoped_rooms(&self) -> Vec<String> {
+        self.registry.lock().unwrap_or_else(|e| e.into_inner()).scoped_rooms().into_iter().collect()
+    }
+
     /// Builds the Socket.IO layer (mount it on the router) and its hub.
     pub fn new(state: AppState) -> (SocketIoLayer, Self) {
         let (layer, io) = SocketIo::builder()

@@ -7,6 +7,7 @@
 //! | `{prefix}{pNN}:cursor` | string | the newest entry id of partition NN whose samples are processed and stored |
 //! | `{prefix}lead` | string | the node id holding the lead lease, with a TTL |
 //! | `{prefix}nodes` | sorted set | node ids, score = their last heartbeat, epoch ms |
+//! | `{prefix}rooms` | hash | node id → JSON `[epoch ms, [room, ...]]`: the region and title rooms its clients are in |
 //! | `{prefix}ticks` | pub/sub channel | the lead's processed ticks, for every node's clients |
 //! | `{prefix}notes` | pub/sub channel | acknowledgements and silences made on one node, for the others |
 //!
@@ -564,6 +565,48 @@ impl Cluster {
         let mut conn = self.conn.clone();
         let lens: Vec<u64> = pipe.query_async(&mut conn).await.map_err(failed("backlog"))?;
         Ok(lens.iter().sum())
+    }
+
+    /// Records the region and title rooms this node's clients are in now
+    /// (the lead relays the samples they need).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when Redis is.
+    pub async fn set_rooms(&self, rooms: &[String], now_ms: i64) -> Result<(), StoreError> {
+        let json = serde_json::to_string(&(now_ms, rooms)).unwrap_or_default();
+        let mut conn = self.conn.clone();
+        redis::cmd("HSET")
+            .arg(format!("{}rooms", self.prefix))
+            .arg(&self.node)
+            .arg(json)
+            .query_async::<i64>(&mut conn)
+            .await
+            .map_err(failed("rooms"))?;
+        Ok(())
+    }
+
+    /// Every room some node recorded within `window` of `now_ms`; older
+    /// records (a node gone) are deleted.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when Redis is.
+    pub async fn rooms(&self, now_ms: i64, window: Duration) -> Result<Vec<String>, StoreError> {
+        let key = format!("{}rooms", self.prefix);
+        let mut conn = self.conn.clone();
+        let all: Vec<(String, String)> =
+            redis::cmd("HGETALL").arg(&key).query_async(&mut conn).await.map_err(failed("rooms"))?;
+        let mut rooms = Vec::new();
+        for (node, json) in all {
+            match serde_json::from_str::<(i64, Vec<String>)>(&json) {
+                Ok((at, list)) if now_ms - at <= window.as_millis() as i64 => rooms.extend(list),
+                _ => {
+                    let _: Result<i64, _> = redis::cmd("HDEL").arg(&key).arg(node).query_async(&mut conn).await;
+                }
+            }
+        }
+        rooms.sort();
+        rooms.dedup();
+        Ok(rooms)
     }
 
     /// Sends `payload` to every node subscribed to `channel`.

@@ -117,10 +117,63 @@ impl Source for PartitionSource {
     }
 }
 
+/// The region and title rooms clients anywhere in the cluster are in:
+/// the samples a relayed tick must carry for their updates. Refreshed
+/// every second by [`share_rooms`].
+#[derive(Debug, Default)]
+pub(super) struct WatchedRooms {
+    regions: std::collections::HashSet<String>,
+    contents: std::collections::HashSet<String>,
+}
+
+impl WatchedRooms {
+    /// The samples of `samples` some client's room needs.
+    fn needed<'a>(&self, samples: &'a [Sample]) -> Vec<&'a Sample> {
+        if self.regions.is_empty() && self.contents.is_empty() {
+            return Vec::new();
+        }
+        samples
+            .iter()
+            .filter(|s| self.regions.contains(s.region.as_str()) || self.contents.contains(s.content_id.as_str()))
+            .collect()
+    }
+}
+
+/// Every second: records the rooms this node's clients are in, and reads
+/// back every node's into `watched`.
+pub(super) async fn share_rooms(
+    cluster: Cluster,
+    hub: streammon_http::Hub,
+    watched: Arc<std::sync::RwLock<WatchedRooms>>,
+) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let now = super::wall_ms();
+        if let Err(e) = cluster.set_rooms(&hub.scoped_rooms(), now).await {
+            tracing::debug!(target: "streammon::cluster", error = %e, "cannot record this node's rooms");
+            continue;
+        }
+        if let Ok(rooms) = cluster.rooms(now, Duration::from_secs(5)).await {
+            let mut next = WatchedRooms::default();
+            for room in rooms {
+                match room.split_once(':') {
+                    Some(("region", r)) => next.regions.insert(r.to_owned()),
+                    Some(("content", c)) => next.contents.insert(c.to_owned()),
+                    _ => false,
+                };
+            }
+            *watched.write().unwrap_or_else(|e| e.into_inner()) = next;
+        }
+    }
+}
+
 /// What the leading node does beside the pipeline: keeps its lease,
 /// relays its ticks, commits what it stored.
 pub(super) struct Lead {
     cluster: Cluster,
+    watched: Arc<std::sync::RwLock<WatchedRooms>>,
     last_renewed: Instant,
     taken: Arc<Mutex<Vec<(u16, EntryId)>>>,
     commits: mpsc::Sender<Vec<(u16, EntryId)>>,
@@ -140,6 +193,7 @@ impl Lead {
     pub(super) fn take(
         cluster: &Cluster,
         store: Arc<dyn Store>,
+        watched: Arc<std::sync::RwLock<WatchedRooms>>,
         rt: &tokio::runtime::Handle,
     ) -> Result<(Self, PartitionSource), StoreError> {
         let claimed = rt.block_on(cluster.claim(Duration::ZERO))?;
@@ -183,7 +237,10 @@ impl Lead {
             taken: taken.clone(),
             failures: 0,
         };
-        Ok((Self { cluster: cluster.clone(), last_renewed: Instant::now(), taken, commits, committer }, source))
+        Ok((
+            Self { cluster: cluster.clone(), watched, last_renewed: Instant::now(), taken, commits, committer },
+            source,
+        ))
     }
 
     /// Renews the lease; `false` once this node must stop leading: the
@@ -209,6 +266,12 @@ impl Lead {
             }
             _ => true,
         }
+    }
+
+    /// The samples of a tick that clients' region and title rooms
+    /// anywhere in the cluster need: only those go with the relayed tick.
+    pub(super) fn needed<'a>(&self, samples: &'a [Sample]) -> Vec<&'a Sample> {
+        self.watched.read().unwrap_or_else(|e| e.into_inner()).needed(samples)
     }
 
     /// Sends a processed tick to every node.
@@ -340,6 +403,8 @@ pub(super) struct Node {
     /// The simulator's configuration, when the source simulates.
     pub(super) sim: Option<streammon_core::SimConfig>,
     pub(super) resume_window: Duration,
+    /// The rooms clients anywhere are in, from [`share_rooms`].
+    pub(super) watched: Arc<std::sync::RwLock<WatchedRooms>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -389,7 +454,7 @@ pub(super) fn run_cluster(
             continue;
         }
         let started = Instant::now();
-        let (mut lead, partitions) = match Lead::take(&node.cluster, state.store().clone(), rt) {
+        let (mut lead, partitions) = match Lead::take(&node.cluster, state.store().clone(), node.watched.clone(), rt) {
             Ok(taken) => taken,
             Err(e) => {
                 tracing::warn!(target: "streammon::cluster", error = %e, "took the lead lease but cannot claim the partitions: giving it back");

@@ -197,12 +197,15 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let node = link.map(|cluster| {
         let (tx, relays) = tokio::sync::mpsc::channel(cluster::RELAY_QUEUE);
         tokio::spawn(cluster::listen(cluster.clone(), tx));
+        let watched = Arc::default();
+        tokio::spawn(cluster::share_rooms(cluster.clone(), hub.clone(), Arc::clone(&watched)));
         cluster::Node {
             cluster,
             relays,
             pipeline: settings.pipeline.clone(),
             sim: simulator.is_some().then(|| settings.sim.clone()),
             resume_window: settings.resume_window,
+            watched,
         }
     });
     // A restart on a store that outlived the process picks up where the
@@ -718,7 +721,7 @@ fn run_pipeline(
         let view = PipelineView::of(&pipeline);
         publisher.publish_view(&view, &out, !backfilling);
         if !backfilling && let Some(lead) = lead.as_deref() {
-            lead.relay(rt, publisher.relay(&out, &samples, &view));
+            lead.relay(rt, publisher.relay(&out, &lead.needed(&samples), &view));
         }
         telemetry.stage_seconds.with_label_values(&["publish"]).observe((updated + t.elapsed()).as_secs_f64());
 
