@@ -324,8 +324,8 @@ mod tests {
                 continue;
             }
             let view = PipelineView::of(&pipeline);
-            let bytes =
-                serde_json::to_vec(&RelayedTickRef { seq, out: &out, samples: &frame.samples, view: &view }).unwrap();
+            let samples: Vec<&Sample> = frame.samples.iter().collect();
+            let bytes = serde_json::to_vec(&RelayedTickRef { seq, out: &out, samples: &samples, view: &view }).unwrap();
             let back: RelayedTick = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("tick {seq}: {e}"));
             assert_eq!(back.seq, seq);
             assert!(back.out == out, "tick {seq}: the output differs");
