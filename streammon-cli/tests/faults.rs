@@ -3,6 +3,8 @@
 //! (docs/RELIABILITY.md, "Faults"). Each runs the real binary against a
 //! `redis-server` of its own.
 
+#[path = "common/receiver.rs"]
+mod receiver;
 #[path = "common/server.rs"]
 mod server;
 
@@ -331,9 +333,22 @@ fn a_restarted_server_resumes_warm_with_its_history_and_open_alerts() {
     // after the last run's last tick (incidents count from the
     // simulator's start, which goes on from there).
     let restarted_ms = now_ms();
+    let (hook, got) = receiver::receiver();
+    let hook_url = format!("http://127.0.0.1:{hook}/hook");
     let mut again = start_on(
         &redis,
-        &["--backfill", "0s", "--incidents", "none", "--incidents", "cdn_degradation:us-east@15s+5m*1"],
+        &[
+            "--backfill",
+            "0s",
+            "--incidents",
+            "none",
+            "--incidents",
+            "cdn_degradation:us-east@15s+5m*1",
+            "--webhook-url",
+            &hook_url,
+            "--webhook-secret",
+            "whsec-restart-0123456789abcdef",
+        ],
         &[],
     );
     let log = again.log();
@@ -353,6 +368,16 @@ fn a_restarted_server_resumes_warm_with_its_history_and_open_alerts() {
     assert!(carried.iter().any(|a| a["id"] == id.as_str() && a["fired_ms"] == firing["fired_ms"]), "{id}: {list}");
     let health: serde_json::Value = serde_json::from_str(&again.get("/").body).expect("JSON");
     assert!(health["pipeline"]["active_alerts"].as_u64() >= Some(1), "the engine holds the alert: {health}");
+    // The alert destinations hear of it again (the notifier that told
+    // them went with the last process), under the idempotency id of the
+    // first time, so a receiver that had it takes it once.
+    let first_id = format!("{id}.fired.{}", firing["fired_ms"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !got.lock().expect("lock").iter().any(|g| g.json()["id"] == first_id.as_str()) {
+        let seen: Vec<String> = got.lock().expect("lock").iter().map(|g| g.json()["id"].to_string()).collect();
+        assert!(Instant::now() < deadline, "no alert.fired {first_id} after the restart; got {seen:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // Its first minute: the us-east incident is caught, and nothing else
     // fires (the eu-west alert may resolve: that incident is over).

@@ -526,8 +526,9 @@ const MAX_REPLAY_SAMPLES: usize = 1_000_000;
 /// the stored ones; replays the last `window` of stored raw samples
 /// through `pipeline` (detectors, bands, alert rules; nothing is published
 /// or stored again); then carries on the alerts the last run left open,
-/// and stores and delivers the resolution of those that no longer stand
-/// (all of them when nothing was replayed). Returns the last replayed
+/// hands those still firing to the alert destinations again, and stores
+/// and delivers the resolution of those that no longer stand (all of them
+/// when nothing was replayed). Returns the last replayed
 /// tick's end, when there was one. A store that holds nothing (memory, a
 /// fresh Redis) costs two empty reads.
 async fn resume(state: &AppState, pipeline: &mut Pipeline, window: Duration, step_ms: i64) -> Option<i64> {
@@ -569,6 +570,22 @@ async fn resume(state: &AppState, pipeline: &mut Pipeline, window: Duration, ste
         }
         if let Some(sink) = state.alert_sink() {
             sink.alert_event(e);
+        }
+    }
+    // The destinations hear again of the alerts still firing: the notifier
+    // that told them is gone (a restart, or another node of a cluster), and
+    // Alertmanager forgets an alert that is not sent again. A webhook gets
+    // the idempotency id of the first time.
+    if let Some(sink) = state.alert_sink() {
+        let carried: std::collections::HashSet<&str> = open.iter().map(|a| a.id.as_str()).collect();
+        for alert in pipeline.active_alerts().filter(|a| a.state == streammon_core::AlertState::Firing) {
+            if carried.contains(alert.id.as_str()) {
+                sink.alert_event(&streammon_core::alert::AlertEvent {
+                    kind: streammon_core::alert::AlertEventKind::Fired,
+                    timestamp_ms: alert.fired_ms.unwrap_or(alert.started_ms),
+                    alert: alert.clone(),
+                });
+            }
         }
     }
     if ticks > 0 || !open.is_empty() {
