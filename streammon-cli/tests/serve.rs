@@ -150,6 +150,28 @@ fn a_bad_config_file_names_the_file_and_line() {
     }
 }
 
+/// Issue 18: cluster mode is refused where it cannot work, naming why,
+/// before anything starts.
+#[test]
+fn cluster_mode_is_refused_without_redis_with_cmcd_or_with_bad_partitions() {
+    for (args, named) in [
+        (&["--cluster", "--store", "memory"][..], "set REDIS_URL"),
+        (
+            &["--cluster", "--store", "redis", "--source", "cmcd"][..],
+            "CMCD collection is not supported in cluster mode",
+        ),
+        (&["--cluster", "--store", "redis", "--partitions", "0"][..], "--partitions"),
+        (&["--cluster", "--store", "redis", "--partitions", "1025"][..], "--partitions"),
+        (&["--cluster", "--store", "redis", "--node-id", " "][..], "--node-id"),
+    ] {
+        let mut all = vec!["serve", "--port", "0"];
+        all.extend_from_slice(args);
+        let out = streammon(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(named), "{args:?}: {}", stderr(&out));
+    }
+}
+
 /// Issue 17: the delivery settings are checked at start, each refusal
 /// naming its flag, or its file and line.
 #[test]

@@ -3,15 +3,15 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `{prefix}{pNN}:in` | stream | accepted sample batches of partition NN, field `s` = JSON array; consumer group `streammon` |
-//! | `{prefix}{pNN}:cursor` | string | the newest entry id of partition NN whose samples are processed and stored |
+//! | `{prefix}{pNNN}:in` | stream | accepted sample batches of partition NNN, field `s` = JSON array; consumer group `streammon` |
+//! | `{prefix}{pNNN}:cursor` | string | the newest entry id of partition NNN whose samples are processed and stored |
 //! | `{prefix}lead` | string | the node id holding the lead lease, with a TTL |
 //! | `{prefix}nodes` | sorted set | node ids, score = their last heartbeat, epoch ms |
 //! | `{prefix}rooms` | hash | node id → JSON `[epoch ms, [room, ...]]`: the region and title rooms its clients are in |
 //! | `{prefix}ticks` | pub/sub channel | the lead's processed ticks, for every node's clients |
 //! | `{prefix}notes` | pub/sub channel | acknowledgements and silences made on one node, for the others |
 //!
-//! `{pNN}` is a Redis Cluster hash tag: a partition's stream and cursor
+//! `{pNNN}` is a Redis Cluster hash tag: a partition's stream and cursor
 //! share a slot.
 //!
 //! A sample's partition is a hash of its series key (title and region)
@@ -231,21 +231,9 @@ impl Cluster {
         let prefix = settings.keys().prefix().to_owned();
         let inputs: Vec<String> = (0..partitions).map(|p| format!("{prefix}{{p{p:03}}}:in")).collect();
         let cursors: Vec<String> = (0..partitions).map(|p| format!("{prefix}{{p{p:03}}}:cursor")).collect();
-        for key in &inputs {
-            let made: Result<(), redis::RedisError> = redis::cmd("XGROUP")
-                .arg("CREATE")
-                .arg(key)
-                .arg(GROUP)
-                .arg("0")
-                .arg("MKSTREAM")
-                .query_async(&mut conn)
-                .await;
-            if let Err(e) = made
-                && e.code() != Some("BUSYGROUP")
-            {
-                return Err(RedisError::Connect { addr: settings.addr().to_owned(), reason: e.to_string() });
-            }
-        }
+        create_groups(&mut conn, &inputs)
+            .await
+            .map_err(|e| RedisError::Connect { addr: settings.addr().to_owned(), reason: e.to_string() })?;
         Ok(Self {
             conn,
             client,
@@ -312,6 +300,9 @@ impl Cluster {
             let mut cmd = eval(APPEND, &[&self.inputs[p]]);
             cmd.arg(self.max_backlog).arg(json);
             pipe.add_command(cmd);
+        }
+        if pipe.is_empty() {
+            return Ok(());
         }
         let mut conn = self.conn.clone();
         match pipe.query_async::<Vec<Value>>(&mut conn).await {
@@ -410,7 +401,16 @@ impl Cluster {
             cmd.arg(">");
         }
         let mut conn = self.conn.clone();
-        let reply: Value = cmd.query_async(&mut conn).await.map_err(failed("read"))?;
+        let reply: Value = match cmd.query_async(&mut conn).await {
+            Ok(reply) => reply,
+            // A stream or its group went (a FLUSHDB, a key deleted by
+            // hand): made again, read again next tick.
+            Err(e) if e.code() == Some("NOGROUP") => {
+                create_groups(&mut conn, &self.inputs).await.map_err(failed("read"))?;
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(failed("read")(e)),
+        };
         let mut entries = Vec::new();
         for (key, items) in stream_pairs(&reply) {
             let Some(partition) = self.inputs.iter().position(|k| k.as_bytes() == key) else { continue };
@@ -636,6 +636,19 @@ impl Cluster {
         pubsub.subscribe(self.channel(channel)).await.map_err(failed("subscribe"))?;
         Ok(Box::pin(pubsub.into_on_message().map(|m| m.get_payload_bytes().to_vec())))
     }
+}
+
+/// Makes every partition's stream and consumer group, where missing.
+async fn create_groups(conn: &mut ConnectionManager, inputs: &[String]) -> Result<(), redis::RedisError> {
+    for key in inputs {
+        let made: Result<(), redis::RedisError> =
+            redis::cmd("XGROUP").arg("CREATE").arg(key).arg(GROUP).arg("0").arg("MKSTREAM").query_async(conn).await;
+        match made {
+            Err(e) if e.code() != Some("BUSYGROUP") => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The text of a bulk or simple string reply.

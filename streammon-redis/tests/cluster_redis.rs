@@ -126,3 +126,16 @@ async fn a_partition_count_out_of_range_is_refused() {
         assert!(err.to_string().contains("partitions"), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_whose_stream_went_is_made_again_and_keeps_what_came_since() {
+    let t = target();
+    let c = Cluster::connect(&t.config, "n", 1).await.unwrap();
+    let mut raw = support::raw(&t.config).await;
+    let _: i64 = redis::cmd("DEL").arg(format!("{}{{p000}}:in", t.config.prefix)).query_async(&mut raw).await.unwrap();
+    let samples = batch(1);
+    c.append(&samples).await.unwrap();
+    assert!(c.read(10).await.unwrap().is_empty(), "the read that finds the group gone makes it again");
+    let read = c.read(10).await.unwrap();
+    assert_eq!(read.iter().map(|e| e.samples.len()).sum::<usize>(), samples.len(), "what came meanwhile is read");
+}
