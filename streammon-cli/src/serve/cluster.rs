@@ -34,8 +34,8 @@ const STEP_DOWN_AFTER: Duration = Duration::from_secs(4);
 /// Entries read from each partition per tick at most.
 const READ_PER_PARTITION: usize = 1_000;
 
-/// Relayed ticks waiting for the pipeline thread; past it the oldest
-/// are dropped (a follower shows the newest).
+/// Relayed ticks waiting for the pipeline thread; past it a tick that
+/// arrives is dropped (the next one carries the whole view again).
 pub(super) const RELAY_QUEUE: usize = 16;
 
 /// Ticks stored but not yet committed, at most: past it the lead waits.
@@ -317,7 +317,8 @@ pub(super) async fn listen(cluster: Cluster, tx: mpsc::Sender<Vec<u8>>) {
         match cluster.subscribe(Channel::Ticks).await {
             Ok(mut ticks) => {
                 while let Some(tick) = ticks.next().await {
-                    // Full: the pipeline thread is behind; the newest wins.
+                    // Full: the pipeline thread is behind; this tick is
+                    // dropped, and the next carries the whole view again.
                     let _ = tx.try_send(tick);
                 }
                 tracing::warn!(target: "streammon::cluster", "lost the subscription to the lead's ticks: subscribing again");
