@@ -122,12 +122,7 @@ impl Registry {
     pub(crate) fn scoped_rooms(&self) -> BTreeSet<String> {
         let mut rooms = BTreeSet::new();
         for member in self.subscribed.values().chain(self.lagging.values()) {
-            let sub = member.client.subscription.lock().unwrap_or_else(|e| e.into_inner());
-            rooms.extend(
-                sub.all_rooms(member.client.full_detail)
-                    .into_iter()
-                    .filter(|r| r.starts_with("region:") || r.starts_with("content:")),
-            );
+            rooms.extend(member.client.subscription.lock().unwrap_or_else(|e| e.into_inner()).rooms());
         }
         rooms
     }

@@ -44,7 +44,8 @@ pub mod responses {
 }
 pub use publish::{PipelineView, Publisher, RelayedTick, Restored};
 pub use realtime::{
-    Hub, MAX_ANOMALY_EVENTS, MAX_SAMPLE_AGE_MS, MAX_SAMPLE_LEAD_MS, TickEvents, TickUpdates, parse_samples,
+    Hub, MAX_ANOMALY_EVENTS, MAX_SAMPLE_AGE_MS, MAX_SAMPLE_LEAD_MS, TickEvents, TickUpdates, WatchedRooms,
+    parse_samples,
 };
 pub use sources::{ClientQueue, CmcdSource};
 pub use state::{

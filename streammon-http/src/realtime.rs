@@ -72,6 +72,42 @@ impl Subscription {
     }
 }
 
+/// The region and title rooms clients are in, by the names
+/// [`Hub::scoped_rooms`] gives: what a tick's samples must carry for their
+/// updates when the tick is relayed to another node of a cluster.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WatchedRooms {
+    regions: BTreeSet<String>,
+    contents: BTreeSet<String>,
+}
+
+impl WatchedRooms {
+    /// The rooms named `names` (`region:…`, `content:…`; others are not
+    /// scoped rooms and are left out).
+    pub fn from_names<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Self {
+        let mut rooms = Self::default();
+        for name in names {
+            match name.as_ref().split_once(':') {
+                Some(("region", r)) => rooms.regions.insert(r.to_owned()),
+                Some(("content", c)) => rooms.contents.insert(c.to_owned()),
+                _ => false,
+            };
+        }
+        rooms
+    }
+
+    /// The samples of `samples` some room needs.
+    pub fn needed<'a>(&self, samples: &'a [Sample]) -> Vec<&'a Sample> {
+        if self.regions.is_empty() && self.contents.is_empty() {
+            return Vec::new();
+        }
+        samples
+            .iter()
+            .filter(|s| self.regions.contains(s.region.as_str()) || self.contents.contains(s.content_id.as_str()))
+            .collect()
+    }
+}
+
 /// Per-client state, kept in the socket's extensions.
 #[derive(Debug, Default)]
 pub(crate) struct Client {
@@ -590,6 +626,23 @@ fn change_subscription(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn watched_rooms_read_back_the_names_subscriptions_give_and_pick_their_samples() {
+        let frame = streammon_core::Simulator::new(streammon_core::SimConfig::default()).unwrap().next_frame();
+        let sub = Subscription {
+            regions: BTreeSet::from(["eu-west".into()]),
+            contents: BTreeSet::from(["vod-000001".into()]),
+        };
+        let watched = WatchedRooms::from_names(sub.rooms().iter().chain(&["~whole".to_owned()]));
+        let needed = watched.needed(&frame.samples);
+        assert!(!needed.is_empty());
+        assert!(needed.iter().all(|s| s.region.as_str() == "eu-west" || s.content_id.as_str() == "vod-000001"));
+        let want =
+            frame.samples.iter().filter(|s| s.region.as_str() == "eu-west" || s.content_id.as_str() == "vod-000001");
+        assert_eq!(needed.len(), want.count());
+        assert!(WatchedRooms::default().needed(&frame.samples).is_empty(), "no room, no samples");
+    }
 
     #[test]
     fn samples_errors_name_the_field() {

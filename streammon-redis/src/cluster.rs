@@ -305,18 +305,15 @@ impl Cluster {
             return Ok(());
         }
         let mut conn = self.conn.clone();
-        match pipe.query_async::<Vec<Value>>(&mut conn).await {
-            Ok(replies) if !replies.iter().any(|v| matches!(v, Value::ServerError(_))) => Ok(()),
-            Ok(replies) if format!("{replies:?}").contains("BACKLOG") => {
+        // The script's refusal is an error reply with the code BACKLOG,
+        // which the pipeline's error carries beside any other.
+        let Err(e) = pipe.query_async::<()>(&mut conn).await else { return Ok(()) };
+        let unavailable = failed("append")(e.clone());
+        match e.into_server_errors() {
+            Some(errors) if errors.iter().any(|(_, s)| s.code() == "BACKLOG") => {
                 Err(StoreError::BufferFull { dropped: samples.len(), capacity: self.max_backlog as usize })
             }
-            Ok(replies) => {
-                Err(StoreError::Unavailable { backend: "redis", reason: format!("cluster append: {replies:?}") })
-            }
-            Err(e) if e.to_string().contains("BACKLOG") => {
-                Err(StoreError::BufferFull { dropped: samples.len(), capacity: self.max_backlog as usize })
-            }
-            Err(e) => Err(failed("append")(e)),
+            _ => Err(unavailable),
         }
     }
 

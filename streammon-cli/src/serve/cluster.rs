@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use streammon_core::source::{Phase, Pulled, Source, Tick};
 use streammon_core::{ContentChange, Sample, Store, StoreError};
-use streammon_http::{BoxFuture, IngestSink, NoteChange, NotesRelay, Publisher, RelayedTick, SinkRefusal};
+use streammon_http::{
+    BoxFuture, IngestSink, NoteChange, NotesRelay, Publisher, RelayedTick, SinkRefusal, WatchedRooms,
+};
 use streammon_redis::cluster::{Channel, Cluster, EntryId};
 use tokio::sync::mpsc;
 
@@ -117,33 +119,13 @@ impl Source for PartitionSource {
     }
 }
 
-/// The region and title rooms clients anywhere in the cluster are in:
-/// the samples a relayed tick must carry for their updates. Refreshed
-/// every second by [`share_rooms`].
-#[derive(Debug, Default)]
-pub(super) struct WatchedRooms {
-    regions: std::collections::HashSet<String>,
-    contents: std::collections::HashSet<String>,
-}
-
-impl WatchedRooms {
-    /// The samples of `samples` some client's room needs.
-    fn needed<'a>(&self, samples: &'a [Sample]) -> Vec<&'a Sample> {
-        if self.regions.is_empty() && self.contents.is_empty() {
-            return Vec::new();
-        }
-        samples
-            .iter()
-            .filter(|s| self.regions.contains(s.region.as_str()) || self.contents.contains(s.content_id.as_str()))
-            .collect()
-    }
-}
-
-/// Every second: records the rooms this node's clients are in, and reads
-/// back every node's into `watched`.
+/// Every second: records the rooms this node's clients are in; while it
+/// leads, also reads back every node's into `watched` (only the lead
+/// relays ticks).
 pub(super) async fn share_rooms(
     cluster: Cluster,
     hub: streammon_http::Hub,
+    state: streammon_http::AppState,
     watched: Arc<std::sync::RwLock<WatchedRooms>>,
 ) {
     let mut every = tokio::time::interval(Duration::from_secs(1));
@@ -155,16 +137,10 @@ pub(super) async fn share_rooms(
             tracing::debug!(target: "streammon::cluster", error = %e, "cannot record this node's rooms");
             continue;
         }
-        if let Ok(rooms) = cluster.rooms(now, Duration::from_secs(5)).await {
-            let mut next = WatchedRooms::default();
-            for room in rooms {
-                match room.split_once(':') {
-                    Some(("region", r)) => next.regions.insert(r.to_owned()),
-                    Some(("content", c)) => next.contents.insert(c.to_owned()),
-                    _ => false,
-                };
-            }
-            *watched.write().unwrap_or_else(|e| e.into_inner()) = next;
+        if state.cluster().is_some_and(|c| c.leading())
+            && let Ok(rooms) = cluster.rooms(now, Duration::from_secs(5)).await
+        {
+            *watched.write().unwrap_or_else(|e| e.into_inner()) = WatchedRooms::from_names(rooms);
         }
     }
 }

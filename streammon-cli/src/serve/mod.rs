@@ -198,7 +198,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         let (tx, relays) = tokio::sync::mpsc::channel(cluster::RELAY_QUEUE);
         tokio::spawn(cluster::listen(cluster.clone(), tx));
         let watched = Arc::default();
-        tokio::spawn(cluster::share_rooms(cluster.clone(), hub.clone(), Arc::clone(&watched)));
+        tokio::spawn(cluster::share_rooms(cluster.clone(), hub.clone(), state.clone(), Arc::clone(&watched)));
         cluster::Node {
             cluster,
             relays,
