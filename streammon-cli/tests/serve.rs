@@ -226,6 +226,11 @@ fn bad_flags_are_refused_before_anything_starts() {
     let out = streammon(&["serve", "--client-buffer", "1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--client-buffer"), "{}", stderr(&out));
+    for interval in ["0s", "500ms", "2h"] {
+        let out = streammon(&["serve", "--checkpoint-interval", interval]);
+        assert_eq!(out.status.code(), Some(2), "{interval}");
+        assert!(stderr(&out).contains("--checkpoint-interval"), "{interval}: {}", stderr(&out));
+    }
 }
 
 #[test]

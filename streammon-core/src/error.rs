@@ -58,6 +58,13 @@ pub enum Error {
         /// What is wrong, naming the value.
         reason: String,
     },
+    /// A simulator checkpoint cannot be read, or was written by another
+    /// simulated world (seed, catalogue size, regions, step).
+    #[error("cannot go on from the simulator checkpoint: {reason}")]
+    InvalidCheckpoint {
+        /// Why, naming the field that differs.
+        reason: String,
+    },
 }
 
 impl Error {

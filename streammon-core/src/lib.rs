@@ -38,8 +38,8 @@ pub use region::{Continent, LatencyProfile, Region};
 pub use sample::{Metric, RenditionMix, SCHEMA_VERSION, Sample};
 pub use series::SeriesKey;
 pub use simulator::{
-    ContentMix, Frame, Incident, IncidentConfig, IncidentKind, IncidentScope, IncidentScript, SimConfig, Simulator,
-    TargetKind,
+    ContentMix, Frame, Incident, IncidentConfig, IncidentKind, IncidentScope, IncidentScript, SimCheckpoint, SimConfig,
+    Simulator, TargetKind,
 };
 pub use source::Source;
 pub use store::{MemoryStore, Store, StoreCounters, StoreError, StoreHealth};

@@ -10,6 +10,7 @@
 //! | `{prefix}content` | hash | content id → JSON of its latest status change |
 //! | `{prefix}acks` | hash | alert id → JSON acknowledgement |
 //! | `{prefix}silences` | hash | silence id → JSON silence |
+//! | `{prefix}checkpoint:{name}` | string | a source's saved state (the simulator's, as JSON) |
 //! | `{prefix}r:{res}:{scope}` | sorted set | JSON roll-ups of one scope (`service`, `region:…`, `type:…`, `content:…`) at `1m` or `1h`, score = bucket start |
 //!
 //! Content and region ids are escaped (`%` → `%25`, `:` → `%3A`) so that a
@@ -93,6 +94,11 @@ impl Keys {
     /// The hash of silences by id.
     pub fn silences(&self) -> &str {
         &self.silences
+    }
+
+    /// The string holding the checkpoint saved under `name`.
+    pub fn checkpoint(&self, name: &str) -> String {
+        format!("{}checkpoint:{}", self.prefix, escape(name))
     }
 
     /// The sorted set of one scope's roll-ups at one resolution.

@@ -459,6 +459,24 @@ impl Store for RedisStore {
         Ok(out)
     }
 
+    async fn put_checkpoint(&self, name: &str, state: &str) -> Result<(), StoreError> {
+        let key = self.shared.settings.keys.checkpoint(name);
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(state)
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| StoreError::Unavailable { backend: "redis", reason: format!("cannot write {key}: {e}") })
+    }
+
+    async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let key = self.shared.settings.keys.checkpoint(name);
+        let raw: Option<Vec<u8>> =
+            redis::cmd("GET").arg(&key).query_async(&mut self.conn.clone()).await.map_err(|e| read_error(&key, &e))?;
+        raw.map(|bytes| String::from_utf8(bytes).map_err(|_| StoreError::corrupt(&key, "the checkpoint is not UTF-8")))
+            .transpose()
+    }
+
     async fn health(&self) -> StoreHealth {
         let s = &self.shared.settings;
         let ping: RedisResult<String> = redis::cmd("PING").query_async(&mut self.conn.clone()).await;

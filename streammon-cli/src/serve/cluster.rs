@@ -380,6 +380,9 @@ pub(super) struct Node {
     /// The simulator's configuration, when the source simulates.
     pub(super) sim: Option<streammon_core::SimConfig>,
     pub(super) resume_window: Duration,
+    /// Where the lead's simulator keeps its state for the saver, and how
+    /// often.
+    pub(super) checkpoints: (super::checkpoint::Slot, Duration),
     /// The rooms clients anywhere are in, from [`share_rooms`].
     pub(super) watched: Arc<std::sync::RwLock<WatchedRooms>>,
 }
@@ -447,12 +450,15 @@ pub(super) fn run_cluster(
             // Go on from the last tick anyone stored; a new cluster starts
             // with the backfill, as a standalone server does.
             let newest = state.read(|live| live.history.back().map(|h| h.update.timestamp_ms));
-            let start_ms = last_ms.max(newest).unwrap_or(sim.start_ms);
-            let simulator = streammon_core::Simulator::new(streammon_core::SimConfig { start_ms, ..sim.clone() })?;
+            let simulator = match last_ms.max(newest) {
+                Some(last_ms) => rt.block_on(super::checkpoint::restore(state, sim, last_ms))?,
+                None => streammon_core::Simulator::new(sim.clone())?,
+            };
             for region in simulator.regions() {
                 pipeline.set_capacity(region.id.clone(), region.capacity_gbps * 1_000.0);
             }
-            sources.push(Box::new(simulator));
+            let (slot, every) = node.checkpoints.clone();
+            sources.push(Box::new(super::checkpoint::Checkpointed::new(simulator, every, slot)));
         }
         sources.push(Box::new(partitions));
         tracing::info!(target: "streammon::cluster", node = node.cluster.node(), took = ?started.elapsed(), "took the lead: running the pipeline");

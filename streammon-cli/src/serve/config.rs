@@ -95,6 +95,11 @@ pub(crate) struct ServeArgs {
     /// alerts it left open (docs/RELIABILITY.md); 0 to start cold
     #[arg(long, env = "STREAMMON_RESUME_WINDOW", default_value = "15m")]
     resume_window: Span,
+    /// How often the simulator's state is saved to the store (and always
+    /// at a graceful stop), so that a restart goes on with the same
+    /// simulated world; 1s to 1h
+    #[arg(long, env = "STREAMMON_CHECKPOINT_INTERVAL", default_value = "10s")]
+    checkpoint_interval: Span,
     /// Run as one node of a cluster sharing the Redis store (needs Redis):
     /// any node takes samples into Redis Streams, the node holding the
     /// lead lease runs the simulator, the detectors and the alert rules,
@@ -219,6 +224,8 @@ pub(crate) struct Settings {
     pub(crate) backfill: Duration,
     /// How much stored history a restart replays.
     pub(crate) resume_window: Duration,
+    /// How often the simulator's state is saved.
+    pub(crate) checkpoint_interval: Duration,
     pub(crate) log_json: bool,
     /// What was found of the dashboard, for the log.
     pub(crate) dashboard_note: String,
@@ -376,6 +383,13 @@ impl ServeArgs {
             .or_else(|_| format!("[{}]:{}", self.host, self.port).parse())
             .map_err(|_| CliError::Usage { flag: "--host", reason: format!("{:?} is not an IP address", self.host) })?;
         let cluster = self.cluster_settings(&store, addr)?;
+        let checkpoint_interval = Duration::from_millis(self.checkpoint_interval.as_millis());
+        if !(Duration::from_secs(1)..=Duration::from_secs(3_600)).contains(&checkpoint_interval) {
+            return Err(CliError::Usage {
+                flag: "--checkpoint-interval",
+                reason: format!("{} is not within 1s..=1h", self.checkpoint_interval),
+            });
+        }
         let auth = self.auth(&file, &locate)?;
         if !addr.ip().is_loopback() && auth.ingest_tokens.is_empty() && !self.open_ingest {
             return Err(CliError::Usage {
@@ -514,6 +528,7 @@ impl ServeArgs {
             },
             backfill: Duration::from_millis(backfill_ms as u64),
             resume_window: Duration::from_millis(self.resume_window.as_millis()),
+            checkpoint_interval,
             cluster,
             log_json: self.log_json,
             dashboard_note: dashboard.note,

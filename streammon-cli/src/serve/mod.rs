@@ -14,6 +14,7 @@
 //! at once and the process exits with 70 a second later, for a supervisor
 //! to restart it (docs/RELIABILITY.md).
 
+mod checkpoint;
 mod cluster;
 mod config;
 mod dashboard;
@@ -28,7 +29,7 @@ use streammon_core::pipeline::{Pipeline, TickOutput};
 use streammon_core::rollup::{Rollup, Rollups};
 use streammon_core::source::{Phase, Source, Tick};
 use streammon_core::store::{RangeQuery, SeriesFilter};
-use streammon_core::{Sample, SimConfig, Simulator, Store};
+use streammon_core::{Sample, Simulator, Store};
 use streammon_http::{AppState, ClientQueue, CmcdIngest, CmcdSource, Hub, Ingest, PipelineView, Publisher, Telemetry};
 use tokio::sync::watch;
 
@@ -191,6 +192,12 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // The simulator's state, saved every --checkpoint-interval by this
+    // task and once more after the last tick.
+    let checkpoints: checkpoint::Slot = Arc::default();
+    let checkpoint_saver = simulator.is_some().then(|| {
+        tokio::spawn(checkpoint::keep_saving(state.clone(), checkpoints.clone(), settings.checkpoint_interval))
+    });
     let mut publisher = Publisher::new(state.clone(), Some(hub.clone()));
     restore_history(&state, &mut publisher).await;
     // In a cluster, the node that takes the lead resumes then.
@@ -205,23 +212,25 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
             pipeline: settings.pipeline.clone(),
             sim: simulator.is_some().then(|| settings.sim.clone()),
             resume_window: settings.resume_window,
+            checkpoints: (checkpoints.clone(), settings.checkpoint_interval),
             watched,
         }
     });
     // A restart on a store that outlived the process picks up where the
     // last run stopped: warm detectors, the same open alerts, and the
-    // simulator going on from its last tick.
+    // simulator going on from its checkpoint, caught up to the last tick.
     if node.is_none()
         && let Some(last_ms) = resume(&state, &mut pipeline, settings.resume_window, step_ms).await
         && simulator.is_some()
     {
-        simulator = Some(Simulator::new(SimConfig { start_ms: last_ms, ..settings.sim.clone() })?);
+        simulator = Some(checkpoint::restore(&state, &settings.sim, last_ms).await?);
     }
     let backfill = settings.backfill;
     // The sources, in the order a tick asks them; the client queue last.
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     if let Some(simulator) = simulator.filter(|_| node.is_none()) {
-        sources.push(Box::new(simulator));
+        let every = settings.checkpoint_interval;
+        sources.push(Box::new(checkpoint::Checkpointed::new(simulator, every, checkpoints.clone())));
     }
     if let Some(cmcd) = cmcd {
         sources.push(Box::new(CmcdSource::new(cmcd)));
@@ -370,6 +379,17 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
             clean = false;
             let lost = store.counters().buffered;
             tracing::error!(target: "streammon", lost, "storage flush timed out after 10 s: writes lost");
+        }
+    }
+    if let Some(saver) = checkpoint_saver {
+        saver.abort();
+        // The last tick's state; a restart without it draws a new world,
+        // but nothing accepted is lost.
+        match tokio::time::timeout(Duration::from_secs(10), checkpoint::save(&state, &checkpoints)).await {
+            Ok(Ok(Some(bytes))) => tracing::info!(target: "streammon", bytes, "simulator checkpoint saved"),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::warn!(target: "streammon", error = %e, "cannot save the simulator's checkpoint"),
+            Err(_) => tracing::warn!(target: "streammon", "saving the simulator's checkpoint took over 10 s"),
         }
     }
     let lost = store.counters();
@@ -523,9 +543,9 @@ async fn restore_history(state: &AppState, publisher: &mut Publisher) {
 const MAX_REPLAY_SAMPLES: usize = 1_000_000;
 
 /// Picks up where the last run on this store stopped: numbers alerts past
-/// the stored ones; replays the last `window` of stored raw samples
-/// through `pipeline` (detectors, bands, alert rules; nothing is published
-/// or stored again); then carries on the alerts the last run left open,
+/// the stored ones; replays the last `window` of stored raw samples, with
+/// the titles' stored statuses, through `pipeline` (detectors, bands,
+/// alert rules; nothing is published or stored again); then carries on the alerts the last run left open,
 /// hands those still firing to the alert destinations again, and stores
 /// and delivers the resolution of those that no longer stand (all of them
 /// when nothing was replayed). Returns the last replayed
@@ -537,7 +557,7 @@ async fn resume(state: &AppState, pipeline: &mut Pipeline, window: Duration, ste
     let read = async {
         let alerts = store.alerts(None).await?;
         if window.is_zero() {
-            return Ok((alerts, Vec::new()));
+            return Ok((alerts, Vec::new(), Vec::new()));
         }
         // The newest samples of the window, at most MAX_REPLAY_SAMPLES:
         // with very many streams the replay is shorter, never larger.
@@ -545,9 +565,9 @@ async fn resume(state: &AppState, pipeline: &mut Pipeline, window: Duration, ste
             limit: Some(MAX_REPLAY_SAMPLES),
             ..RangeQuery::new(SeriesFilter::all(), now - window.as_millis() as i64, now + 1)
         };
-        Ok::<_, streammon_core::StoreError>((alerts, store.range(&query).await?))
+        Ok::<_, streammon_core::StoreError>((alerts, store.range(&query).await?, store.content_statuses().await?))
     };
-    let (alerts, samples) = match tokio::time::timeout(Duration::from_secs(60), read).await {
+    let (alerts, samples, statuses) = match tokio::time::timeout(Duration::from_secs(60), read).await {
         Ok(Ok(read)) => read,
         Ok(Err(e)) => {
             tracing::warn!(target: "streammon", error = %e, "cannot read the last run's samples and alerts back: starting cold");
@@ -560,7 +580,7 @@ async fn resume(state: &AppState, pipeline: &mut Pipeline, window: Duration, ste
     };
     pipeline.continue_alert_ids(&alerts);
     let started = Instant::now();
-    let (ticks, last_ms) = pipeline.warm_up(&samples, step_ms as u32);
+    let (ticks, last_ms) = pipeline.warm_up(&samples, &statuses, step_ms as u32);
     let open: Vec<_> = alerts.into_iter().filter(|a| a.state != streammon_core::AlertState::Resolved).collect();
     let ended = pipeline.adopt_alerts(&open, now);
     let carried = open.len() - ended.len();

@@ -376,12 +376,30 @@ impl Pipeline {
     /// tick per timestamp through the roll-up, the bands, the detectors and
     /// the alert rules, with ticks no longer than `max_interval_ms`. What
     /// the ticks produce is dropped: it was published when it happened.
+    /// `changes`, the titles' latest status changes (as
+    /// [`Store::content_statuses`](crate::Store::content_statuses) gives
+    /// them), join the first tick at or after their time, the last tick
+    /// those later than it, so titles keep their names and a title retired
+    /// meanwhile is not taken for a new one by its replayed samples.
     /// Returns the number of ticks and the last one's end.
-    pub fn warm_up(&mut self, samples: &[Sample], max_interval_ms: u32) -> (u64, Option<i64>) {
+    pub fn warm_up(
+        &mut self,
+        samples: &[Sample],
+        changes: &[ContentChange],
+        max_interval_ms: u32,
+    ) -> (u64, Option<i64>) {
         let (mut out, mut ticks, mut last_ms) = (TickOutput::default(), 0u64, None);
-        for tick in samples.chunk_by(|a, b| a.timestamp_ms == b.timestamp_ms) {
+        let mut changes = changes.to_vec();
+        changes.sort_by_key(|c| c.timestamp_ms);
+        let mut changes = changes.as_slice();
+        let replayed = samples.chunk_by(|a, b| a.timestamp_ms == b.timestamp_ms);
+        let count = replayed.clone().count();
+        for (i, tick) in replayed.enumerate() {
             let at = tick[0].timestamp_ms;
-            self.summarize(at, tick[0].interval_ms.clamp(1, max_interval_ms.max(1)), tick, &[], &mut out);
+            let due = if i + 1 == count { changes.len() } else { changes.partition_point(|c| c.timestamp_ms <= at) };
+            let (now, later) = changes.split_at(due);
+            changes = later;
+            self.summarize(at, tick[0].interval_ms.clamp(1, max_interval_ms.max(1)), tick, now, &mut out);
             self.detect(tick, &mut out);
             ticks += 1;
             last_ms = Some(at);

@@ -11,7 +11,7 @@ use crate::id::ContentId;
 use crate::time::{DAY_MS, HOUR_MS, MINUTE_MS};
 
 /// One catalogue entry with what the simulator keeps about it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Entry {
     pub(crate) content: Content,
     /// Unique number of the entry, never reused; seeds its series.
@@ -94,7 +94,7 @@ const TEAMS: [&str; 10] =
     ["Lions", "Hawks", "Rovers", "United", "Comets", "Titans", "Wolves", "Sharks", "Falcons", "Rangers"];
 
 /// Makes new catalogue entries; owns the id counters.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Catalog {
     next_uid: u64,
     next_number: [u64; 3],

@@ -22,12 +22,19 @@
 //! `tests/simulator.rs` pins a digest of the default output so CI catches
 //! any such drift.
 //!
+//! # Restarts
+//! [`Simulator::checkpoint`] writes the whole state down and
+//! [`Simulator::resume`] goes on from it with the same world, so that a
+//! restarted server's detectors, warmed on the last run's samples, watch
+//! the world they learned.
+//!
 //! # Memory
 //! The catalogue keeps a fixed number of slots: a retired title or ended
 //! event is replaced in place. Memory is O(titles × regions) and does not
 //! grow with simulated time.
 
 mod catalog;
+mod checkpoint;
 mod config;
 mod incident;
 mod model;
@@ -36,6 +43,7 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, LogNormal};
 use rand_pcg::Pcg64Mcg;
 
+pub use checkpoint::{CHECKPOINT_VERSION, SimCheckpoint};
 pub use config::{ContentMix, DEFAULT_START_MS, IncidentConfig, SimConfig};
 pub use incident::{Incident, IncidentKind, IncidentScope, IncidentScript, TargetKind};
 
@@ -107,6 +115,24 @@ pub struct Simulator {
     scratch: Scratch,
 }
 
+/// Checks that the titles scripted incidents target are in the catalogue.
+fn check_targets(scripted: &[IncidentScript], entries: &[Entry]) -> Result<()> {
+    for (i, script) in scripted.iter().enumerate() {
+        if let (TargetKind::Content, Some(target)) = (script.kind.target_kind(), &script.target)
+            && !entries.iter().any(|e| e.content.id == target.as_str())
+        {
+            return Err(Error::config(
+                format!("incidents.scripted[{i}].target"),
+                format!(
+                    "no title {target:?} in the initial catalogue, whose ids run from vod-000001, \
+                         aod-000001 and live-000001 up (see the first frame's content changes)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Time constant with which the audience shares follow the catalogue.
 const SHARE_TIME_CONSTANT_MS: f64 = 30.0 * 60.0 * 1_000.0;
 
@@ -156,19 +182,7 @@ impl Simulator {
 
         let share_total: f64 = config.regions.iter().map(|r| r.audience_share).sum();
         let region_share = config.regions.iter().map(|r| r.audience_share / share_total).collect();
-        for (i, script) in config.incidents.scripted.iter().enumerate() {
-            if let (TargetKind::Content, Some(target)) = (script.kind.target_kind(), &script.target)
-                && !entries.iter().any(|e| e.content.id == target.as_str())
-            {
-                return Err(Error::config(
-                    format!("incidents.scripted[{i}].target"),
-                    format!(
-                        "no title {target:?} in the initial catalogue, whose ids run from vod-000001, \
-                             aod-000001 and live-000001 up (see the first frame's content changes)"
-                    ),
-                ));
-            }
-        }
+        check_targets(&config.incidents.scripted, &entries)?;
         let mut pending = config.incidents.scripted.clone();
         pending.sort_by_key(|s| std::cmp::Reverse(s.at));
 

@@ -109,12 +109,14 @@ pub(crate) struct SeriesOutput {
 /// State carried between ticks for one (title, region) series. Each has
 /// its own random stream, so a change to one series never shifts the
 /// draws of another.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Series {
     rng: Pcg64Mcg,
     viewers: u32,
     /// Share of viewers on each rung of the ladder, lagging the share
-    /// their throughput allows.
+    /// their throughput allows; NaN before the first tick (written as
+    /// `null` in a checkpoint).
+    #[serde(with = "nan_as_null")]
     mix: [f64; 5],
     /// Autocorrelated latency noise in standard deviations.
     latency_z: f64,
@@ -343,6 +345,19 @@ fn apportion(total: u32, shares: &[f64], out: &mut [u32]) {
         }
         out[pick] += 1;
         rema[pick] = -1.0;
+    }
+}
+
+/// `[f64; 5]` in a checkpoint with NaN as `null`: JSON has no NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(values: &[f64; 5], s: S) -> Result<S::Ok, S::Error> {
+        values.map(|v| (!v.is_nan()).then_some(v)).serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 5], D::Error> {
+        Ok(<[Option<f64>; 5]>::deserialize(d)?.map(|v| v.unwrap_or(f64::NAN)))
     }
 }
 

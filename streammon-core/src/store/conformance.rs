@@ -425,6 +425,18 @@ pub async fn content_status_latest_wins(store: &dyn Store) {
     );
 }
 
+/// A checkpoint reads back as written, the last one under a name wins,
+/// and names are kept apart.
+pub async fn checkpoints_round_trip(store: &dyn Store) {
+    assert_eq!(store.checkpoint("simulator").await.expect("read"), None);
+    store.put_checkpoint("simulator", "{\"version\":1}").await.expect("put");
+    store.put_checkpoint("simulator", "{\"version\":2,\"é\":\"☃\"}").await.expect("put");
+    store.put_checkpoint("other:one", "x").await.expect("put");
+    assert_eq!(store.checkpoint("simulator").await.expect("read").as_deref(), Some("{\"version\":2,\"é\":\"☃\"}"));
+    assert_eq!(store.checkpoint("other:one").await.expect("read").as_deref(), Some("x"));
+    assert_eq!(store.checkpoint("other").await.expect("read"), None);
+}
+
 /// Health is ok, counts what was accepted, and nothing is lost or pending.
 pub async fn health_counts(store: &dyn Store) {
     let batches = frames(3);
@@ -457,7 +469,8 @@ macro_rules! store_conformance_tests {
             round_trip, ticks_are_newest_first_and_capped, rollups_round_trip_replace_and_expire, range_filters_and_limits, retention_by_count,
             retention_by_age, silent_streams_expire, late_samples_are_ordered, duplicates_are_stored_once,
             downsampled_buckets, downsampled_per_series,
-            alerts_round_trip, acks_round_trip, silences_round_trip, content_status_latest_wins, health_counts);
+            alerts_round_trip, acks_round_trip, silences_round_trip, content_status_latest_wins, checkpoints_round_trip,
+            health_counts);
     };
     (@each $mode:ident $make:expr; $($case:ident),+) => {
         $( $crate::store_conformance_tests!(@one $mode $make; $case); )+

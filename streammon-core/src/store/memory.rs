@@ -155,6 +155,7 @@ struct Inner {
     acks: Acks,
     silences: BTreeMap<String, Silence>,
     content: BTreeMap<ContentId, ContentChange>,
+    checkpoints: BTreeMap<String, String>,
     accepted: u64,
     appends: u64,
 }
@@ -480,6 +481,15 @@ impl Store for MemoryStore {
 
     async fn content_statuses(&self) -> Result<Vec<ContentChange>, StoreError> {
         Ok(self.lock().content.values().cloned().collect())
+    }
+
+    async fn put_checkpoint(&self, name: &str, state: &str) -> Result<(), StoreError> {
+        self.lock().checkpoints.insert(name.to_owned(), state.to_owned());
+        Ok(())
+    }
+
+    async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().checkpoints.get(name).cloned())
     }
 
     async fn health(&self) -> StoreHealth {

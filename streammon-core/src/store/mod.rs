@@ -452,6 +452,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`StoreError::Unavailable`] or [`StoreError::Corrupt`] from a backend.
     async fn content_statuses(&self) -> Result<Vec<ContentChange>, StoreError>;
 
+    /// Keeps a source's state under `name` (the simulator's is
+    /// `simulator`), replacing what was there, so that a restarted server
+    /// goes on from it. Written at once, not queued behind samples: a
+    /// checkpoint newer than the stored samples only leaves a gap.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] from a backend.
+    async fn put_checkpoint(&self, name: &str, state: &str) -> Result<(), StoreError>;
+
+    /// The state last kept under `name`, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] from a backend.
+    async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError>;
+
     /// Checks the backend and reports counters. May wait on the backend
     /// (a Redis `PING`) for as long as its timeouts allow.
     async fn health(&self) -> StoreHealth;
