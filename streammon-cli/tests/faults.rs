@@ -455,3 +455,60 @@ fn a_restarted_server_resumes_warm_with_its_history_and_open_alerts() {
     again.sigterm();
     assert_eq!(again.wait_exit(Duration::from_secs(30)).code(), Some(0), "{}", again.log());
 }
+
+/// docs/SCALING.md, "Redis is down": a cluster node answers samples 503
+/// with Retry-After while Redis does not answer, and its lead steps down
+/// (it cannot renew the lease); once Redis answers again it leads again,
+/// and every sample answered 202 before is stored, once.
+#[test]
+fn a_cluster_lead_steps_down_and_refuses_samples_while_redis_is_down() {
+    let redis = Redis::start();
+    let mut node = start_on(&redis, &["--cluster", "--node-id", "solo", "--backfill", "0s"], &[]);
+    let role = |node: &Server| -> String {
+        let health: serde_json::Value = serde_json::from_str(&node.get("/health").body).unwrap_or_default();
+        health["cluster"]["role"].as_str().unwrap_or_default().to_owned()
+    };
+    let wait_role = |node: &mut Server, want: &str, within: Duration| {
+        let deadline = Instant::now() + within;
+        while role(node) != want {
+            assert!(Instant::now() < deadline, "not {want} within {within:?}\n{}", node.log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_role(&mut node, "lead", Duration::from_secs(15));
+    let start = now_ms() - 30_000;
+    let mut accepted = 0;
+    for b in 0..10 {
+        let body: Vec<String> = (0..20).map(|i| sample("down-probe", "eu-west", start + (b * 20 + i) * 10)).collect();
+        let reply = node.request("POST", "/metrics", Some(&format!("[{}]", body.join(","))));
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        accepted += 20;
+    }
+
+    redis.stall();
+    let stalled = Instant::now();
+    let reply = node.request("POST", "/metrics", Some(&format!("[{}]", sample("down-refused", "eu-west", now_ms()))));
+    assert_eq!(reply.status, 503, "a sample while Redis is down: {}", reply.body);
+    assert_retry_after(&reply, "POST /metrics with Redis down");
+    assert!(reply.took < Duration::from_secs(7), "the refusal took {:?}", reply.took);
+    // The lead cannot renew its 6 s lease: it steps down before it lapses.
+    let deadline = stalled + Duration::from_secs(8);
+    while !node.log().contains("stepping down before it lapses") {
+        assert!(Instant::now() < deadline, "the lead did not step down\n{}", node.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    redis.resume();
+    wait_role(&mut node, "lead", Duration::from_secs(20));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stored: i64 = redis.cli(&["ZCARD", "streammon:s:down-probe:eu-west"]).parse().unwrap_or(-1);
+        if stored == accepted {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{stored} of {accepted} samples answered 202 stored\n{}", node.log());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    node.sigterm();
+    assert_eq!(node.wait_exit(Duration::from_secs(30)).code(), Some(0), "{}", node.log());
+}
