@@ -77,7 +77,7 @@ impl Simulator {
     /// regions, catalogue lifetimes). Incidents come from `config` alone:
     /// scripted ones count from the checkpoint's time, and those in force
     /// at the checkpoint end with it (the first frame reports them ended,
-    /// their `end_ms` the checkpoint's time), so a run restarted with
+    /// their `end_ms` its timestamp), so a run restarted with
     /// other incidents, or none, gets what it asked for. Its `start_ms` is
     /// ignored. Like a new simulator's, its first frame announces every
     /// title (a change with no `from`), for a consumer that starts with it.
