@@ -18,10 +18,6 @@ use crate::error::CliError;
 /// The store's name for the simulator's checkpoint.
 pub(super) const NAME: &str = "simulator";
 
-/// At most this many ticks are simulated again to catch up from a
-/// checkpoint to the last stored tick; an older checkpoint is not used.
-const MAX_CATCH_UP_TICKS: i64 = 3_600;
-
 /// The latest checkpoint not yet saved, shared by the source and the saver.
 pub(super) type Slot = Arc<Mutex<Option<SimCheckpoint>>>;
 
@@ -94,42 +90,26 @@ pub(super) async fn keep_saving(state: AppState, slot: Slot, every: Duration) {
 }
 
 /// The simulator a restart goes on with after its replay ended at
-/// `last_ms`: the stored checkpoint's, caught up to `last_ms`, when it is
-/// of the same world and at most [`MAX_CATCH_UP_TICKS`] behind; else a new
-/// world from `last_ms`, which the log says.
+/// `last_ms`: the stored checkpoint's, caught up to `last_ms`
+/// ([`Simulator::resume_at`]); else a new world from `last_ms`, which the
+/// log says with why.
 pub(super) async fn restore(state: &AppState, config: &SimConfig, last_ms: i64) -> Result<Simulator, CliError> {
-    let fresh = || Simulator::new(SimConfig { start_ms: last_ms, ..config.clone() }).map_err(CliError::from);
-    let stored = match tokio::time::timeout(Duration::from_secs(10), state.store().checkpoint(NAME)).await {
-        Ok(Ok(Some(stored))) => stored,
-        Ok(Ok(None)) => {
-            tracing::info!(target: "streammon", "no simulator checkpoint stored: a new simulated world goes on from the last tick");
-            return fresh();
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(target: "streammon", error = %e, "cannot read the simulator's checkpoint: a new simulated world goes on from the last tick");
-            return fresh();
-        }
-        Err(_) => {
-            tracing::warn!(target: "streammon", "reading the simulator's checkpoint took over 10 s: a new simulated world goes on from the last tick");
-            return fresh();
-        }
+    let resumed = match tokio::time::timeout(Duration::from_secs(10), state.store().checkpoint(NAME)).await {
+        Ok(Ok(Some(stored))) => serde_json::from_str::<SimCheckpoint>(&stored)
+            .map_err(|e| e.to_string())
+            .and_then(|c| Simulator::resume_at(config.clone(), c, last_ms).map_err(|e| e.to_string())),
+        Ok(Ok(None)) => Err("none is stored".to_owned()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("reading it took over 10 s".to_owned()),
     };
-    let resumed = serde_json::from_str::<SimCheckpoint>(&stored)
-        .map_err(|e| e.to_string())
-        .and_then(|c| Simulator::resume(config.clone(), c).map_err(|e| e.to_string()));
-    let mut sim = match resumed {
-        Ok(sim) => sim,
+    match resumed {
+        Ok(sim) => {
+            tracing::info!(target: "streammon", checkpoint_ms = sim.now_ms(), "the simulator goes on from its checkpoint");
+            Ok(sim)
+        }
         Err(reason) => {
-            tracing::warn!(target: "streammon", reason = %reason, "the stored simulator checkpoint does not fit: a new simulated world goes on from the last tick");
-            return fresh();
+            tracing::warn!(target: "streammon", reason = %reason, "no simulator checkpoint to go on from: a new simulated world goes on from the last tick");
+            Ok(Simulator::new(SimConfig { start_ms: last_ms, ..config.clone() })?)
         }
-    };
-    let behind = (last_ms - sim.now_ms()) / config.step.as_millis().max(1) as i64;
-    if behind > MAX_CATCH_UP_TICKS {
-        tracing::warn!(target: "streammon", ticks_behind = behind, "the simulator checkpoint is older than the stored samples by too much: a new simulated world goes on from the last tick");
-        return fresh();
     }
-    sim.skip_to(last_ms);
-    tracing::info!(target: "streammon", checkpoint_ms = sim.now_ms(), caught_up_ticks = behind.max(0), "the simulator goes on from its checkpoint");
-    Ok(sim)
 }

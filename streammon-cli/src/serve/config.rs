@@ -95,9 +95,9 @@ pub(crate) struct ServeArgs {
     /// alerts it left open (docs/RELIABILITY.md); 0 to start cold
     #[arg(long, env = "STREAMMON_RESUME_WINDOW", default_value = "15m")]
     resume_window: Span,
-    /// How often the simulator's state is saved to the store (and always
-    /// at a graceful stop), so that a restart goes on with the same
-    /// simulated world; 1s to 1h
+    /// On Redis: how often the simulator's state is saved (and always at
+    /// a graceful stop), so that a restart goes on with the same simulated
+    /// world; 1s to 1h
     #[arg(long, env = "STREAMMON_CHECKPOINT_INTERVAL", default_value = "10s")]
     checkpoint_interval: Span,
     /// Run as one node of a cluster sharing the Redis store (needs Redis):

@@ -193,9 +193,11 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     // The simulator's state, saved every --checkpoint-interval by this
-    // task and once more after the last tick.
+    // task and once more after the last tick, on a store that outlives
+    // the process.
     let checkpoints: checkpoint::Slot = Arc::default();
-    let checkpoint_saver = simulator.is_some().then(|| {
+    let persists = matches!(settings.store, StoreSettings::Redis(_));
+    let checkpoint_saver = (persists && simulator.is_some()).then(|| {
         tokio::spawn(checkpoint::keep_saving(state.clone(), checkpoints.clone(), settings.checkpoint_interval))
     });
     let mut publisher = Publisher::new(state.clone(), Some(hub.clone()));
@@ -229,8 +231,12 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     // The sources, in the order a tick asks them; the client queue last.
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     if let Some(simulator) = simulator.filter(|_| node.is_none()) {
-        let every = settings.checkpoint_interval;
-        sources.push(Box::new(checkpoint::Checkpointed::new(simulator, every, checkpoints.clone())));
+        if persists {
+            let every = settings.checkpoint_interval;
+            sources.push(Box::new(checkpoint::Checkpointed::new(simulator, every, checkpoints.clone())));
+        } else {
+            sources.push(Box::new(simulator));
+        }
     }
     if let Some(cmcd) = cmcd {
         sources.push(Box::new(CmcdSource::new(cmcd)));
@@ -545,11 +551,11 @@ const MAX_REPLAY_SAMPLES: usize = 1_000_000;
 /// Picks up where the last run on this store stopped: numbers alerts past
 /// the stored ones; replays the last `window` of stored raw samples, with
 /// the titles' stored statuses, through `pipeline` (detectors, bands,
-/// alert rules; nothing is published or stored again); then carries on the alerts the last run left open,
-/// hands those still firing to the alert destinations again, and stores
-/// and delivers the resolution of those that no longer stand (all of them
-/// when nothing was replayed). Returns the last replayed
-/// tick's end, when there was one. A store that holds nothing (memory, a
+/// alert rules; nothing is published or stored again); then carries on
+/// the alerts the last run left open, hands those still firing to the
+/// alert destinations again, and stores and delivers the resolution of
+/// those that no longer stand (all of them when nothing was replayed).
+/// Returns the last replayed tick's end, when there was one. A store that holds nothing (memory, a
 /// fresh Redis) costs two empty reads.
 async fn resume(state: &AppState, pipeline: &mut Pipeline, window: Duration, step_ms: i64) -> Option<i64> {
     let store = state.store();

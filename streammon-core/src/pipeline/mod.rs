@@ -392,11 +392,11 @@ impl Pipeline {
         let mut changes = changes.to_vec();
         changes.sort_by_key(|c| c.timestamp_ms);
         let mut changes = changes.as_slice();
-        let replayed = samples.chunk_by(|a, b| a.timestamp_ms == b.timestamp_ms);
-        let count = replayed.clone().count();
-        for (i, tick) in replayed.enumerate() {
+        let mut replayed = samples.chunk_by(|a, b| a.timestamp_ms == b.timestamp_ms).peekable();
+        while let Some(tick) = replayed.next() {
             let at = tick[0].timestamp_ms;
-            let due = if i + 1 == count { changes.len() } else { changes.partition_point(|c| c.timestamp_ms <= at) };
+            let last = replayed.peek().is_none();
+            let due = if last { changes.len() } else { changes.partition_point(|c| c.timestamp_ms <= at) };
             let (now, later) = changes.split_at(due);
             changes = later;
             self.summarize(at, tick[0].interval_ms.clamp(1, max_interval_ms.max(1)), tick, now, &mut out);

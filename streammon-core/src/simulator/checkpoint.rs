@@ -16,6 +16,11 @@ use crate::error::{Error, Result};
 /// version is refused, and the caller starts a new world.
 pub const CHECKPOINT_VERSION: u32 = 1;
 
+/// At most this many ticks are simulated again by
+/// [`Simulator::resume_at`] to catch up from a checkpoint; an older one is
+/// refused.
+pub const MAX_CATCH_UP_TICKS: i64 = 3_600;
+
 /// Everything a simulator carries from one tick to the next, from
 /// [`Simulator::checkpoint`]: plain serde data (about 260 bytes per series in
 /// JSON) whose fields are private. Its configuration is kept to check
@@ -127,6 +132,27 @@ impl Simulator {
         sim.config.incidents.scripted.clone_from(&scripted);
         scripted.sort_by_key(|s| std::cmp::Reverse(s.at));
         sim.pending = scripted;
+        Ok(sim)
+    }
+
+    /// [`resume`](Self::resume), then [`skip_to`](Self::skip_to) `t_ms`:
+    /// a restarted server goes on from the last tick it stored, which may
+    /// be later than its last checkpoint.
+    ///
+    /// # Errors
+    /// As [`resume`](Self::resume), and [`Error::InvalidCheckpoint`] for a
+    /// checkpoint more than [`MAX_CATCH_UP_TICKS`] behind `t_ms`.
+    pub fn resume_at(config: SimConfig, state: SimCheckpoint, t_ms: i64) -> Result<Self> {
+        let behind = (t_ms - state.now_ms) / config.step.as_millis().max(1) as i64;
+        if behind > MAX_CATCH_UP_TICKS {
+            return Err(Error::InvalidCheckpoint {
+                reason: format!(
+                    "{behind} ticks behind the last stored one (at most {MAX_CATCH_UP_TICKS} are caught up)"
+                ),
+            });
+        }
+        let mut sim = Self::resume(config, state)?;
+        sim.skip_to(t_ms);
         Ok(sim)
     }
 
@@ -289,6 +315,9 @@ mod tests {
         }
         again.skip_to(sim.now_ms() + 500);
         assert_eq!(again.now_ms(), sim.now_ms());
+        let far = sim.now_ms() + (MAX_CATCH_UP_TICKS + 70) * 1_000;
+        let err = Simulator::resume_at(quiet(), sim.checkpoint(), far).unwrap_err();
+        assert!(err.to_string().contains("ticks behind"), "{err}");
         let (first, expected) = (again.next_frame(), sim.next_frame());
         assert_eq!(first.samples, expected.samples);
         assert_eq!(first.changes.iter().filter(|c| c.from.is_none()).count(), 30, "announced after the catch-up");

@@ -43,7 +43,7 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, LogNormal};
 use rand_pcg::Pcg64Mcg;
 
-pub use checkpoint::{CHECKPOINT_VERSION, SimCheckpoint};
+pub use checkpoint::{CHECKPOINT_VERSION, MAX_CATCH_UP_TICKS, SimCheckpoint};
 pub use config::{ContentMix, DEFAULT_START_MS, IncidentConfig, SimConfig};
 pub use incident::{Incident, IncidentKind, IncidentScope, IncidentScript, TargetKind};
 
